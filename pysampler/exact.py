@@ -1,0 +1,293 @@
+"""Exact token distribution of the p-bit token samplers, for up to 64 kept tokens.
+
+The whole procedure (init, ``burn_in + sweeps`` sweeps, one-hot read-out, restarts, argmax
+fallback) is evaluated under *ideal* randomness by propagating the probability of every chain
+state through the sweep kernel: update i maps the mass of each pair of states that differ in bit i
+to ``(1 - p, p)`` with p = P(y_i = 1 | rest). For the one-hot program p depends only on unit i and
+the number S of other units on, so a table ``p_on[i, S]`` (float conditionals for
+:class:`GibbsSampler`, LUT entries / 2**P for :class:`HardwareSampler`) is all the kernel needs.
+
+Truncation: only states with at most ``max_popcount`` units on are tracked. Mass that an update
+would move above that is dropped and added up (``lost``); every reported distribution is then
+within ``(1 + max_resample) * lost`` of the exact one in total variation (each attempt's outcome
+law is within ``lost``; attempts are independent restarts). With the default choice every state is
+tracked for V <= 16 (bound 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from math import comb
+from typing import Any, Sequence
+
+import numpy as np
+from numba import njit
+
+from .filtering import KeptVocab, reduce_vocab
+from .metrics import kl_divergence, total_variation
+from .model import onehot_init_index
+from .program import onehot_program, shift_logits
+from .reference import onehot_conditional
+
+__all__ = [
+    "MAX_EXACT_VOCAB", "MAX_TRACKED_STATES", "ExactResult", "StateSpace", "default_max_popcount",
+    "readout_masses", "token_distribution", "exact_token_distribution", "onehot_p_table",
+    "init_distribution",
+]
+
+MAX_EXACT_VOCAB = 64
+MAX_TRACKED_STATES = 70_000
+
+
+def default_max_popcount(n: int, max_states: int = MAX_TRACKED_STATES) -> int:
+    """Largest K such that the states of popcount <= K number at most ``max_states``."""
+    total, k = 0, 0
+    while k <= n and total + comb(n, k) <= max_states:
+        total += comb(n, k)
+        k += 1
+    return max(k - 1, 1)
+
+
+@dataclass(frozen=True)
+class StateSpace:
+    """States of n units with popcount <= K, ranked by (popcount, colex order).
+
+    rank({c_0 < ... < c_{k-1}}) = offset[k] + sum_t C(c_t, t + 1); the empty state has rank 0 and
+    the singleton {i} has rank 1 + i.
+    """
+
+    n: int
+    max_popcount: int
+    masks: np.ndarray    # uint64 (M,)
+    pops: np.ndarray     # int64 (M,)
+    binom: np.ndarray    # int64 (n + 1, K + 2): C(a, b)
+    offsets: np.ndarray  # int64 (K + 2,)
+
+    @classmethod
+    def build(cls, n: int, max_popcount: int) -> "StateSpace":
+        if not 1 <= n <= MAX_EXACT_VOCAB:
+            raise ValueError(f"exact evaluation supports 1 <= V <= {MAX_EXACT_VOCAB} kept tokens, "
+                             f"got V={n}")
+        k_max = min(max_popcount, n)
+        binom = np.array([[comb(a, b) for b in range(k_max + 2)] for a in range(n + 1)],
+                         dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum([comb(n, k) for k in range(k_max + 1)])])
+        masks = np.empty(int(offsets[-1]), dtype=np.uint64)
+        pops = np.empty(masks.size, dtype=np.int64)
+        for k in range(k_max + 1):
+            for combo in combinations(range(n), k):
+                rank = offsets[k] + sum(comb(c, t + 1) for t, c in enumerate(combo))
+                masks[rank] = sum(1 << c for c in combo)
+                pops[rank] = k
+        return cls(n, k_max, masks, pops, binom, offsets.astype(np.int64))
+
+    @property
+    def size(self) -> int:
+        return int(self.masks.size)
+
+
+@njit(cache=True)
+def _rank(mask, binom, offsets):
+    r = np.int64(0)
+    t = 0
+    for c in range(64):
+        if (mask >> np.uint64(c)) & np.uint64(1):
+            r += binom[c, t + 1]
+            t += 1
+    return offsets[t] + r
+
+
+@njit(cache=True)
+def _update_unit(mass, i, p_on, masks, pops, binom, offsets, max_pop):
+    """Apply the update of unit i in place; returns the mass dropped by the truncation."""
+    lost = 0.0
+    bit = np.uint64(1) << np.uint64(i)
+    for r in range(masks.size):
+        mask = masks[r]
+        if mask & bit:
+            continue
+        pop = pops[r]
+        p = p_on[i, pop]
+        if pop < max_pop:
+            q = _rank(mask | bit, binom, offsets)
+            total = mass[r] + mass[q]
+            mass[r] = (1.0 - p) * total
+            mass[q] = p * total
+        else:
+            lost += p * mass[r]
+            mass[r] = (1.0 - p) * mass[r]
+    return lost
+
+
+@njit(cache=True)
+def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, random_scan):
+    n = p_on.shape[0]
+    singles = np.zeros((checkpoints.size, n))
+    lost_at = np.zeros(checkpoints.size)
+    lost = 0.0
+    c = 0
+    sweep = 0
+    while c < checkpoints.size:
+        if random_scan:  # each update is the mixture over the unit chosen uniformly
+            for _ in range(n):
+                acc = np.zeros_like(mass)
+                for i in range(n):
+                    trial = mass.copy()
+                    lost += _update_unit(trial, i, p_on, masks, pops, binom, offsets, max_pop) / n
+                    acc += trial
+                mass[:] = acc / n
+        else:
+            for i in range(n):
+                lost += _update_unit(mass, i, p_on, masks, pops, binom, offsets, max_pop)
+        sweep += 1
+        while c < checkpoints.size and checkpoints[c] == sweep:
+            singles[c] = mass[1:n + 1]
+            lost_at[c] = lost
+            c += 1
+    return singles, lost_at
+
+
+def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[int], *,
+                   max_popcount: int | None = None, scan: str = "systematic"
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Probability that one chain run reads out each one-hot state, after each sweep count.
+
+    Parameters
+    ----------
+    p_on : np.ndarray, shape (V, V)
+        p_on[i, s] = P(y_i = 1 | s other units on).
+    init_probs : np.ndarray, shape (V + 1,)
+        Initial law over the empty state (index 0) and the singletons (index 1 + i).
+    sweeps : sequence of int
+        Sweep counts (>= 1) at which to read out.
+    scan : "systematic" or "random"
+
+    Returns
+    -------
+    valid : np.ndarray, shape (len(sweeps), V)
+        P(read-out is the one-hot state of token k).
+    lost : np.ndarray, shape (len(sweeps),)
+        Truncated mass so far (see the module docstring).
+    """
+    p_on = np.ascontiguousarray(p_on, dtype=np.float64)
+    n = p_on.shape[0]
+    if p_on.shape != (n, n):
+        raise ValueError(f"p_on must be square (V, V), got {p_on.shape}")
+    checkpoints = np.array(sorted(set(int(s) for s in sweeps)), dtype=np.int64)
+    if checkpoints.size == 0 or checkpoints[0] < 1:
+        raise ValueError(f"sweeps must be >= 1, got {list(sweeps)}")
+    space = StateSpace.build(n, default_max_popcount(n) if max_popcount is None else max_popcount)
+    mass = np.zeros(space.size)
+    mass[: n + 1] = init_probs
+    singles, lost = _propagate(mass, p_on, space.masks, space.pops, space.binom, space.offsets,
+                               space.max_popcount, checkpoints, scan == "random")
+    order = np.searchsorted(checkpoints, np.asarray(sweeps, dtype=np.int64))
+    return singles[order], lost[order]
+
+
+@dataclass(frozen=True)
+class ExactResult:
+    """Exact law of the token a sampler emits for one logit row.
+
+    Attributes
+    ----------
+    token_ids : (V,) int64, kept token ids
+    probs : (V,) float64, P(emit token_ids[k]), argmax-fallback mass included; sums to 1
+    target : (V,) float64, the softmax of the kept (temperature-scaled) logits
+    tv, kl : TV(target, probs) and KL(target || probs) in nats
+    invalid_per_attempt : P(one chain run reads out a non-one-hot state)
+    fallback : P(all attempts invalid -> argmax)
+    expected_attempts : expected chain runs per token
+    expected_updates : expected p-bit updates per token (restarts included)
+    truncation_bound : TV bound of the popcount truncation (0 when exact)
+    """
+
+    token_ids: np.ndarray
+    probs: np.ndarray
+    target: np.ndarray
+    tv: float
+    kl: float
+    invalid_per_attempt: float
+    fallback: float
+    expected_attempts: float
+    expected_updates: float
+    truncation_bound: float
+
+
+def token_distribution(valid: np.ndarray, lost: float, max_resample: int, fallback_index: int
+                       ) -> tuple[np.ndarray, float, float, float, float]:
+    """Combine one run's read-out law with the restart policy.
+
+    Returns (probs, invalid_per_attempt, fallback, expected_attempts, truncation_bound); lost mass is
+    counted as invalid, hence the bound ``(1 + max_resample) * lost``.
+    """
+    valid = np.asarray(valid, dtype=np.float64)
+    ok = float(min(valid.sum(), 1.0))
+    bad = 1.0 - ok
+    attempts = 1 + max_resample
+    expected_attempts = float(sum(bad ** t for t in range(attempts)))
+    fallback = bad ** attempts
+    probs = valid * expected_attempts
+    probs[fallback_index] += fallback
+    return probs, bad, fallback, expected_attempts, attempts * float(lost)
+
+
+def onehot_p_table(sampler: Any, kept: KeptVocab) -> np.ndarray:
+    """p_on[i, s] of the sampler's one-hot program for these kept tokens (see module docstring)."""
+    from .samplers import GibbsSampler, HardwareSampler
+
+    if isinstance(sampler, HardwareSampler):
+        return sampler.program_for(kept).on_probabilities()
+    if isinstance(sampler, GibbsSampler):
+        z = shift_logits(kept.logits)
+        s = np.arange(kept.size, dtype=np.float64)
+        return onehot_conditional(z[:, None], sampler.lam, sampler.beta, s[None, :])
+    raise TypeError(f"no one-hot program for {type(sampler).__name__}")
+
+
+def init_distribution(sampler: Any, n: int) -> np.ndarray:
+    """Law of the initial state over (empty, singleton 0..n-1), shape (n + 1,)."""
+    from .samplers import HardwareSampler
+
+    probs = np.zeros(n + 1)
+    if sampler.init == "zeros":
+        probs[0] = 1.0
+    elif isinstance(sampler, HardwareSampler):
+        p_bits = sampler.cfg.prob_bits
+        counts = np.bincount(onehot_init_index(np.arange(1 << p_bits), n, p_bits), minlength=n)
+        probs[1:] = counts / float(1 << p_bits)
+    else:
+        probs[1:] = 1.0 / n
+    return probs
+
+
+def exact_token_distribution(sampler: Any, logits: Any, *, temperature: float = 1.0,
+                             top_k: int | None = None, top_p: float | None = None,
+                             min_p: float | None = None, max_popcount: int | None = None
+                             ) -> ExactResult:
+    """Exact law of the token ``sampler.sample(logits, ...)`` emits, under ideal randomness.
+
+    Supports SoftmaxSampler, GibbsSampler (float conditionals, systematic or random scan) and
+    HardwareSampler (LUT probabilities; the LFSR replaced by an ideal uniform P-bit draw), for at
+    most 64 kept tokens.
+    """
+    from .samplers import SoftmaxSampler, _to_numpy
+
+    z, _ = _to_numpy(logits)
+    kept = reduce_vocab(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+    target = kept.target()
+    if isinstance(sampler, SoftmaxSampler):
+        return ExactResult(kept.ids, target.copy(), target, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    if kept.size > MAX_EXACT_VOCAB:
+        raise ValueError(f"exact evaluation supports at most {MAX_EXACT_VOCAB} kept tokens, got "
+                         f"{kept.size}; pass top_k <= {MAX_EXACT_VOCAB}")
+    sweeps = sampler.sweeps_per_attempt
+    valid, lost = readout_masses(onehot_p_table(sampler, kept), init_distribution(sampler, kept.size),
+                                 [sweeps], max_popcount=max_popcount,
+                                 scan=getattr(sampler, "scan", "systematic"))
+    probs, bad, fallback, attempts, bound = token_distribution(
+        valid[0], lost[0], sampler.max_resample, int(np.argmax(kept.logits)))
+    return ExactResult(kept.ids, probs, target, total_variation(target, probs),
+                       kl_divergence(target, probs), bad, fallback, attempts,
+                       attempts * sweeps * kept.size, bound)

@@ -1,0 +1,264 @@
+"""Programs for the p-bit array: fixed-point h and J, built from float models.
+
+A program is what the hardware's programming port receives: integer biases ``h`` (n,) and
+couplings ``J`` (n, n), each a signed ``weight_bits`` two's complement value standing for
+``int / 2**frac_bits``. Energies are in QUBO form over y in {0,1}^n::
+
+    E(y) = -sum_i h_i y_i - sum_{i<j} J_ij y_i y_j,   field  I_i = h_i + sum_{j != i} J_ij y_j.
+
+Ising spins m = 2y - 1 convert both ways (:func:`spin_to_qubo`, :func:`qubo_to_spin`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .config import HwConfig
+from .fixedpoint import dequantize, quantize
+from .lut import build_lut, lut_address
+
+__all__ = [
+    "DenseProgram", "OnehotProgram", "onehot_program", "dense_program", "ising_program",
+    "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
+]
+
+
+class SaturationError(ValueError):
+    """A float program did not fit the fixed-point range and ``strict=True`` was asked for."""
+
+
+def _finite_1d(values: ArrayLike, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: need at least one element")
+    if not np.isfinite(arr).all():
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise ValueError(f"{name} contains {bad}; all values must be finite")
+    return arr
+
+
+def _positive(value: float, name: str) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def check_couplings(J: ArrayLike, n: int, *, name: str = "J", atol: float = 0.0) -> np.ndarray:
+    """Check a coupling matrix: shape (n, n), finite, symmetric, zero diagonal."""
+    arr = np.asarray(J)
+    if arr.shape != (n, n):
+        raise ValueError(f"{name} must have shape ({n}, {n}) to match h, got {arr.shape}")
+    if not np.isfinite(arr.astype(np.float64)).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if np.any(np.abs(np.diagonal(arr)) > atol):
+        raise ValueError(f"{name} must have a zero diagonal (no self-coupling)")
+    if np.any(np.abs(arr - arr.T) > atol):
+        raise ValueError(f"{name} must be symmetric (J[i, j] == J[j, i])")
+    return arr
+
+
+def _check_size(n: int, cfg: HwConfig, name: str) -> None:
+    if n > cfg.n_pbits:
+        raise ValueError(f"{name} has {n} units but the array has n_pbits={cfg.n_pbits}; "
+                         f"allowed size is 1..{cfg.n_pbits}")
+
+
+def _report_saturation(n_saturated: int, strict: bool, what: str) -> None:
+    if n_saturated and strict:
+        raise SaturationError(f"{n_saturated} {what} values saturated the fixed-point range "
+                              f"(strict=True); lower lambda or widen weight_bits/frac_bits")
+
+
+def _lut_extremes(fields: np.ndarray, cfg: HwConfig) -> int:
+    """How many of the given integer fields land on a LUT entry of 0 or 2**P (p = 0 or 1)."""
+    values = build_lut(cfg)[lut_address(fields, cfg)]
+    return int(np.count_nonzero((values == 0) | (values == (1 << cfg.prob_bits))))
+
+
+@dataclass(frozen=True)
+class DenseProgram:
+    """A general program: integer h (n,) and symmetric, zero-diagonal integer J (n, n).
+
+    Attributes
+    ----------
+    cfg : HwConfig
+    h : np.ndarray of int64, shape (n,)
+        Biases, weight_bits signed, LSB = 2**-frac_bits.
+    J : np.ndarray of int64, shape (n, n)
+        Couplings, same format.
+    n_saturated : int
+        Values clamped by the quantizer when the program was built from floats.
+    """
+
+    cfg: HwConfig
+    h: np.ndarray
+    J: np.ndarray
+    n_saturated: int = 0
+
+    def __post_init__(self) -> None:
+        h = np.asarray(self.h)
+        if h.ndim != 1 or h.size == 0:
+            raise ValueError(f"h must be a non-empty 1-D integer array, got shape {h.shape}")
+        _check_size(h.size, self.cfg, "h")
+        J = check_couplings(self.J, h.size)
+        for name, arr in (("h", h), ("J", J)):
+            if not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(f"{name} must hold integers (fixed-point codes), got {arr.dtype}")
+            if arr.size and (arr.min() < self.cfg.weight_min or arr.max() > self.cfg.weight_max):
+                raise ValueError(f"{name} values must be in [{self.cfg.weight_min}, "
+                                 f"{self.cfg.weight_max}] for weight_bits={self.cfg.weight_bits}")
+        object.__setattr__(self, "h", h.astype(np.int64))
+        object.__setattr__(self, "J", J.astype(np.int64))
+
+    @property
+    def n(self) -> int:
+        return int(self.h.size)
+
+    def fields(self, y: np.ndarray) -> np.ndarray:
+        """Integer fields I = h + J y of states y (..., n) (J has a zero diagonal)."""
+        return self.h + np.asarray(y, dtype=np.int64) @ self.J
+
+    def energy(self, y: np.ndarray) -> np.ndarray:
+        """QUBO energy of states y (..., n) in real units (float64)."""
+        y = np.asarray(y, dtype=np.float64)
+        h = dequantize(self.h, self.cfg.frac_bits)
+        J = dequantize(self.J, self.cfg.frac_bits)
+        return -(y @ h) - 0.5 * np.einsum("...i,ij,...j->...", y, J, y)
+
+
+@dataclass(frozen=True)
+class OnehotProgram:
+    """The one-hot token program: h_i = q(z_i + lambda), one coupling j = q(-2 lambda).
+
+    Attributes
+    ----------
+    cfg : HwConfig
+    h : np.ndarray of int64, shape (n,)
+    j : int
+        The coupling between every pair of p-bits.
+    logits : np.ndarray of float64, shape (n,)
+        The shifted, temperature-scaled logits the program was built from (max = 0 by default).
+    lam : float
+        The one-hot penalty lambda.
+    n_saturated : int
+        Values clamped by the quantizer (h and j together).
+    absorbing_tokens : tuple of int
+        One-hot states the chain can never leave (p = 1 to stay on, p = 0 for every other bit to
+        turn on): a frozen program. Empty for a healthy program.
+    """
+
+    cfg: HwConfig
+    h: np.ndarray
+    j: int
+    logits: np.ndarray
+    lam: float
+    n_saturated: int = 0
+    absorbing_tokens: tuple[int, ...] = field(default=())
+
+    @property
+    def n(self) -> int:
+        return int(self.h.size)
+
+    def to_dense(self) -> DenseProgram:
+        """The same program for the dense array (J = j off the diagonal)."""
+        J = np.full((self.n, self.n), self.j, dtype=np.int64)
+        np.fill_diagonal(J, 0)
+        return DenseProgram(self.cfg, self.h.copy(), J, self.n_saturated)
+
+    def on_probabilities(self) -> np.ndarray:
+        """p(y_i = 1 | S_-i = s) for every unit i and other-popcount s, shape (n, n) (ideal RNG)."""
+        s = np.arange(self.n, dtype=np.int64)
+        fields = self.h[:, None] + self.j * s[None, :]
+        return np.ldexp(build_lut(self.cfg)[lut_address(fields, self.cfg)].astype(np.float64),
+                        -self.cfg.prob_bits)
+
+
+def shift_logits(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
+    """Temperature-scaled logits shifted so that their maximum is 0 (softmax is unchanged)."""
+    z = _finite_1d(logits, "logits") / _positive(temperature, "temperature")
+    return z - z.max()
+
+
+def onehot_program(logits: ArrayLike, lam: float, temperature: float, cfg: HwConfig, *,
+                   strict: bool = False) -> OnehotProgram:
+    """Build the one-hot token program.
+
+    Parameters
+    ----------
+    logits : array_like of float, shape (n,)
+        Kept logits (n <= cfg.n_pbits), finite.
+    lam : float
+        One-hot penalty lambda > 0 (logit units).
+    temperature : float
+        > 0; logits are divided by it, then shifted by their max.
+    cfg : HwConfig
+    strict : bool
+        Raise :class:`SaturationError` if any value saturates instead of counting it.
+    """
+    lam = _positive(lam, "lam")
+    z = shift_logits(logits, temperature)
+    _check_size(z.size, cfg, "logits")
+    hq = quantize(z + lam, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
+    jq = quantize(-2.0 * lam, cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    n_sat = hq.n_saturated + jq.n_saturated
+    _report_saturation(n_sat, strict, "h/J")
+    program = OnehotProgram(cfg, hq.values, int(jq.values), z, lam, n_sat)
+    p_on = program.on_probabilities()
+    stays_alone = p_on[:, 0] == 1.0
+    others_blocked = (p_on[:, 1] == 0.0) if program.n > 1 else np.ones(1, bool)
+    absorbing = tuple(int(k) for k in np.flatnonzero(stays_alone)
+                      if program.n == 1 or np.all(np.delete(others_blocked, k)))
+    object.__setattr__(program, "absorbing_tokens", absorbing)
+    return program
+
+
+def dense_program(h: ArrayLike, J: ArrayLike, cfg: HwConfig, *, strict: bool = False
+                  ) -> DenseProgram:
+    """Quantize a float QUBO program (h (n,), J (n, n) symmetric, zero diagonal)."""
+    hf = _finite_1d(h, "h")
+    _check_size(hf.size, cfg, "h")
+    Jf = check_couplings(np.asarray(J, dtype=np.float64), hf.size)
+    hq = quantize(hf, cfg.frac_bits, cfg.weight_bits, name="h")
+    Jq = quantize(Jf, cfg.frac_bits, cfg.weight_bits, name="J")
+    n_sat = hq.n_saturated + Jq.n_saturated
+    _report_saturation(n_sat, strict, "h/J")
+    return DenseProgram(cfg, hq.values, Jq.values, n_sat)
+
+
+def spin_to_qubo(J: ArrayLike, h: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
+    """Ising (spins m in {-1,+1}) to QUBO (y in {0,1}, m = 2y - 1).
+
+    E_spin(m) = -h.m - 1/2 m^T J m equals E_qubo(y) + const with J' = 4 J,
+    h'_i = 2 h_i - 2 sum_j J_ij and const = sum(h) - 1/2 sum(J) (all entries). Returns
+    ``(J', h', const)``.
+    """
+    hs = _finite_1d(h, "h")
+    Js = check_couplings(np.asarray(J, dtype=np.float64), hs.size)
+    row = Js.sum(axis=1)
+    return 4.0 * Js, 2.0 * hs - 2.0 * row, float(hs.sum() - 0.5 * Js.sum())
+
+
+def qubo_to_spin(J: ArrayLike, h: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
+    """Inverse of :func:`spin_to_qubo`: returns ``(J_spin, h_spin, const)`` with
+    ``E_qubo(y) == E_spin(2y - 1) + const``."""
+    hq = _finite_1d(h, "h")
+    Jq = check_couplings(np.asarray(J, dtype=np.float64), hq.size)
+    Js = Jq / 4.0
+    hs = hq / 2.0 + Jq.sum(axis=1) / 4.0
+    return Js, hs, float(-hs.sum() + 0.5 * Js.sum())
+
+
+def ising_program(J: ArrayLike, h: ArrayLike, cfg: HwConfig, *, strict: bool = False
+                  ) -> DenseProgram:
+    """Quantized QUBO program of an Ising model given in spins (J symmetric, zero diagonal).
+
+    The hardware's beta (cfg.beta) then samples p(m) proportional to exp(-beta * E_spin(m)).
+    """
+    Jq, hq, _ = spin_to_qubo(J, h)
+    return dense_program(hq, Jq, cfg, strict=strict)

@@ -1,0 +1,267 @@
+"""Token samplers: exact softmax, float p-bit Gibbs, and the bit-accurate emulated hardware.
+
+Every sampler takes one row of logits, reduces the vocabulary (:mod:`pysampler.filtering`) and
+returns a token id of the full vocabulary. The p-bit samplers run the one-hot program on the kept
+tokens; a run whose read-out is not one-hot is an invalid attempt and is restarted from ``init``, up
+to ``max_resample`` times, after which the token falls back to the argmax of the kept logits.
+
+Attempt semantics (p-bit samplers): each attempt starts from ``init`` and runs ``burn_in + sweeps``
+sequential sweeps, then reads the state out. Same seed, same tokens, every run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import HwConfig
+from .filtering import KeptVocab, check_filters, reduce_vocab
+from .model import INIT_POLICIES, BitAccurateModel
+from .program import OnehotProgram, onehot_program, shift_logits
+from .reference import SCANS, onehot_gibbs
+from .rng import derive_state
+
+__all__ = ["TokenSampler", "SoftmaxSampler", "GibbsSampler", "HardwareSampler", "SamplerStats",
+           "DEFAULT_LAM", "DEFAULT_SWEEPS"]
+
+# Chosen from the softmax-match experiment (README, `make match`).
+DEFAULT_LAM = 3.0
+DEFAULT_SWEEPS = 40
+
+
+def _to_numpy(logits: Any) -> tuple[np.ndarray, bool]:
+    """(float64 array, came_from_torch)."""
+    if hasattr(logits, "detach") and hasattr(logits, "cpu"):
+        return logits.detach().cpu().double().numpy(), True
+    return np.asarray(logits, dtype=np.float64), False
+
+
+@dataclass
+class SamplerStats:
+    """Counters since the last :meth:`TokenSampler.reset_stats`."""
+
+    tokens: int = 0
+    attempts: int = 0
+    invalid_attempts: int = 0
+    fallbacks: int = 0
+    saturated_tokens: int = 0
+
+
+class TokenSampler(ABC):
+    """Base class: filtering, batching, statistics. Subclasses implement :meth:`_draw_kept`."""
+
+    def __init__(self, *, seed: int = 0):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        self.seed = int(seed)
+        self.stats = SamplerStats()
+
+    @abstractmethod
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        """Index into ``kept`` of the sampled token, updating ``self.stats``."""
+
+    def sample(self, logits: Any, *, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, min_p: float | None = None) -> int:
+        """Sample one token id from logits (V,) (numpy array or torch tensor)."""
+        z, _ = _to_numpy(logits)
+        if z.ndim != 1:
+            raise ValueError(f"logits must be 1-D (V,) for sample(); got shape {z.shape} "
+                             f"(use sample_batch for (B, V))")
+        kept = reduce_vocab(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        return int(kept.ids[self._draw_kept(kept, 0)])
+
+    def sample_batch(self, logits_2d: Any, *, temperature: float = 1.0, top_k: int | None = None,
+                     top_p: float | None = None, min_p: float | None = None) -> Any:
+        """Sample one token per row of logits (B, V); row b uses random stream (lane) b.
+
+        Returns a 1-D int64 torch tensor for a torch input, else a numpy array, shape (B,).
+        """
+        z, is_torch = _to_numpy(logits_2d)
+        if z.ndim != 2:
+            raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
+        check_filters(temperature, top_k, top_p, min_p)
+        out = np.empty(z.shape[0], dtype=np.int64)
+        for b, row in enumerate(z):
+            kept = reduce_vocab(row, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+            out[b] = kept.ids[self._draw_kept(kept, b)]
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(out)
+        return out
+
+    def get_invalid_rate(self) -> float:
+        """Fraction of tokens that fell back to the argmax after every attempt was invalid."""
+        return self.stats.fallbacks / self.stats.tokens if self.stats.tokens else 0.0
+
+    def get_attempt_invalid_rate(self) -> float:
+        """Fraction of chain runs (attempts) whose read-out was not one-hot."""
+        return self.stats.invalid_attempts / self.stats.attempts if self.stats.attempts else 0.0
+
+    def reset_stats(self) -> None:
+        self.stats = SamplerStats()
+
+
+class SoftmaxSampler(TokenSampler):
+    """Exact categorical sampling from the softmax of the kept logits (inverse CDF, float64)."""
+
+    def __init__(self, *, seed: int = 0):
+        super().__init__(seed=seed)
+        self._rngs: dict[int, np.random.Generator] = {}
+
+    def _rng(self, lane: int) -> np.random.Generator:
+        if lane not in self._rngs:
+            self._rngs[lane] = np.random.default_rng([self.seed, lane])
+        return self._rngs[lane]
+
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        cdf = np.cumsum(kept.target())
+        index = int(np.searchsorted(cdf, self._rng(lane).random() * cdf[-1], side="right"))
+        self.stats.tokens += 1
+        self.stats.attempts += 1
+        return min(index, kept.size - 1)
+
+
+def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resample: int) -> None:
+    if not (isinstance(lam, (int, float, np.floating)) and np.isfinite(lam) and lam > 0):
+        raise ValueError(f"lam must be a finite number > 0, got {lam!r}")
+    if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
+        raise ValueError(f"sweeps must be an int >= 1, got {sweeps!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ValueError(f"burn_in must be an int >= 0, got {burn_in!r}")
+    if init not in INIT_POLICIES:
+        raise ValueError(f"init must be one of {INIT_POLICIES}, got {init!r}")
+    if isinstance(max_resample, bool) or not isinstance(max_resample, (int, np.integer)) \
+            or max_resample < 0:
+        raise ValueError(f"max_resample must be an int >= 0, got {max_resample!r}")
+
+
+class _PbitSampler(TokenSampler):
+    """Shared restart / fallback policy of the p-bit samplers."""
+
+    def __init__(self, *, lam: float, sweeps: int, burn_in: int, init: str, max_resample: int,
+                 seed: int):
+        super().__init__(seed=seed)
+        _check_pbit_args(lam, sweeps, burn_in, init, max_resample)
+        self.lam = float(lam)
+        self.sweeps = int(sweeps)
+        self.burn_in = int(burn_in)
+        self.init = init
+        self.max_resample = int(max_resample)
+
+    @property
+    def sweeps_per_attempt(self) -> int:
+        return self.burn_in + self.sweeps
+
+    @abstractmethod
+    def _attempt(self, kept: KeptVocab, lane: int) -> int:
+        """Run one chain from init; index of the on unit if the read-out is one-hot, else -1."""
+
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        self.stats.tokens += 1
+        for _ in range(1 + self.max_resample):
+            self.stats.attempts += 1
+            token = self._attempt(kept, lane)
+            if token >= 0:
+                return token
+            self.stats.invalid_attempts += 1
+        self.stats.fallbacks += 1
+        return int(np.argmax(kept.logits))
+
+
+class GibbsSampler(_PbitSampler):
+    """Float64 binary Gibbs on the one-hot program with an ideal RNG (numpy PCG64).
+
+    Parameters
+    ----------
+    lam : float
+        One-hot penalty lambda > 0 (logit units).
+    sweeps, burn_in : int
+        Each attempt runs burn_in + sweeps sweeps of V updates.
+    init : "zeros" or "random_onehot"
+    max_resample : int
+        Restarts after an invalid read-out before the argmax fallback (>= 0).
+    scan : "systematic" (the hardware's order) or "random"
+    beta : float
+        Inverse temperature of the chain (1.0 samples softmax(z)).
+    seed : int
+    """
+
+    def __init__(self, *, lam: float = DEFAULT_LAM, sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0,
+                 init: str = "zeros", max_resample: int = 3, scan: str = "systematic",
+                 beta: float = 1.0, seed: int = 0):
+        super().__init__(lam=lam, sweeps=sweeps, burn_in=burn_in, init=init,
+                         max_resample=max_resample, seed=seed)
+        if scan not in SCANS:
+            raise ValueError(f"scan must be one of {SCANS}, got {scan!r}")
+        if not (np.isfinite(beta) and beta > 0):
+            raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
+        self.scan = scan
+        self.beta = float(beta)
+        self._rngs: dict[int, np.random.Generator] = {}
+
+    def _rng(self, lane: int) -> np.random.Generator:
+        if lane not in self._rngs:
+            self._rngs[lane] = np.random.default_rng([self.seed, lane])
+        return self._rngs[lane]
+
+    def _attempt(self, kept: KeptVocab, lane: int) -> int:
+        y = onehot_gibbs(shift_logits(kept.logits), self.lam, sweeps=self.sweeps_per_attempt,
+                         rng=self._rng(lane), beta=self.beta, scan=self.scan, init=self.init)[0]
+        return int(np.argmax(y)) if y.sum() == 1 else -1
+
+
+class HardwareSampler(_PbitSampler):
+    """The bit-accurate emulated p-bit array running the one-hot program.
+
+    Parameters
+    ----------
+    cfg : HwConfig, optional
+        Hardware configuration (default: ``HwConfig()``). The kept vocabulary must fit in
+        ``cfg.n_pbits`` units: use top_k <= n_pbits.
+    lam, sweeps, burn_in, init, max_resample, seed
+        As for :class:`GibbsSampler`. Lane b's generator starts at ``derive_state(seed, b)`` and
+        runs on from token to token, as one hardware generator would.
+    strict : bool
+        Raise :class:`pysampler.program.SaturationError` when a program saturates the fixed-point
+        range, instead of counting it in ``stats.saturated_tokens``.
+    """
+
+    def __init__(self, cfg: HwConfig | None = None, *, lam: float = DEFAULT_LAM,
+                 sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0, init: str = "zeros",
+                 max_resample: int = 3, seed: int = 0, strict: bool = False):
+        super().__init__(lam=lam, sweeps=sweeps, burn_in=burn_in, init=init,
+                         max_resample=max_resample, seed=seed)
+        if cfg is not None and not isinstance(cfg, HwConfig):
+            raise TypeError(f"cfg must be an HwConfig, got {type(cfg).__name__}")
+        self.cfg = HwConfig() if cfg is None else cfg
+        self.strict = strict
+        self._lane_states: dict[int, int] = {}
+        self._last_kept: KeptVocab | None = None
+        self._program: OnehotProgram | None = None
+
+    def program_for(self, kept: KeptVocab) -> OnehotProgram:
+        """The one-hot program this sampler runs for ``kept`` (cached for consecutive attempts)."""
+        if kept.size > self.cfg.n_pbits:
+            raise ValueError(f"{kept.size} tokens kept but the array has n_pbits="
+                             f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
+        if self._last_kept is not kept:
+            self._program = onehot_program(kept.logits, self.lam, 1.0, self.cfg, strict=self.strict)
+            self._last_kept = kept
+            if self._program.n_saturated:
+                self.stats.saturated_tokens += 1
+        return self._program
+
+    def _attempt(self, kept: KeptVocab, lane: int) -> int:
+        program = self.program_for(kept)
+        state = self._lane_states.get(lane)
+        if state is None:
+            state = derive_state(self.seed, lane, self.cfg)
+        model = BitAccurateModel(program, 1, rng_states=np.array([state], dtype=np.uint64),
+                                 init=self.init)
+        model.run(self.sweeps_per_attempt)
+        self._lane_states[lane] = int(model.rng_states[0])
+        return int(model.onehot_tokens()[0])
