@@ -106,19 +106,21 @@ def ess_ips(x: ArrayLike) -> float:
 
 
 def ess_batch_means(x: ArrayLike, n_batches: int | None = None) -> float:
-    """ESS by batch means for one chain (N,): N * var(x) / (b * var(batch means)), b = batch size.
+    """ESS by batch means: N_total * var(x) / (b * var(batch means)), b = batch size.
 
-    Default number of batches: floor(sqrt(N)).
+    ``x`` is (N,) for one chain or (C, N) for C chains; each chain is cut into ``n_batches`` batches
+    (default floor(sqrt(N))) and the batch means of all chains are pooled. For a chain with
+    integrated autocorrelation time tau the estimate is biased high by about tau / b.
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    n = x.size
+    arr = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    n_chains, n = arr.shape
     a = int(np.sqrt(n)) if n_batches is None else int(n_batches)
     if a < 2 or n // a < 1:
         raise ValueError(f"need at least 2 batches of >= 1 sample, got N={n}, n_batches={a}")
     b = n // a
-    means = x[: a * b].reshape(a, b).mean(axis=1)
-    var = x.var(ddof=1)
-    var_means = means.var(ddof=1)
+    means = arr[:, : a * b].reshape(n_chains, a, b).mean(axis=2) - arr.mean(axis=1, keepdims=True)
+    var_means = np.sum(means**2) / (n_chains * a - n_chains)
+    var = arr.var(axis=1, ddof=1).mean()
     if var_means == 0:
-        return float(n)
-    return float(n * var / (b * var_means))
+        return float(n_chains * n)
+    return float(n_chains * n * var / (b * var_means))
