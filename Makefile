@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-demo: setup  ## the main job on built-in defaults: the softmax-match experiment
-	$(PY) -m pysampler.experiments match
+demo: setup  ## the main job on built-in defaults: the softmax-match experiment (-> build/demo)
+	$(PY) -m pysampler.experiments match --out build/demo
 
 test: setup  ## the whole test suite
 	$(PY) -m pytest -n 2 tests

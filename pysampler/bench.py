@@ -1,0 +1,130 @@
+"""Speed benchmark of the bit-accurate model and the float Gibbs sampler (``make bench``).
+
+Prints a table and writes JSON. Every figure comes from this one run on this machine, so ratios
+between rows are side-by-side measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import HwConfig
+from .logitsets import synthetic_logits
+from .model import BitAccurateModel
+from .program import dense_program, onehot_program, shift_logits
+from .reference import onehot_gibbs
+from .samplers import GibbsSampler, HardwareSampler
+
+__all__ = ["run_benchmarks", "naive_random_scan", "main"]
+
+
+def _best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of ``repeats`` timed calls (after one warm-up call), seconds."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def naive_random_scan(logits, lam: float, n_updates: int, seed: int = 0):
+    """The seed-style baseline: one random-scan update per Python call, per-element tensor reads."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.zeros_like(z)
+    for _ in range(n_updates):
+        i = int(torch.randint(len(z), (1,), generator=gen))
+        s = float(y.sum()) - float(y[i])
+        p = torch.sigmoid(z[i] - lam * (2 * s - 1))
+        y[i] = 1.0 if float(torch.rand(1, generator=gen)) < float(p) else 0.0
+    return y
+
+
+def run_benchmarks(repeats: int = 5) -> dict:
+    """All figures as a dict (updates per second, milliseconds per token)."""
+    cfg = HwConfig()
+    z64 = synthetic_logits(64)
+    onehot = onehot_program(z64, 3.0, 1.0, cfg)
+    rng = np.random.default_rng(0)
+    upper = np.triu(rng.normal(0, 1, (64, 64)), 1)
+    dense = dense_program(rng.normal(0, 1, 64), upper + upper.T, cfg)
+    rows: dict[str, dict] = {}
+
+    def model_rate(name, program, chains, sweeps):
+        model = BitAccurateModel(program, chains, seed=1)
+        seconds = _best_time(lambda: model.run(sweeps), repeats)
+        rows[name] = {"updates_per_s": chains * sweeps * program.n / seconds,
+                      "chains": chains, "n": program.n, "sweeps": sweeps}
+
+    model_rate("model one-hot V=64 B=1", onehot, 1, 2000)
+    model_rate("model one-hot V=64 B=4096", onehot, 4096, 40)
+    model_rate("model dense n=64 B=1024", dense, 1024, 20)
+
+    zs = shift_logits(z64)
+    for chains, sweeps in ((1, 500), (4096, 10)):
+        seconds = _best_time(lambda: onehot_gibbs(zs, 3.0, sweeps=sweeps, n_chains=chains,
+                                                  rng=np.random.default_rng(0)), repeats)
+        rows[f"float Gibbs V=64 B={chains}"] = {
+            "updates_per_s": chains * sweeps * 64 / seconds, "chains": chains, "n": 64,
+            "sweeps": sweeps}
+    naive_updates = 3000
+    seconds = _best_time(lambda: naive_random_scan(z64, 3.0, naive_updates), 2)
+    rows["naive baseline (torch, per-update Python)"] = {
+        "updates_per_s": naive_updates / seconds, "chains": 1, "n": 64, "sweeps": None}
+
+    z50 = synthetic_logits(50)
+    tokens = {}
+    for name, sampler in (("hw", HardwareSampler(cfg, lam=3.0, sweeps=64, seed=0)),
+                          ("gibbs", GibbsSampler(lam=3.0, sweeps=64, seed=0))):
+        times = []
+        sampler.sample(z50)
+        for _ in range(200):
+            start = time.perf_counter()
+            sampler.sample(z50)
+            times.append(time.perf_counter() - start)
+        tokens[f"{name} one token V=50, 64 sweeps, B=1"] = {
+            "ms_median": 1e3 * float(np.median(times)), "ms_p90": 1e3 * float(np.quantile(times, 0.9)),
+            "attempts_per_token": sampler.stats.attempts / sampler.stats.tokens}
+    base = rows["naive baseline (torch, per-update Python)"]["updates_per_s"]
+    for row in rows.values():
+        row["x_naive"] = row["updates_per_s"] / base
+    return {"machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version(), "numpy": np.__version__},
+            "throughput": rows, "token_latency": tokens}
+
+
+def _print(results: dict) -> None:
+    print(f"{'benchmark':48s} {'updates/s':>12s} {'x naive':>9s}")
+    for name, row in results["throughput"].items():
+        print(f"{name:48s} {row['updates_per_s']:12.3e} {row['x_naive']:9.0f}")
+    print(f"\n{'token latency':48s} {'median ms':>12s} {'p90 ms':>9s}")
+    for name, row in results["token_latency"].items():
+        print(f"{name:48s} {row['ms_median']:12.3f} {row['ms_p90']:9.3f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pysampler.bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("results/bench.json"),
+                        help="JSON file to write (default: results/bench.json)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (best of)")
+    args = parser.parse_args(argv)
+    results = run_benchmarks(args.repeats)
+    _print(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
