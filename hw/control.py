@@ -1,0 +1,239 @@
+"""What the one-hot core and the dense array share: ports, programming-port registers, error flags,
+the run sequencer, the generator and the update engine.
+
+Run sequence (one p-bit update per clock in RUN)::
+
+    IDLE --start--> INIT (1 clock: init policy; random_onehot takes one draw)
+         --> FILL (1 clock: the one-hot core's h pipeline fills)
+         --> PRIME (1 clock: look up the field of unit 0)
+         --> RUN (sweeps * n_active clocks: decide unit i, look up unit i+1) --> IDLE, done = 1
+
+A core subclass provides the datapath: :meth:`PbitCore.datapath` gets the shared signals and must
+drive ``engine.field`` in PRIME (unit 0) and in RUN (unit ``nxt``), and keep its own state.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, Signature
+
+from pysampler.config import HwConfig
+from pysampler.rng import derive_state
+
+from . import regmap as rm
+from .lut import UpdateEngine
+from .rng import Rng
+
+__all__ = ["PbitCore", "IDLE", "INIT", "FILL", "PRIME", "RUN", "flag"]
+
+IDLE, INIT, FILL, PRIME, RUN = 0, 1, 2, 3, 4
+
+
+def _bit(mask: int) -> int:
+    """Bit position of a one-bit error mask."""
+    return mask.bit_length() - 1
+
+
+def flag(m: Module, err_set: Signal, mask: int) -> None:
+    """Raise the sticky error flag ``mask`` (a :mod:`hw.regmap` ERR_* constant) this cycle."""
+    m.d.comb += err_set[_bit(mask)].eq(1)
+
+
+class PbitCore(wiring.Component):
+    """Base of the p-bit cores (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : HwConfig
+    dense : bool
+        Address map of the dense array (J and STATE regions) rather than the one-hot core.
+    debug_trace : bool
+        Also put the field, LUT value and draw of every update on the trace port (simulation);
+        False keeps the pin count down for FPGA builds.
+
+    Attributes
+    ----------
+    prog : In(addr, data, we)
+        Programming port (:mod:`hw.regmap`), ``addr`` 2 + offset_bits wide, ``data`` 32 bits.
+    start : In(1)
+        Start a run (sampled while IDLE): ``sweeps`` sweeps from the ``init`` policy.
+    sweeps : In(16)
+        Sweeps per run, >= 1.
+    init : In(2)
+        :data:`hw.regmap.INIT_ZEROS`, ``INIT_RANDOM_ONEHOT`` or ``INIT_GIVEN`` (dense only).
+    busy, done : Out(1)
+        ``busy`` while a run is under way; ``done`` from its end until the next accepted start.
+    err : Out(6)
+        Sticky error flags (:mod:`hw.regmap`), cleared by reset or a CLEAR_ERR write.
+    popcount : Out(ceil_log2(n_pbits + 1))
+        Units on.
+    token : Out(index_bits)
+        XOR of the indices of the units that are on: the token when ``onehot``.
+    onehot : Out(1)
+        popcount == 1.
+    rd_addr : In(index_bits), rd_data : Out(1)
+        State read-out: y[rd_addr], one clock later.
+    trace : Out(valid, index, bit[, field, lut, u])
+        One beat per update, in the cycle the unit is decided.
+    """
+
+    def __init__(self, cfg: HwConfig, *, dense: bool, debug_trace: bool = True):
+        self.cfg = cfg
+        self.dense = dense
+        self.debug_trace = debug_trace
+        n = cfg.n_pbits
+        self.idx_bits = rm.index_bits(n)
+        trace = {"valid": Out(1), "index": Out(self.idx_bits), "bit": Out(1)}
+        if debug_trace:
+            trace.update({"field": Out(signed(cfg.field_bits)), "lut": Out(cfg.prob_bits + 1),
+                          "u": Out(cfg.prob_bits)})
+        super().__init__({
+            "prog": In(Signature({
+                "addr": Out(2 + rm.offset_bits(n, dense)), "data": Out(rm.DATA_BITS), "we": Out(1)})),
+            "start": In(1), "sweeps": In(rm.SWEEPS_BITS), "init": In(2),
+            "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
+            "popcount": Out(range(n + 1)), "token": Out(self.idx_bits), "onehot": Out(1),
+            "rd_addr": In(self.idx_bits), "rd_data": Out(1),
+            "trace": Out(Signature(trace)),
+        })
+
+    # --- hooks for the cores ------------------------------------------------------------------
+    def datapath(self, m: Module, c: SimpleNamespace) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def accepts_init(self, code: int) -> bool:
+        return code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT)
+
+    # --- shared logic ---------------------------------------------------------------------------
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        cfg, n = self.cfg, self.cfg.n_pbits
+        m.submodules.rng = rng = Rng(cfg)
+        m.submodules.engine = engine = UpdateEngine(cfg)
+
+        phase = Signal(range(5), init=IDLE)
+        n_active = Signal(range(n + 1), init=n)
+        coupling = Signal(signed(cfg.weight_bits))
+        seed_lo = Signal(32, init=derive_state(0, 0, cfg) & 0xFFFFFFFF)
+        init_mode = Signal(2)
+        sweeps_left = Signal(rm.SWEEPS_BITS)
+        first_sweep = Signal()
+        idx = Signal(self.idx_bits)
+        k_init = Signal(self.idx_bits)
+        err = Signal(rm.ERR_BITS)
+
+        busy = phase != IDLE
+        m.d.comb += [self.busy.eq(busy), self.err.eq(err)]
+        m.d.comb += engine.u.eq(rng.u)
+
+        # Programming port decode.
+        off_bits = rm.offset_bits(n, self.dense)
+        region = self.prog.addr[off_bits:]
+        offset = self.prog.addr[:off_bits]
+        data_s = self.prog.data.as_signed()
+        fits_weight = (data_s >= cfg.weight_min) & (data_s <= cfg.weight_max)
+        write = Signal()
+        err_set = Signal(rm.ERR_BITS)
+        m.d.comb += write.eq(self.prog.we & ~busy)
+        with m.If(self.prog.we & busy):
+            flag(m, err_set, rm.ERR_BUSY_WRITE)
+        with m.If(write & (region == rm.REGION_REG)):
+            with m.Switch(offset):
+                with m.Case(rm.REG_COUPLING):
+                    with m.If(fits_weight):
+                        m.d.sync += coupling.eq(data_s)
+                    with m.Else():
+                        flag(m, err_set, rm.ERR_VALUE)
+                with m.Case(rm.REG_N_ACTIVE):
+                    with m.If((self.prog.data >= 1) & (self.prog.data <= n)):
+                        m.d.sync += n_active.eq(self.prog.data)
+                    with m.Else():
+                        flag(m, err_set, rm.ERR_VALUE)
+                with m.Case(rm.REG_SEED_LO):
+                    m.d.sync += seed_lo.eq(self.prog.data)
+                    if cfg.rng_bits <= 32:
+                        self._commit_seed(m, rng, self.prog.data[:cfg.rng_bits], err_set)
+                with m.Case(rm.REG_SEED_HI):
+                    if cfg.rng_bits > 32:
+                        self._commit_seed(m, rng, (self.prog.data[:cfg.rng_bits - 32] << 32)
+                                          | seed_lo, err_set)
+                    else:
+                        flag(m, err_set, rm.ERR_ADDR)
+                with m.Case(rm.REG_CLEAR_ERR):
+                    pass
+                with m.Default():
+                    flag(m, err_set, rm.ERR_ADDR)
+
+        clear = write & (region == rm.REGION_REG) & (offset == rm.REG_CLEAR_ERR)
+        m.d.sync += err.eq(Mux(clear, 0, err | err_set))
+
+        # Start.
+        init_ok = Signal()
+        m.d.comb += init_ok.eq(0)
+        for code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN):
+            if self.accepts_init(code):
+                with m.If(self.init == code):
+                    m.d.comb += init_ok.eq(1)
+        with m.If(self.start):
+            with m.If(busy):
+                flag(m, err_set, rm.ERR_BUSY_START)
+            with m.Elif((self.sweeps == 0) | ~init_ok):
+                flag(m, err_set, rm.ERR_BAD_START)
+            with m.Else():
+                m.d.sync += [phase.eq(INIT), init_mode.eq(self.init), sweeps_left.eq(self.sweeps),
+                             first_sweep.eq(1), idx.eq(0), self.done.eq(0)]
+
+        # Index arithmetic.
+        last_unit = idx == n_active - 1
+        nxt, nxt2, nxt3 = (Signal(self.idx_bits, name=f"nxt{k}") for k in ("", "2", "3"))
+        m.d.comb += nxt.eq(Mux(last_unit, 0, idx + 1))
+        m.d.comb += nxt2.eq(Mux(nxt == n_active - 1, 0, nxt + 1))
+        m.d.comb += nxt3.eq(Mux(nxt2 == n_active - 1, 0, nxt2 + 1))
+
+        # random_onehot init: one draw, unit (u * n_active) >> prob_bits.
+        product = Signal(cfg.prob_bits + self.idx_bits + 1)
+        m.d.comb += product.eq(rng.u * n_active)
+        k_now = Signal(self.idx_bits)
+        m.d.comb += k_now.eq(product >> cfg.prob_bits)
+        with m.If(phase == INIT):
+            m.d.sync += phase.eq(FILL)
+            with m.If(init_mode == rm.INIT_RANDOM_ONEHOT):
+                m.d.comb += rng.advance.eq(1)
+                m.d.sync += k_init.eq(k_now)
+        with m.If(phase == FILL):
+            m.d.sync += phase.eq(PRIME)
+        with m.If(phase == PRIME):
+            m.d.sync += phase.eq(RUN)
+        with m.If(phase == RUN):
+            m.d.comb += rng.advance.eq(1)
+            m.d.sync += idx.eq(nxt)
+            with m.If(last_unit):
+                m.d.sync += first_sweep.eq(0)
+                with m.If(sweeps_left == 1):
+                    m.d.sync += [phase.eq(IDLE), self.done.eq(1)]
+                with m.Else():
+                    m.d.sync += sweeps_left.eq(sweeps_left - 1)
+
+        c = SimpleNamespace(
+            k_now=k_now, phase=phase, idx=idx, nxt=nxt, nxt2=nxt2, nxt3=nxt3, first_sweep=first_sweep, last_unit=last_unit,
+            n_active=n_active, coupling=coupling, init_mode=init_mode, k_init=k_init,
+            init_onehot=(init_mode == rm.INIT_RANDOM_ONEHOT), engine=engine, rng=rng,
+            write=write, region=region, offset=offset, data=self.prog.data, data_s=data_s,
+            fits_weight=fits_weight, err_set=err_set, new=engine.bit)
+        self.datapath(m, c)
+
+        m.d.comb += [self.trace.valid.eq(phase == RUN), self.trace.index.eq(idx),
+                     self.trace.bit.eq(engine.bit), self.onehot.eq(self.popcount == 1)]
+        if self.debug_trace:
+            m.d.comb += [self.trace.lut.eq(engine.lut_value), self.trace.u.eq(rng.u)]
+        return m
+
+    @staticmethod
+    def _commit_seed(m: Module, rng: Rng, value, err_set: Signal) -> None:
+        with m.If(value == 0):
+            flag(m, err_set, rm.ERR_SEED)
+        with m.Else():
+            m.d.comb += [rng.seed.eq(value), rng.load.eq(1)]

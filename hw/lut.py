@@ -1,0 +1,72 @@
+"""Sigmoid LUT and the p-bit update engine (field -> LUT -> compare with the draw)."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from pysampler.config import HwConfig
+from pysampler.lut import build_lut
+
+__all__ = ["UpdateEngine"]
+
+
+class UpdateEngine(wiring.Component):
+    """The LUT ROM (contents from :func:`pysampler.lut.build_lut`) and the compare.
+
+    The ROM has a synchronous read port (block RAM on FPGAs): the field presented in one cycle is
+    looked up in the next, when the p-bit decides ``bit = u < lut_value``. The field of the next
+    unit depends on that decision, so both candidates come in (``field0``: if the decision is 0,
+    ``field1``: if it is 1) and the decision picks the ROM address: the compare and the address
+    arithmetic run side by side instead of one after the other.
+
+    Parameters
+    ----------
+    cfg : HwConfig
+
+    Attributes
+    ----------
+    field0, field1 : In(signed(field_bits))
+        Field of the unit decided in the *next* cycle, if this cycle's ``bit`` is 0 / 1.
+    lut_value : Out(prob_bits + 1)
+        LUT[address(field presented last cycle)], in [0, 2**prob_bits].
+    u : In(prob_bits)
+        The draw of this cycle.
+    bit : Out(1)
+        ``u < lut_value``: the p-bit's new value.
+    """
+
+    def __init__(self, cfg: HwConfig):
+        self.cfg = cfg
+        super().__init__({
+            "field0": In(signed(cfg.field_bits)), "field1": In(signed(cfg.field_bits)),
+            "lut_value": Out(cfg.prob_bits + 1),
+            "u": In(cfg.prob_bits), "bit": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        cfg = self.cfg
+        half = cfg.lut_size // 2
+        rom = Memory(shape=unsigned(cfg.prob_bits + 1), depth=cfg.lut_size,
+                     init=[int(v) for v in build_lut(cfg)])
+        m.submodules.rom = rom
+        read = rom.read_port(domain="sync")
+
+        def address(field):
+            shifted = Signal(signed(cfg.field_bits))
+            index = Signal(signed(cfg.lut_addr_bits))
+            m.d.comb += shifted.eq(field >> cfg.lut_shift)
+            m.d.comb += index.eq(Mux(shifted < -half, -half,
+                                     Mux(shifted > half - 1, half - 1, shifted)))
+            return index.as_unsigned()
+
+        address0, address1 = address(self.field0), address(self.field1)
+        m.d.comb += [
+            self.lut_value.eq(read.data),
+            self.bit.eq(self.u < read.data),
+            read.addr.eq(Mux(self.bit, address1, address0)),
+        ]
+        return m

@@ -1,0 +1,118 @@
+"""The one-hot sampler core: h in memory, one coupling j, a popcount. Scales to large V.
+
+Field of unit i: ``h_i + j * (popcount - y_i)``. The core keeps ``cpop = j * popcount`` as a
+register that moves by +-j when a unit flips, so no multiplier sits in the update loop, and keeps
+y in a 1-bit-wide memory. During the first sweep of a run the old value of a unit comes from the
+init policy (zeros, or the one unit random_onehot turned on), so no clearing pass is needed.
+h is read three units ahead into a register (h memory does not change during a run), so the field
+arithmetic starts from a flip-flop rather than from a block RAM's slow output.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib.memory import Memory
+
+from pysampler.config import HwConfig
+
+from . import regmap as rm
+from .control import FILL, INIT, PRIME, RUN, PbitCore, flag
+
+__all__ = ["OnehotCore"]
+
+
+class OnehotCore(PbitCore):
+    """One-hot token sampler core with ``cfg.n_pbits`` units (see :class:`hw.control.PbitCore`
+    for the ports). Init policies: zeros and random_onehot."""
+
+    def __init__(self, cfg: HwConfig, *, debug_trace: bool = True):
+        super().__init__(cfg, dense=False, debug_trace=debug_trace)
+
+    def datapath(self, m: Module, c: SimpleNamespace) -> None:
+        cfg, n = self.cfg, self.cfg.n_pbits
+        h_mem = Memory(shape=unsigned(cfg.weight_bits), depth=n, init=[])
+        y_mem = Memory(shape=unsigned(1), depth=n, init=[])
+        m.submodules.h_mem, m.submodules.y_mem = h_mem, y_mem
+        h_wr, h_rd = h_mem.write_port(), h_mem.read_port()
+        y_wr = y_mem.write_port()
+        y_rd = y_mem.read_port(transparent_for=(y_wr,))
+        y_out = y_mem.read_port()
+
+        pop = Signal(range(n + 1))
+        cpop = Signal(signed(cfg.field_bits + 1))
+        tok = Signal(self.idx_bits)
+        yold_q = Signal()
+        field_q = Signal(signed(cfg.field_bits))
+        m.d.comb += [self.popcount.eq(pop), self.token.eq(tok), y_out.addr.eq(self.rd_addr),
+                     self.rd_data.eq(y_out.data)]
+        if self.debug_trace:
+            m.d.comb += self.trace.field.eq(field_q)
+
+        with m.If(c.write):
+            with m.If(c.region == rm.REGION_H):
+                with m.If(c.offset >= n):
+                    flag(m, c.err_set, rm.ERR_ADDR)
+                with m.Elif(~c.fits_weight):
+                    flag(m, c.err_set, rm.ERR_VALUE)
+                with m.Else():
+                    m.d.comb += [h_wr.addr.eq(c.offset), h_wr.data.eq(c.data), h_wr.en.eq(1)]
+            with m.Elif(c.region != rm.REGION_REG):
+                flag(m, c.err_set, rm.ERR_ADDR)
+
+        def init_value(unit):
+            return c.init_onehot & (unit == c.k_init)
+
+        h_q = Signal(signed(cfg.weight_bits))  # h of the unit whose field is formed this clock
+        h_next = h_q
+        with m.If(c.phase == INIT):
+            m.d.sync += [pop.eq(c.init_onehot), cpop.eq(Mux(c.init_onehot, c.coupling, 0))]
+            m.d.comb += h_rd.addr.eq(0)
+        with m.If(c.phase == FILL):
+            m.d.comb += h_rd.addr.eq(c.nxt)
+            m.d.sync += h_q.eq(h_rd.data.as_signed())
+        with m.If((c.phase == PRIME) | (c.phase == RUN)):
+            m.d.sync += h_q.eq(h_rd.data.as_signed())
+        with m.If(c.phase == PRIME):
+            y0 = init_value(0)
+            field0 = Signal(signed(cfg.field_bits))
+            m.d.comb += field0.eq(h_next + cpop - Mux(y0, c.coupling, 0))
+            m.d.comb += [c.engine.field0.eq(field0), c.engine.field1.eq(field0),
+                         h_rd.addr.eq(c.nxt2), y_rd.addr.eq(c.nxt)]
+            m.d.sync += [field_q.eq(field0), yold_q.eq(y0), tok.eq(Mux(c.init_onehot, c.k_init, 0))]
+        with m.If(c.phase == RUN):
+            # Everything for unit nxt is computed for both outcomes of this clock's decision; the
+            # decision (c.new) only selects.
+            cpop0 = Signal(signed(cfg.field_bits + 1))
+            cpop1 = Signal(signed(cfg.field_bits + 1))
+            m.d.comb += [cpop0.eq(Mux(yold_q, cpop - c.coupling, cpop)),
+                         cpop1.eq(Mux(yold_q, cpop, cpop + c.coupling))]
+            y_stored = Signal()
+            m.d.comb += y_stored.eq(Mux(c.first_sweep & ~c.last_unit, init_value(c.nxt), y_rd.data))
+            single = c.n_active == 1  # unit nxt is unit idx: its old value is this decision
+            y_next0, y_next1 = Signal(), Signal()
+            m.d.comb += [y_next0.eq(~single & y_stored), y_next1.eq(single | y_stored)]
+            # The old value of unit nxt comes out of the y memory late in the clock: both sums
+            # are formed first and it only selects.
+            sums = {}
+            for name, base in (("0", cpop0), ("1", cpop1)):
+                for y_on in (0, 1):
+                    sums[name, y_on] = Signal(signed(cfg.field_bits), name=f"field{name}_y{y_on}")
+                    m.d.comb += sums[name, y_on].eq(h_next + base - (c.coupling if y_on else 0))
+            field0, field1 = Signal(signed(cfg.field_bits)), Signal(signed(cfg.field_bits))
+            m.d.comb += [field0.eq(Mux(y_next0, sums["0", 1], sums["0", 0])),
+                         field1.eq(Mux(y_next1, sums["1", 1], sums["1", 0]))]
+            new = c.new
+            m.d.comb += [
+                c.engine.field0.eq(field0), c.engine.field1.eq(field1),
+                h_rd.addr.eq(c.nxt3), y_rd.addr.eq(c.nxt2),
+                y_wr.addr.eq(c.idx), y_wr.data.eq(new), y_wr.en.eq(1),
+            ]
+            flipped = new ^ yold_q
+            m.d.sync += [
+                cpop.eq(Mux(new, cpop1, cpop0)), field_q.eq(Mux(new, field1, field0)),
+                yold_q.eq(Mux(new, y_next1, y_next0)),
+                pop.eq(Mux(flipped, Mux(new, pop + 1, pop - 1), pop)),
+                tok.eq(tok ^ Mux(flipped, c.idx, 0)),
+            ]

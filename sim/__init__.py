@@ -1,0 +1,1 @@
+"""cocotb co-simulation of the Verilog cores against the bit-accurate model."""

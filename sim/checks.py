@@ -1,0 +1,241 @@
+"""Test routines shared by the cocotb modules of both cores (random programs, edge programs, bad
+input, reset in the middle of a run). Each returns the number of updates it compared."""
+
+from __future__ import annotations
+
+import numpy as np
+from cocotb.triggers import FallingEdge
+
+from hw import regmap as rm
+from pysampler.config import HwConfig
+from pysampler.logitsets import synthetic_logits
+from pysampler.model import BitAccurateModel
+from pysampler.program import DenseProgram, OnehotProgram, onehot_program
+from pysampler.rng import derive_state
+
+from tb import TB, CompareError
+
+__all__ = ["random_onehot_program", "random_dense_program", "run_and_compare", "random_programs",
+           "bad_input", "reset_mid_run", "edge_programs"]
+
+
+def random_onehot_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> OnehotProgram:
+    scale = rng.choice([0.3, 2.0, 8.0, 30.0])
+    lam = float(np.exp(rng.uniform(np.log(0.02), np.log(40.0))))
+    return onehot_program(rng.normal(0.0, scale, n), lam, 1.0, cfg)  # may saturate: counted
+
+
+def random_dense_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> DenseProgram:
+    span = int(rng.choice([4, 64, cfg.weight_max]))
+    lo, hi = max(cfg.weight_min, -span), min(cfg.weight_max, span)
+    upper = np.triu(rng.integers(lo, hi + 1, (n, n)), 1)
+    return DenseProgram(cfg, rng.integers(lo, hi + 1, n), upper + upper.T)
+
+
+async def run_and_compare(tb: TB, program, state: int, sweeps: int, init: str, label: str,
+                          given=None) -> tuple[int, int]:
+    """Run ``program`` from generator state ``state`` on RTL and model; returns
+    (updates compared, the generator state after the run)."""
+    model = BitAccurateModel(program, 1, rng_states=[state],
+                             init=np.asarray(given) if init == "given" else init)
+    expected = model.run(sweeps, trace=True)
+    result = await tb.run(sweeps, init, program.n)
+    count = tb.compare(result, model, expected, label)
+    if program.n <= 16:
+        y = await tb.read_state(program.n)
+        if not np.array_equal(y, model.y[0]):
+            raise CompareError(f"{label}: read-out {y.tolist()} != model {model.y[0].tolist()}")
+    return count, int(model.rng_states[0])
+
+
+async def random_programs(tb: TB, n_programs: int, seed: int, max_sweeps: int = 3) -> int:
+    """Random programs of random size, random seeds (sometimes continuing the generator), every
+    init policy the core has."""
+    cfg = tb.cfg
+    rng = np.random.default_rng([seed, cfg.n_pbits, int(tb.dense)])
+    inits = ["zeros", "random_onehot"] + (["given"] if tb.dense else [])
+    total, state = 0, None
+    for p in range(n_programs):
+        n = int(rng.integers(1, cfg.n_pbits + 1)) if rng.random() < 0.8 else \
+            int(rng.choice([1, cfg.n_pbits]))
+        program = (random_dense_program if tb.dense else random_onehot_program)(cfg, rng, n)
+        if state is None or rng.random() < 0.7:
+            state = int(rng.integers(1, 1 << cfg.rng_bits, dtype=np.uint64)) if cfg.rng_bits < 64 \
+                else int(rng.integers(1, 1 << 63)) * 2 - int(rng.integers(0, 2))
+            state = max(state, 1)
+            await tb.seed(state)
+        await tb.program(program)
+        init = str(rng.choice(inits))
+        given = None
+        if init == "given":
+            given = rng.integers(0, 2, n)
+            await tb.set_state(given)
+        count, state = await run_and_compare(tb, program, state, int(rng.integers(1, max_sweeps + 1)),
+                                             init, f"random program {p} (n={n}, init={init})", given)
+        total += count
+        if tb.err():
+            raise CompareError(f"random program {p}: unexpected error flags {tb.err():#x}")
+    return total
+
+
+def _onehot_edges(cfg: HwConfig) -> list[OnehotProgram]:
+    n = cfg.n_pbits
+    lo, hi = cfg.weight_min, cfg.weight_max
+
+    def prog(h, j):
+        h = np.asarray(h, dtype=np.int64)
+        return OnehotProgram(cfg, h, int(j), np.zeros(h.size), 1.0)
+
+    return [
+        prog(np.zeros(n), 0),                        # all-zero program: p = 1/2 everywhere
+        prog([hi], 0), prog([lo], 0), prog([0], lo),  # n = 1; LUT entries at 2**P and 0
+        prog(np.full(n, hi), lo),                    # saturating fields, most negative coupling
+        prog(np.full(n, lo), hi),                    # most positive coupling (not a one-hot program)
+        prog(np.full(n, hi), hi),                    # fields beyond the LUT's top
+        prog(np.where(np.arange(n) % 2, lo, hi), lo),
+        onehot_program(synthetic_logits(n), 0.01, 1.0, cfg),                 # tiny lambda
+        onehot_program(synthetic_logits(n), -lo * cfg.lsb / 2, 1.0, cfg),    # largest lambda
+    ]
+
+
+def _dense_edges(cfg: HwConfig) -> list[DenseProgram]:
+    n = cfg.n_pbits
+    lo, hi = cfg.weight_min, cfg.weight_max
+    off = ~np.eye(n, dtype=bool)
+    return [
+        DenseProgram(cfg, np.zeros(n, np.int64), np.zeros((n, n), np.int64)),
+        DenseProgram(cfg, np.array([hi]), np.zeros((1, 1), np.int64)),
+        DenseProgram(cfg, np.array([lo]), np.zeros((1, 1), np.int64)),
+        DenseProgram(cfg, np.full(n, hi), np.where(off, hi, 0)),   # fields far past the LUT top
+        DenseProgram(cfg, np.full(n, lo), np.where(off, lo, 0)),   # and past the bottom
+        DenseProgram(cfg, np.full(n, hi), np.where(off, lo, 0)),   # frustrated, extreme J
+    ]
+
+
+async def edge_programs(tb: TB, seed: int) -> int:
+    cfg = tb.cfg
+    programs = _dense_edges(cfg) if tb.dense else _onehot_edges(cfg)
+    inits = ["zeros", "random_onehot"] + (["given"] if tb.dense else [])
+    total = 0
+    for p, program in enumerate(programs):
+        for init in inits:
+            state = derive_state(seed, 1000 + p, cfg)
+            await tb.seed(state)
+            await tb.program(program)
+            given = np.ones(program.n, dtype=np.int64) if init == "given" else None
+            if given is not None:
+                await tb.set_state(given)
+            count, _ = await run_and_compare(tb, program, state, 3, init,
+                                             f"edge program {p} (n={program.n}, init={init})", given)
+            total += count
+    if tb.err():
+        raise CompareError(f"edge programs: unexpected error flags {tb.err():#x}")
+    return total
+
+
+async def bad_input(tb: TB, seed: int) -> int:
+    """Every rejected input is ignored and flagged; the next run still matches the model."""
+    cfg, n = tb.cfg, tb.cfg.n_pbits
+    rng = np.random.default_rng(seed)
+    program = (random_dense_program if tb.dense else random_onehot_program)(cfg, rng, n)
+    state = derive_state(seed, 7, cfg)
+    await tb.seed(state)
+    await tb.program(program)
+    total = 0
+
+    async def expect(flag: int, what: str) -> None:
+        if tb.err() != flag:
+            raise CompareError(f"{what}: err = {tb.err():#x}, expected {flag:#x}")
+        await tb.clear_err()
+        if tb.err():
+            raise CompareError(f"CLEAR_ERR left err = {tb.err():#x}")
+
+    missing = rm.REGION_J if not tb.dense else None
+    if missing is not None:
+        await tb.write(missing, 0, 1)
+        await expect(rm.ERR_ADDR, "write to a region the one-hot core lacks")
+    await tb.write(rm.REGION_REG, 7, 1)
+    await expect(rm.ERR_ADDR, "write to an undefined register")
+    await tb.write(rm.REGION_H, 0, cfg.weight_max + 1)
+    await expect(rm.ERR_VALUE, "h that does not fit weight_bits")
+    await tb.write(rm.REGION_H, 0, cfg.weight_min - 1)
+    await expect(rm.ERR_VALUE, "h below the weight range")
+    for bad in (0, n + 1):
+        await tb.write(rm.REGION_REG, rm.REG_N_ACTIVE, bad)
+        await expect(rm.ERR_VALUE, f"N_ACTIVE = {bad}")
+    if tb.dense:
+        await tb.write(rm.REGION_STATE, 0, 2)
+        await expect(rm.ERR_VALUE, "y = 2")
+    await tb.write_many([(rm.REGION_REG, rm.REG_SEED_LO, 0)] +
+                        ([(rm.REGION_REG, rm.REG_SEED_HI, 0)] if cfg.rng_bits > 32 else []))
+    await FallingEdge(tb.dut.clk)
+    await expect(rm.ERR_SEED, "zero seed")
+    await tb.pulse_start(0, "zeros")
+    await FallingEdge(tb.dut.clk)
+    await expect(rm.ERR_BAD_START, "start with sweeps = 0")
+    if not tb.dense:
+        await tb.pulse_start(1, "given")
+        await FallingEdge(tb.dut.clk)
+        await expect(rm.ERR_BAD_START, "init = given on the one-hot core")
+
+    # None of the above changed the program or the generator: a run still matches the model.
+    count, state = await run_and_compare(tb, program, state, 2, "zeros", "after rejected writes")
+    total += count
+
+    # Writes and a start while busy are ignored; the running job is not disturbed.
+    model = BitAccurateModel(program, 1, rng_states=[state], init="random_onehot")
+    expected = model.run(4, trace=True)
+    await tb.pulse_start(4, "random_onehot")
+    await tb.write_many([(rm.REGION_H, 0, 1), (rm.REGION_REG, rm.REG_SEED_LO, 12345)])
+    await tb.pulse_start(9, "zeros")
+    await _finish_run(tb, 4 * n)
+    if tb.err() != (rm.ERR_BUSY_WRITE | rm.ERR_BUSY_START):
+        raise CompareError(f"writes/start while busy: err = {tb.err():#x}")
+    await tb.clear_err()
+    count, _ = await run_and_compare(tb, program, int(model.rng_states[0]), 1, "zeros",
+                                     "after writes while busy")
+    return total + count
+
+
+async def _finish_run(tb: TB, total_updates: int) -> None:
+    for _ in range(total_updates + 16):
+        if int(tb.dut.done.value) and not int(tb.dut.busy.value):
+            return
+        await FallingEdge(tb.dut.clk)
+    raise CompareError("run did not finish")
+
+
+async def reset_mid_run(tb: TB, seed: int) -> int:
+    """Reset during a run: idle, no done, no errors, generator back at derive_state(0, 0)."""
+    cfg, n = tb.cfg, tb.cfg.n_pbits
+    rng = np.random.default_rng(seed + 1)
+    program = (random_dense_program if tb.dense else random_onehot_program)(cfg, rng, n)
+    await tb.seed(derive_state(seed, 3, cfg))
+    await tb.program(program)
+    await tb.pulse_start(5, "zeros")
+    for _ in range(n + 3):
+        await FallingEdge(tb.dut.clk)
+    await tb.write(rm.REGION_REG, 7, 0)  # leave an error flag set too
+    await tb.reset()
+    if int(tb.dut.busy.value) or int(tb.dut.done.value) or tb.err():
+        raise CompareError("reset did not leave the core idle with no done and no errors")
+    await tb.program(program)  # N_ACTIVE and the coupling were reset; h memory kept its contents
+    count, _ = await run_and_compare(tb, program, derive_state(0, 0, cfg), 2, "zeros",
+                                     "first run after reset (no seed written)")
+    return count
+
+
+async def realistic_tokens(tb: TB, runs: int, sweeps: int, seed: int) -> int:
+    """Token runs as HardwareSampler does them: synthetic LM-like logits (Normal(0, 2^2)) over all
+    n_pbits units, lambda = 3, init zeros, one generator running on from token to token."""
+    cfg = tb.cfg
+    state = derive_state(seed, 0, cfg)
+    await tb.seed(state)
+    total = 0
+    for r in range(runs):
+        program = onehot_program(synthetic_logits(cfg.n_pbits, seed + r), 3.0, 1.0, cfg)
+        await tb.program(program)
+        count, state = await run_and_compare(tb, program, state, sweeps, "zeros",
+                                             f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)")
+        total += count
+    return total
