@@ -20,7 +20,7 @@ from .logitsets import synthetic_logits
 from .model import BitAccurateModel
 from .program import dense_program, onehot_program, shift_logits
 from .reference import onehot_gibbs
-from .samplers import GibbsSampler, HardwareSampler
+from .samplers import GibbsSampler, HardwareSampler, SoftmaxSampler
 
 __all__ = ["run_benchmarks", "naive_random_scan", "main"]
 
@@ -104,6 +104,32 @@ def run_benchmarks(repeats: int = 5) -> dict:
             "throughput": rows, "token_latency": tokens}
 
 
+def llm_latency(model_dir: Path, max_new_tokens: int = 32, repeats: int = 3) -> dict:
+    """Time per generated token in the GPT-2 loop (top_k = 50, default lambda and sweeps) for each
+    sampler, on the offline model; best of ``repeats`` runs of three prompts."""
+    from .llm import generate, load_lm
+
+    lm = load_lm(model_dir)
+    prompts = ["The function returns", "In this tutorial, we", "A module is"]
+    out = {}
+    for name, make in (("softmax", lambda: SoftmaxSampler(seed=0)),
+                       ("gibbs", lambda: GibbsSampler(seed=0)),
+                       ("hw", lambda: HardwareSampler(HwConfig(), seed=0))):
+        best = None
+        for _ in range(repeats):
+            sampler = make()
+            results = generate(lm, prompts, sampler, max_new_tokens=max_new_tokens, top_k=50,
+                               stop_at_eos=False)
+            if best is None or results[0].ms_per_token < best["ms_per_token"]:
+                best = {"ms_per_token": results[0].ms_per_token,
+                        "sampler_ms_per_token": results[0].sampler_ms_per_token,
+                        "fallback_rate": sampler.get_invalid_rate(),
+                        "invalid_per_run": sampler.get_attempt_invalid_rate()}
+        out[name] = best
+    out["hw_over_softmax"] = out["hw"]["ms_per_token"] / out["softmax"]["ms_per_token"]
+    return out
+
+
 def _print(results: dict) -> None:
     print(f"{'benchmark':48s} {'updates/s':>12s} {'x naive':>9s}")
     for name, row in results["throughput"].items():
@@ -111,6 +137,13 @@ def _print(results: dict) -> None:
     print(f"\n{'token latency':48s} {'median ms':>12s} {'p90 ms':>9s}")
     for name, row in results["token_latency"].items():
         print(f"{name:48s} {row['ms_median']:12.3f} {row['ms_p90']:9.3f}")
+    if "llm" in results:
+        print(f"\n{'GPT-2 loop (offline model, top_k=50, batch of 3)':48s} {'ms/token':>12s} "
+              f"{'sampler ms':>11s}")
+        for name in ("softmax", "gibbs", "hw"):
+            row = results["llm"][name]
+            print(f"{name:48s} {row['ms_per_token']:12.3f} {row['sampler_ms_per_token']:11.3f}")
+        print(f"hw / softmax time per token: {results['llm']['hw_over_softmax']:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,8 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results/bench.json"),
                         help="JSON file to write (default: results/bench.json)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (best of)")
+    parser.add_argument("--model", type=Path, default=Path("build/model"),
+                        help="offline LM for the GPT-2 loop timing (skipped when missing)")
     args = parser.parse_args(argv)
     results = run_benchmarks(args.repeats)
+    if (args.model / "config.json").exists():
+        results["llm"] = llm_latency(args.model)
+    else:
+        print(f"(no model at {args.model}: GPT-2 loop timing skipped; `make model` builds it)")
     _print(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

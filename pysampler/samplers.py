@@ -63,6 +63,21 @@ class TokenSampler(ABC):
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         """Index into ``kept`` of the sampled token, updating ``self.stats``."""
 
+    @abstractmethod
+    def _reset_streams(self) -> None:
+        """Forget every lane's random state (the next draw starts from ``self.seed`` again)."""
+
+    def reseed(self, seed: int) -> None:
+        """Restart every random stream from ``seed`` (statistics are kept)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        self.seed = int(seed)
+        self._reset_streams()
+
+    def sample_kept(self, kept: KeptVocab, lane: int = 0) -> int:
+        """Token id drawn from an already reduced vocabulary (random stream ``lane``)."""
+        return int(kept.ids[self._draw_kept(kept, lane)])
+
     def sample(self, logits: Any, *, temperature: float = 1.0, top_k: int | None = None,
                top_p: float | None = None, min_p: float | None = None) -> int:
         """Sample one token id from logits (V,) (numpy array or torch tensor)."""
@@ -71,7 +86,7 @@ class TokenSampler(ABC):
             raise ValueError(f"logits must be 1-D (V,) for sample(); got shape {z.shape} "
                              f"(use sample_batch for (B, V))")
         kept = reduce_vocab(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
-        return int(kept.ids[self._draw_kept(kept, 0)])
+        return self.sample_kept(kept, 0)
 
     def sample_batch(self, logits_2d: Any, *, temperature: float = 1.0, top_k: int | None = None,
                      top_p: float | None = None, min_p: float | None = None) -> Any:
@@ -86,7 +101,7 @@ class TokenSampler(ABC):
         out = np.empty(z.shape[0], dtype=np.int64)
         for b, row in enumerate(z):
             kept = reduce_vocab(row, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
-            out[b] = kept.ids[self._draw_kept(kept, b)]
+            out[b] = self.sample_kept(kept, b)
         if is_torch:
             import torch
 
@@ -111,6 +126,9 @@ class SoftmaxSampler(TokenSampler):
     def __init__(self, *, seed: int = 0):
         super().__init__(seed=seed)
         self._rngs: dict[int, np.random.Generator] = {}
+
+    def _reset_streams(self) -> None:
+        self._rngs.clear()
 
     def _rng(self, lane: int) -> np.random.Generator:
         if lane not in self._rngs:
@@ -203,6 +221,9 @@ class GibbsSampler(_PbitSampler):
         self.beta = float(beta)
         self._rngs: dict[int, np.random.Generator] = {}
 
+    def _reset_streams(self) -> None:
+        self._rngs.clear()
+
     def _rng(self, lane: int) -> np.random.Generator:
         if lane not in self._rngs:
             self._rngs[lane] = np.random.default_rng([self.seed, lane])
@@ -242,6 +263,9 @@ class HardwareSampler(_PbitSampler):
         self._lane_states: dict[int, int] = {}
         self._last_kept: KeptVocab | None = None
         self._program: OnehotProgram | None = None
+
+    def _reset_streams(self) -> None:
+        self._lane_states.clear()
 
     def program_for(self, kept: KeptVocab) -> OnehotProgram:
         """The one-hot program this sampler runs for ``kept`` (cached for consecutive attempts)."""
