@@ -17,7 +17,7 @@ from .runner import SIMULATORS, cosim_config, run_cosim
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/bench.json"))
-    parser.add_argument("--sweeps", type=int, default=200, help="sweeps of the timed run")
+    parser.add_argument("--sweeps", type=int, default=1000, help="sweeps of the timed run")
     args = parser.parse_args(argv)
     figures = {}
     for sim in SIMULATORS:
