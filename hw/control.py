@@ -27,7 +27,7 @@ from . import regmap as rm
 from .lut import UpdateEngine
 from .rng import Rng
 
-__all__ = ["PbitCore", "IDLE", "INIT", "FILL", "PRIME", "RUN", "flag"]
+__all__ = ["PbitCore", "IDLE", "INIT", "FILL", "PRIME", "RUN", "flag", "write_h"]
 
 IDLE, INIT, FILL, PRIME, RUN = 0, 1, 2, 3, 4
 
@@ -40,6 +40,17 @@ def _bit(mask: int) -> int:
 def flag(m: Module, err_set: Signal, mask: int) -> None:
     """Raise the sticky error flag ``mask`` (a :mod:`hw.regmap` ERR_* constant) this cycle."""
     m.d.comb += err_set[_bit(mask)].eq(1)
+
+
+def write_h(m: Module, c: SimpleNamespace, h_wr, n: int) -> None:
+    """Handle a write to the H region (inside ``with m.If(c.write & region == H)``): offsets past
+    n_pbits and values that do not fit weight_bits are flagged and dropped."""
+    with m.If(c.offset >= n):
+        flag(m, c.err_set, rm.ERR_ADDR)
+    with m.Elif(~c.fits_weight):
+        flag(m, c.err_set, rm.ERR_VALUE)
+    with m.Else():
+        m.d.comb += [h_wr.addr.eq(c.offset), h_wr.data.eq(c.data), h_wr.en.eq(1)]
 
 
 class PbitCore(wiring.Component):

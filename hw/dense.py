@@ -14,7 +14,7 @@ from amaranth.lib.memory import Memory
 from pysampler.config import HwConfig
 
 from . import regmap as rm
-from .control import FILL, INIT, PRIME, RUN, PbitCore, flag
+from .control import FILL, INIT, PRIME, RUN, PbitCore, flag, write_h
 
 __all__ = ["DenseArray", "MAX_DENSE_PBITS"]
 
@@ -70,12 +70,7 @@ class DenseArray(PbitCore):
         with m.If(c.write):
             with m.Switch(c.region):
                 with m.Case(rm.REGION_H):
-                    with m.If(c.offset >= n):
-                        flag(m, c.err_set, rm.ERR_ADDR)
-                    with m.Elif(~c.fits_weight):
-                        flag(m, c.err_set, rm.ERR_VALUE)
-                    with m.Else():
-                        m.d.comb += [h_wr.addr.eq(c.offset), h_wr.data.eq(c.data), h_wr.en.eq(1)]
+                    write_h(m, c, h_wr, n)
                 with m.Case(rm.REGION_STATE):
                     with m.If(c.offset >= n):
                         flag(m, c.err_set, rm.ERR_ADDR)

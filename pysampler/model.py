@@ -72,6 +72,15 @@ def _update(field, shift, idx_lo, idx_hi, addr_mask, lut, state, table, u_shift)
     return state, np.int64(u), level
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _record(t_index, t_bit, t_field, t_lut, t_u, b, t, i, new, field, level, u):
+    t_index[b, t] = i
+    t_bit[b, t] = new
+    t_field[b, t] = field
+    t_lut[b, t] = level
+    t_u[b, t] = u
+
+
 @njit(parallel=True, cache=True)
 def _onehot_kernel(h, j, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
                    sweeps, tracing, t_index, t_bit, t_field, t_lut, t_u):
@@ -94,11 +103,7 @@ def _onehot_kernel(h, j, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
                 y[b, i] = new
                 pop += new - old
                 if tracing:
-                    t_index[b, t] = i
-                    t_bit[b, t] = new
-                    t_field[b, t] = field
-                    t_lut[b, t] = level
-                    t_u[b, t] = u
+                    _record(t_index, t_bit, t_field, t_lut, t_u, b, t, i, new, field, level, u)
                 t += 1
         states[b] = state
 
@@ -127,11 +132,7 @@ def _dense_kernel(h, J, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
                     for k in range(n):
                         fields[k] += delta * J[i, k]
                 if tracing:
-                    t_index[b, t] = i
-                    t_bit[b, t] = new
-                    t_field[b, t] = field
-                    t_lut[b, t] = level
-                    t_u[b, t] = u
+                    _record(t_index, t_bit, t_field, t_lut, t_u, b, t, i, new, field, level, u)
                 t += 1
         states[b] = state
 

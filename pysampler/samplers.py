@@ -120,24 +120,35 @@ class TokenSampler(ABC):
         self.stats = SamplerStats()
 
 
+class _NumpyLanes:
+    """One numpy PCG64 generator per lane, seeded with (seed, lane), created on first use."""
+
+    def __init__(self) -> None:
+        self._generators: dict[int, np.random.Generator] = {}
+
+    def stream(self, seed: int, lane: int) -> np.random.Generator:
+        if lane not in self._generators:
+            self._generators[lane] = np.random.default_rng([seed, lane])
+        return self._generators[lane]
+
+    def clear(self) -> None:
+        self._generators.clear()
+
+
 class SoftmaxSampler(TokenSampler):
     """Exact categorical sampling from the softmax of the kept logits (inverse CDF, float64)."""
 
     def __init__(self, *, seed: int = 0):
         super().__init__(seed=seed)
-        self._rngs: dict[int, np.random.Generator] = {}
+        self._rngs = _NumpyLanes()
 
     def _reset_streams(self) -> None:
         self._rngs.clear()
 
-    def _rng(self, lane: int) -> np.random.Generator:
-        if lane not in self._rngs:
-            self._rngs[lane] = np.random.default_rng([self.seed, lane])
-        return self._rngs[lane]
-
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         cdf = np.cumsum(kept.target())
-        index = int(np.searchsorted(cdf, self._rng(lane).random() * cdf[-1], side="right"))
+        index = int(np.searchsorted(cdf, self._rngs.stream(self.seed, lane).random() * cdf[-1],
+                                    side="right"))
         self.stats.tokens += 1
         self.stats.attempts += 1
         return min(index, kept.size - 1)
@@ -219,19 +230,14 @@ class GibbsSampler(_PbitSampler):
             raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
         self.scan = scan
         self.beta = float(beta)
-        self._rngs: dict[int, np.random.Generator] = {}
+        self._rngs = _NumpyLanes()
 
     def _reset_streams(self) -> None:
         self._rngs.clear()
 
-    def _rng(self, lane: int) -> np.random.Generator:
-        if lane not in self._rngs:
-            self._rngs[lane] = np.random.default_rng([self.seed, lane])
-        return self._rngs[lane]
-
     def _attempt(self, kept: KeptVocab, lane: int) -> int:
         y = onehot_gibbs(shift_logits(kept.logits), self.lam, sweeps=self.sweeps_per_attempt,
-                         rng=self._rng(lane), beta=self.beta, scan=self.scan, init=self.init)[0]
+                         rng=self._rngs.stream(self.seed, lane), beta=self.beta, scan=self.scan, init=self.init)[0]
         return int(np.argmax(y)) if y.sum() == 1 else -1
 
 

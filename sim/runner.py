@@ -84,7 +84,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     report = build_dir / f"report-{os.getpid()}.json"
     report.unlink(missing_ok=True)
     env = {
-        "PBIT_CONFIG": str(vdir / "config.json"), "PBIT_PROGRAMS": str(programs),
+        "PBIT_CONFIG": str(vdir / "config.json"), "PBIT_KIND": kind, "PBIT_PROGRAMS": str(programs),
         "PBIT_SEED": str(seed), "PBIT_MAX_SWEEPS": str(max_sweeps), "PBIT_REPORT": str(report),
         "PBIT_TOKEN_RUNS": str(token_runs), "PBIT_TOKEN_SWEEPS": str(token_sweeps),
         "PBIT_BENCH_SWEEPS": str(bench_sweeps),

@@ -1,43 +1,5 @@
-"""cocotb tests of pbit_dense: every update compared with the bit-accurate model.
+"""cocotb tests of pbit_dense: the shared tests of tb_common (random programs with every init
+policy including GIVEN, edge programs, bad input, reset during a run)."""
 
-Parameters come from the runner through the environment: PBIT_CONFIG (HwConfig JSON), PBIT_PROGRAMS
-(random programs), PBIT_SEED, PBIT_REPORT (JSON file collecting compared-update counts).
-"""
-
-import cocotb
-
-from checks import bad_input, edge_programs, random_programs, reset_mid_run
-from tb import TB, env_config, env_int, report_updates
-
-DENSE = True
-
-
-async def _tb(dut) -> TB:
-    tb = TB(dut, env_config(), dense=DENSE)
-    await tb.start()
-    return tb
-
-
-@cocotb.test()
-async def random_programs_test(dut):
-    tb = await _tb(dut)
-    report_updates("random_programs", await random_programs(
-        tb, env_int("PBIT_PROGRAMS", 200), env_int("PBIT_SEED", 0), env_int("PBIT_MAX_SWEEPS", 3)))
-
-
-@cocotb.test()
-async def edge_programs_test(dut):
-    tb = await _tb(dut)
-    report_updates("edge_programs", await edge_programs(tb, env_int("PBIT_SEED", 0)))
-
-
-@cocotb.test()
-async def bad_input_test(dut):
-    tb = await _tb(dut)
-    report_updates("bad_input", await bad_input(tb, env_int("PBIT_SEED", 0)))
-
-
-@cocotb.test()
-async def reset_mid_run_test(dut):
-    tb = await _tb(dut)
-    report_updates("reset_mid_run", await reset_mid_run(tb, env_int("PBIT_SEED", 0)))
+from tb_common import (bad_input_test, edge_programs_test, random_programs_test,  # noqa: F401
+                       reset_mid_run_test)
