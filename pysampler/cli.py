@@ -49,8 +49,15 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``pysampler <cmd>: error: ...``) and exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--seed", type=_seed, default=0,
                         help="seed of every random stream (samplers, logit sets); default 0")
     common.add_argument("--deterministic", action="store_true",
@@ -60,8 +67,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pysampler", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="pysampler", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = _common()
     cfg_help = f"HwConfig preset {sorted(PRESETS)} or a .json file (default: default)"
 
@@ -141,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_transformers() -> None:
+    """No progress bars from transformers on the command line (our own output stays readable)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+
+
 def _deterministic(enabled: bool) -> None:
     if not enabled:
         return
@@ -164,8 +180,10 @@ def _sampler(kind: str, cfg: HwConfig, args: argparse.Namespace):
 
 
 def _run_generate(args: argparse.Namespace) -> None:
+    from .filtering import check_filters
     from .llm import generate, load_lm
 
+    check_filters(args.temperature, args.top_k, args.top_p, args.min_p)  # before the model loads
     cfg = load_config(args.config)
     if args.sampler in ("hw", "all") and args.top_k > cfg.n_pbits:
         raise ValueError(f"--top-k must be <= n_pbits = {cfg.n_pbits} for the hardware sampler, "
@@ -333,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     _deterministic(args.deterministic)
+    if args.command in ("generate", "study"):
+        _quiet_transformers()
     try:
         COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError) as err:

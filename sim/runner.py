@@ -2,8 +2,8 @@
 
 ``run_cosim(sim, config_name, cfg, kind, ...)`` exports the Verilog (hw.export), builds it once per
 (simulator, configuration, core, waves) in build/sim/, runs the tests and returns the number of
-compared updates per test. ``WAVES=1`` in the environment writes a waveform (FST for Verilator,
-VCD for Icarus) into the build folder.
+compared updates per test. ``WAVES=1`` in the environment writes a waveform (FST for Icarus,
+VCD for Verilator) into the build folder.
 """
 
 from __future__ import annotations
