@@ -281,9 +281,12 @@ class HardwareSampler(_PbitSampler):
         if self._last_kept is not kept:
             self._program = onehot_program(kept.logits, self.lam, 1.0, self.cfg, strict=self.strict)
             self._last_kept = kept
-            if self._program.n_saturated:
-                self.stats.saturated_tokens += 1
         return self._program
+
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        if self.program_for(kept).n_saturated:
+            self.stats.saturated_tokens += 1
+        return super()._draw_kept(kept, lane)
 
     def _attempt(self, kept: KeptVocab, lane: int) -> int:
         program = self.program_for(kept)
