@@ -23,7 +23,7 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup apt-sim apt-fpga apt-text model demo test bench match ising study calibrate \
+.PHONY: setup apt-sim apt-fpga apt-text model demo test bench match ising study faithful calibrate \
 	verilog sim fpga clean
 
 setup: $(STAMP)  ## .venv with torch 2.13.0 (CPU) and the project with [dev]
@@ -68,6 +68,9 @@ ising: setup  ## Ising convergence table -> results/ising.md
 
 study: setup $(MODEL)  ## the quantization study -> results/study.{csv,md}, results/study_*.png
 	$(PY) -m pysampler.cli study --out results
+
+faithful: setup $(MODEL)  ## exact cost frontier of the p-bit samplers -> results/faithful.{md,csv,png}
+	$(PY) -m pysampler.cli frontier --out results
 
 calibrate: setup  ## lambda and sweeps for a target TV at V = 64
 	$(PY) -m pysampler.cli calibrate --vocab-size 64 --target-tv 0.01

@@ -10,10 +10,11 @@ from .exact import ExactResult, exact_token_distribution
 from .model import BitAccurateModel, Trace
 from .program import DenseProgram, OnehotProgram, SaturationError, ising_program, onehot_program
 from .samplers import GibbsSampler, HardwareSampler, SoftmaxSampler, TokenSampler
+from .tree import TreeSampler
 
 __all__ = [
     "HwConfig", "PRESETS", "get_preset", "load_config",
-    "SoftmaxSampler", "GibbsSampler", "HardwareSampler", "TokenSampler",
+    "SoftmaxSampler", "GibbsSampler", "HardwareSampler", "TokenSampler", "TreeSampler",
     "BitAccurateModel", "Trace", "OnehotProgram", "DenseProgram", "onehot_program",
     "ising_program", "SaturationError", "ExactResult", "exact_token_distribution",
 ]

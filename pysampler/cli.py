@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="generate text with the softmax, float p-bit or hardware sampler")
     gen.add_argument("--prompt", action="append", default=None,
                      help="prompt (repeat for a batch); default: three demo prompts")
-    gen.add_argument("--sampler", choices=("softmax", "gibbs", "hw", "all"), default="hw",
-                     help="token sampler; 'all' runs the three side by side (default: hw)")
+    gen.add_argument("--sampler", choices=("softmax", "gibbs", "hw", "tree", "all"), default="hw",
+                     help="token sampler ('tree': the p-bit decision tree, no invalid states); "
+                          "'all' runs softmax, gibbs and hw side by side (default: hw)")
     gen.add_argument("--config", default="default", help=cfg_help)
     gen.add_argument("--lam", type=_positive_float, default=None,
                      help="one-hot penalty lambda (default: the samplers' default, 3.0)")
@@ -129,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, default=Path("results"),
                        help="output folder (default: results)")
 
+    front = sub.add_parser("frontier", parents=[common],
+                           help="exact TV vs updates per token for each read-out policy and "
+                                "logit offset -> results/faithful.{md,csv,png}")
+    front.add_argument("--quick", action="store_true", help="a small grid (about a minute)")
+    front.add_argument("--model", default="build/model",
+                       help="LM whose top-50 logits join the logit sets (default build/model)")
+    front.add_argument("--no-lm", action="store_true", help="synthetic logit sets only")
+    front.add_argument("--out", type=Path, default=Path("results"),
+                       help="output folder (default: results)")
+
     ising = sub.add_parser("ising", parents=[common],
                            help="Ising convergence: exact enumeration vs float Gibbs and the "
                                 "bit-accurate model")
@@ -176,6 +187,10 @@ def _sampler(kind: str, cfg: HwConfig, args: argparse.Namespace):
         return SoftmaxSampler(seed=args.seed)
     if kind == "gibbs":
         return GibbsSampler(seed=args.seed, **kwargs)
+    if kind == "tree":
+        from .tree import TreeSampler
+
+        return TreeSampler(cfg, seed=args.seed)
     return HardwareSampler(cfg, seed=args.seed, **kwargs)
 
 
@@ -288,23 +303,9 @@ def _calibration_cells(hit) -> tuple[str, str, str, str]:
 
 
 def _run_study(args: argparse.Namespace) -> None:
-    from .study import lm_logit_sets, run_study, study_points, synthetic_sets, write_study
+    from .study import run_study, study_points, write_study
 
-    sets = synthetic_sets(seed=args.seed)
-    contexts = args.contexts or (2 if args.quick else 8)
-    source = "synthetic sets only"
-    if not args.no_lm:
-        from .llm import load_lm
-
-        try:
-            lm = load_lm(args.model)
-        except (OSError, FileNotFoundError) as err:
-            raise ValueError(f"cannot load --model {args.model!r} ({str(err).splitlines()[0]}); "
-                             f"run `make model` or pass --no-lm") from None
-        sets.update(lm_logit_sets(lm, ["The function returns", "In this tutorial, we",
-                                       "A module is", "The documentation"], contexts,
-                                  seed=args.seed))
-        source = f"synthetic sets and {contexts} top-50 contexts from `{args.model}`"
+    sets, source = _logit_sets(args, args.contexts or (2 if args.quick else 8))
     points = study_points(args.quick)
     mc = args.mc_tokens or (400 if args.quick else 2000)
     rows = run_study(sets, points, mc_tokens=mc, seed=args.seed)
@@ -315,6 +316,44 @@ def _run_study(args: argparse.Namespace) -> None:
     for path in write_study(rows, args.out, header):
         print(f"wrote {path}")
     print("\n" + (args.out / "study.md").read_text().split("## Tables")[0])
+
+
+def _logit_sets(args: argparse.Namespace, contexts: int) -> tuple[dict, str]:
+    """Synthetic sets, plus top-50 contexts from the LM unless --no-lm."""
+    from .study import lm_logit_sets, synthetic_sets
+
+    sets = synthetic_sets(seed=args.seed)
+    if args.no_lm:
+        return sets, "synthetic sets only"
+    from .llm import load_lm
+
+    try:
+        lm = load_lm(args.model)
+    except (OSError, FileNotFoundError) as err:
+        raise ValueError(f"cannot load --model {args.model!r} ({str(err).splitlines()[0]}); "
+                         f"run `make model` or pass --no-lm") from None
+    sets.update(lm_logit_sets(lm, ["The function returns", "In this tutorial, we",
+                                   "A module is", "The documentation"], contexts, seed=args.seed))
+    return sets, f"synthetic sets and {contexts} top-50 contexts from `{args.model}`"
+
+
+def _run_frontier(args: argparse.Namespace) -> None:
+    from .faithful import LAMS, SWEEPS, frontier, write_frontier
+
+    sets, source = _logit_sets(args, 1 if args.quick else 2)
+    lams, sweeps = ((2.0, 3.0, 4.0), (5, 20, 40)) if args.quick else (LAMS, SWEEPS)
+    if args.quick:
+        sets = {k: v for k, v in sets.items() if not k.startswith("synthetic-V64")}
+    rows = frontier(sets, lams=lams, sweeps_grid=sweeps)
+    header = (f"# Faithful p-bit token sampling: the exact cost frontier\n\nCommand: `pysampler "
+              f"frontier{' --quick' if args.quick else ''}` (`make faithful`). Logit sets: {source}."
+              f" Exact evaluator (ideal generator); float Gibbs and the default HwConfig. Variants: "
+              f"restart from zeros after an invalid read-out, or continue up to 20 more sweeps "
+              f"first; logits shifted by their max, or by the offset that minimises the stationary "
+              f"invalid mass (`pysampler.program.min_invalid_offset`).")
+    for path in write_frontier(rows, args.out, header):
+        print(f"wrote {path}")
+    print((args.out / "faithful.md").read_text().split("## Pareto")[0])
 
 
 def _run_ising(args: argparse.Namespace) -> None:
@@ -344,14 +383,15 @@ def _run_verilog(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
-            "study": _run_study, "ising": _run_ising, "verilog": _run_verilog}
+            "study": _run_study, "frontier": _run_frontier, "ising": _run_ising,
+            "verilog": _run_verilog}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     _deterministic(args.deterministic)
-    if args.command in ("generate", "study"):
+    if args.command in ("generate", "study", "frontier"):
         _quiet_transformers()
     try:
         COMMANDS[args.command](args)

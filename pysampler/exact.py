@@ -1,7 +1,7 @@
 """Exact token distribution of the p-bit token samplers, for up to 64 kept tokens.
 
-The whole procedure (init, ``burn_in + sweeps`` sweeps, one-hot read-out, restarts, argmax
-fallback) is evaluated under *ideal* randomness by propagating the probability of every chain
+The whole procedure (init, ``burn_in + sweeps`` sweeps, one-hot read-out, the "continue" policy's
+extra sweeps, restarts, argmax fallback) is evaluated under *ideal* randomness by propagating the probability of every chain
 state through the sweep kernel: update i maps the mass of each pair of states that differ in bit i
 to ``(1 - p, p)`` with p = P(y_i = 1 | rest). For the one-hot program p depends only on unit i and
 the number S of other units on, so a table ``p_on[i, S]`` (float conditionals for
@@ -121,7 +121,7 @@ def _update_unit(mass, i, p_on, masks, pops, binom, offsets, max_pop):
 
 
 @njit(cache=True)
-def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, random_scan):
+def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, random_scan, absorb):
     n = p_on.shape[0]
     singles = np.zeros((checkpoints.size, n))
     lost_at = np.zeros(checkpoints.size)
@@ -144,13 +144,15 @@ def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, ra
         while c < checkpoints.size and checkpoints[c] == sweep:
             singles[c] = mass[1:n + 1]
             lost_at[c] = lost
+            if absorb:  # a one-hot read-out ends the run: that mass leaves the chain
+                mass[1:n + 1] = 0.0
             c += 1
     return singles, lost_at
 
 
 def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[int], *,
-                   max_popcount: int | None = None, scan: str = "systematic"
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   max_popcount: int | None = None, scan: str = "systematic",
+                   absorb: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Probability that one chain run reads out each one-hot state, after each sweep count.
 
     Parameters
@@ -162,6 +164,9 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     sweeps : sequence of int
         Sweep counts (>= 1) at which to read out.
     scan : "systematic" or "random"
+    absorb : bool
+        A one-hot read-out at a checkpoint ends the run (the "continue" read-out policy): the
+        masses returned are then those *emitted* at each checkpoint, not the state law.
 
     Returns
     -------
@@ -181,7 +186,7 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     mass = np.zeros(space.size)
     mass[: n + 1] = init_probs
     singles, lost = _propagate(mass, p_on, space.masks, space.pops, space.binom, space.offsets,
-                               space.max_popcount, checkpoints, scan == "random")
+                               space.max_popcount, checkpoints, scan == "random", absorb)
     order = np.searchsorted(checkpoints, np.asarray(sweeps, dtype=np.int64))
     return singles[order], lost[order]
 
@@ -240,7 +245,7 @@ def onehot_p_table(sampler: Any, kept: KeptVocab) -> np.ndarray:
     if isinstance(sampler, HardwareSampler):
         return sampler.program_for(kept).on_probabilities()
     if isinstance(sampler, GibbsSampler):
-        z = shift_logits(kept.logits)
+        z = shift_logits(kept.logits, 1.0, sampler.offset, sampler.beta)
         s = np.arange(kept.size, dtype=np.float64)
         return onehot_conditional(z[:, None], sampler.lam, sampler.beta, s[None, :])
     raise TypeError(f"no one-hot program for {type(sampler).__name__}")
@@ -268,26 +273,37 @@ def exact_token_distribution(sampler: Any, logits: Any, *, temperature: float = 
                              ) -> ExactResult:
     """Exact law of the token ``sampler.sample(logits, ...)`` emits, under ideal randomness.
 
-    Supports SoftmaxSampler, GibbsSampler (float conditionals, systematic or random scan) and
+    Supports SoftmaxSampler, GibbsSampler (float conditionals, systematic or random scan),
     HardwareSampler (LUT probabilities; the LFSR replaced by an ideal uniform P-bit draw), for at
-    most 64 kept tokens.
+    most 64 kept tokens, and TreeSampler (product of its decisions' LUT probabilities, any size;
+    ``expected_updates`` is then the number of p-bit decisions per token).
     """
     from .samplers import SoftmaxSampler, _to_numpy
+
+    from .tree import TreeSampler, tree_token_probs
 
     z, _ = _to_numpy(logits)
     kept = reduce_vocab(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
     target = kept.target()
     if isinstance(sampler, SoftmaxSampler):
         return ExactResult(kept.ids, target.copy(), target, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    if isinstance(sampler, TreeSampler):  # every draw is a token: no attempts, no truncation
+        program = sampler.program_for(kept)
+        probs = tree_token_probs(program)
+        return ExactResult(kept.ids, probs, target, total_variation(target, probs),
+                           kl_divergence(target, probs), 0.0, 0.0, 1.0, float(program.depth), 0.0)
     if kept.size > MAX_EXACT_VOCAB:
         raise ValueError(f"exact evaluation supports at most {MAX_EXACT_VOCAB} kept tokens, got "
                          f"{kept.size}; pass top_k <= {MAX_EXACT_VOCAB}")
-    sweeps = sampler.sweeps_per_attempt
+    sweeps, extra = sampler.sweeps_per_attempt, sampler.continue_sweeps
+    checks = list(range(sweeps, sweeps + extra + 1))  # read-outs of one attempt
     valid, lost = readout_masses(onehot_p_table(sampler, kept), init_distribution(sampler, kept.size),
-                                 [sweeps], max_popcount=max_popcount,
+                                 checks, max_popcount=max_popcount, absorb=True,
                                  scan=getattr(sampler, "scan", "systematic"))
+    still_running = 1.0 - np.cumsum(valid.sum(axis=1))  # after each read-out
+    sweeps_per_attempt = sweeps + float(np.sum(still_running[:extra]))
     probs, bad, fallback, attempts, bound = token_distribution(
-        valid[0], lost[0], sampler.max_resample, int(np.argmax(kept.logits)))
+        valid.sum(axis=0), lost[-1], sampler.max_resample, int(np.argmax(kept.logits)))
     return ExactResult(kept.ids, probs, target, total_variation(target, probs),
                        kl_divergence(target, probs), bad, fallback, attempts,
-                       attempts * sweeps * kept.size, bound)
+                       attempts * sweeps_per_attempt * kept.size, bound)

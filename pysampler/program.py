@@ -23,6 +23,7 @@ from .lut import build_lut, lut_address
 __all__ = [
     "DenseProgram", "OnehotProgram", "onehot_program", "dense_program", "ising_program",
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
+    "OFFSETS", "min_invalid_offset",
 ]
 
 
@@ -179,14 +180,48 @@ class OnehotProgram:
                         -self.cfg.prob_bits)
 
 
-def shift_logits(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
-    """Temperature-scaled logits shifted so that their maximum is 0 (softmax is unchanged)."""
+OFFSETS = ("max", "min_invalid")
+
+
+def min_invalid_offset(z: np.ndarray, beta: float = 1.0) -> float:
+    """Shift c that minimises the stationary invalid mass of the one-hot program on logits ``z``.
+
+    Derivation: the Boltzmann weights are exp(-beta*lam) for the empty state, exp(beta z_k) for
+    one-hot k and exp(beta (z_j + z_k) - beta*lam) for the pair {j, k} (states with three or more
+    units on weigh exp(-4 beta lam) relative to those and are ignored). Shifting every logit by c
+    multiplies one-hot weights by a = exp(beta c) and pair weights by a^2, so the invalid-to-valid
+    ratio is exp(-beta lam) (1 / (a Z) + a S2 / Z) with Z = sum_k exp(beta z_k) and
+    S2 = sum_{j<k} exp(beta (z_j + z_k)). It is smallest at a = S2^(-1/2), i.e.
+    c = -ln(S2) / (2 beta), where the ratio is 2 exp(-beta lam) sqrt(S2) / Z. With one logit there
+    are no pairs; the shift then falls back to shift-by-max (c = -max z).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.size < 2:
+        return float(-z.max())
+    top = z.max()
+    w = np.exp(beta * (z - top))
+    pairs = 0.5 * (w.sum() ** 2 - np.sum(w * w))  # S2 of z - top, > 0 for V >= 2
+    return float(-top - np.log(pairs) / (2.0 * beta))
+
+
+def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max",
+                 beta: float = 1.0) -> np.ndarray:
+    """Temperature-scaled logits, shifted (softmax is unchanged by any shift).
+
+    ``offset="max"``: the maximum becomes 0 (uses the fixed-point range well). ``"min_invalid"``:
+    shifted by :func:`min_invalid_offset`, so that the one-hot chain spends the least time in
+    invalid states (``beta`` is the chain's inverse temperature).
+    """
     z = _finite_1d(logits, "logits") / _positive(temperature, "temperature")
-    return z - z.max()
+    if offset == "max":
+        return z - z.max()
+    if offset == "min_invalid":
+        return z + min_invalid_offset(z, beta)
+    raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
 
 
 def onehot_program(logits: ArrayLike, lam: float, temperature: float, cfg: HwConfig, *,
-                   strict: bool = False) -> OnehotProgram:
+                   strict: bool = False, offset: str = "max") -> OnehotProgram:
     """Build the one-hot token program.
 
     Parameters
@@ -200,9 +235,11 @@ def onehot_program(logits: ArrayLike, lam: float, temperature: float, cfg: HwCon
     cfg : HwConfig
     strict : bool
         Raise :class:`SaturationError` if any value saturates instead of counting it.
+    offset : "max" or "min_invalid"
+        How the logits are shifted before quantization (:func:`shift_logits`; beta = cfg.beta).
     """
     lam = _positive(lam, "lam")
-    z = shift_logits(logits, temperature)
+    z = shift_logits(logits, temperature, offset, cfg.beta)
     _check_size(z.size, cfg, "logits")
     hq = quantize(z + lam, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
     jq = quantize(-2.0 * lam, cfg.frac_bits, cfg.weight_bits, name="-2 lam")

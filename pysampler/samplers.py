@@ -6,7 +6,9 @@ tokens; a run whose read-out is not one-hot is an invalid attempt and is restart
 to ``max_resample`` times, after which the token falls back to the argmax of the kept logits.
 
 Attempt semantics (p-bit samplers): each attempt starts from ``init`` and runs ``burn_in + sweeps``
-sequential sweeps, then reads the state out. Same seed, same tokens, every run.
+sequential sweeps, then reads the state out. With ``readout="continue"`` an invalid read-out is
+first given up to ``extra_sweeps`` more sweeps, read out after each, before the attempt counts as
+invalid. Same seed, same tokens, every run.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import numpy as np
 from .config import HwConfig
 from .filtering import KeptVocab, check_filters, reduce_vocab
 from .model import INIT_POLICIES, BitAccurateModel
-from .program import OnehotProgram, onehot_program, shift_logits
+from .program import OFFSETS, OnehotProgram, onehot_program, shift_logits
 from .reference import SCANS, onehot_gibbs
 from .rng import derive_state
 
 __all__ = ["TokenSampler", "SoftmaxSampler", "GibbsSampler", "HardwareSampler", "SamplerStats",
-           "DEFAULT_LAM", "DEFAULT_SWEEPS"]
+           "DEFAULT_LAM", "DEFAULT_SWEEPS", "READOUTS"]
+
+READOUTS = ("restart", "continue")
 
 # Chosen from the softmax-match experiment (README, `make match`).
 DEFAULT_LAM = 3.0
@@ -44,6 +48,7 @@ class SamplerStats:
     """Counters since the last :meth:`TokenSampler.reset_stats`."""
 
     tokens: int = 0
+    updates: int = 0
     attempts: int = 0
     invalid_attempts: int = 0
     fallbacks: int = 0
@@ -154,7 +159,15 @@ class SoftmaxSampler(TokenSampler):
         return min(index, kept.size - 1)
 
 
-def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resample: int) -> None:
+def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resample: int,
+                     offset: str, readout: str, extra_sweeps: int) -> None:
+    if offset not in OFFSETS:
+        raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
+    if readout not in READOUTS:
+        raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+    if isinstance(extra_sweeps, bool) or not isinstance(extra_sweeps, (int, np.integer)) \
+            or extra_sweeps < 0:
+        raise ValueError(f"extra_sweeps must be an int >= 0, got {extra_sweeps!r}")
     if not (isinstance(lam, (int, float, np.floating)) and np.isfinite(lam) and lam > 0):
         raise ValueError(f"lam must be a finite number > 0, got {lam!r}")
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
@@ -172,22 +185,41 @@ class _PbitSampler(TokenSampler):
     """Shared restart / fallback policy of the p-bit samplers."""
 
     def __init__(self, *, lam: float, sweeps: int, burn_in: int, init: str, max_resample: int,
-                 seed: int):
+                 seed: int, offset: str = "max", readout: str = "restart", extra_sweeps: int = 0):
         super().__init__(seed=seed)
-        _check_pbit_args(lam, sweeps, burn_in, init, max_resample)
+        _check_pbit_args(lam, sweeps, burn_in, init, max_resample, offset, readout, extra_sweeps)
         self.lam = float(lam)
         self.sweeps = int(sweeps)
         self.burn_in = int(burn_in)
         self.init = init
         self.max_resample = int(max_resample)
+        self.offset = offset
+        self.readout = readout
+        self.extra_sweeps = int(extra_sweeps)
 
     @property
     def sweeps_per_attempt(self) -> int:
         return self.burn_in + self.sweeps
 
+    @property
+    def continue_sweeps(self) -> int:
+        """Extra sweeps an invalid read-out may get before the attempt counts as invalid."""
+        return self.extra_sweeps if self.readout == "continue" else 0
+
     @abstractmethod
+    def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
+        """Run ``sweeps`` sweeps of a chain (a new one from init when ``chain`` is None); returns
+        (chain, index of the on unit if the state is one-hot else -1)."""
+
     def _attempt(self, kept: KeptVocab, lane: int) -> int:
-        """Run one chain from init; index of the on unit if the read-out is one-hot, else -1."""
+        chain, token = self._run(kept, lane, None, self.sweeps_per_attempt)
+        self.stats.updates += self.sweeps_per_attempt * kept.size
+        for _ in range(self.continue_sweeps):
+            if token >= 0:
+                break
+            chain, token = self._run(kept, lane, chain, 1)
+            self.stats.updates += kept.size
+        return token
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         self.stats.tokens += 1
@@ -213,6 +245,10 @@ class GibbsSampler(_PbitSampler):
     init : "zeros" or "random_onehot"
     max_resample : int
         Restarts after an invalid read-out before the argmax fallback (>= 0).
+    offset : "max" or "min_invalid"
+        Logit shift (:func:`pysampler.program.shift_logits`).
+    readout, extra_sweeps
+        "restart" (default), or "continue": up to extra_sweeps more sweeps before a restart.
     scan : "systematic" (the hardware's order) or "random"
     beta : float
         Inverse temperature of the chain (1.0 samples softmax(z)).
@@ -221,9 +257,11 @@ class GibbsSampler(_PbitSampler):
 
     def __init__(self, *, lam: float = DEFAULT_LAM, sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0,
                  init: str = "zeros", max_resample: int = 3, scan: str = "systematic",
-                 beta: float = 1.0, seed: int = 0):
+                 beta: float = 1.0, seed: int = 0, offset: str = "max",
+                 readout: str = "restart", extra_sweeps: int = 0):
         super().__init__(lam=lam, sweeps=sweeps, burn_in=burn_in, init=init,
-                         max_resample=max_resample, seed=seed)
+                         max_resample=max_resample, seed=seed, offset=offset, readout=readout,
+                         extra_sweeps=extra_sweeps)
         if scan not in SCANS:
             raise ValueError(f"scan must be one of {SCANS}, got {scan!r}")
         if not (np.isfinite(beta) and beta > 0):
@@ -235,10 +273,12 @@ class GibbsSampler(_PbitSampler):
     def _reset_streams(self) -> None:
         self._rngs.clear()
 
-    def _attempt(self, kept: KeptVocab, lane: int) -> int:
-        y = onehot_gibbs(shift_logits(kept.logits), self.lam, sweeps=self.sweeps_per_attempt,
-                         rng=self._rngs.stream(self.seed, lane), beta=self.beta, scan=self.scan, init=self.init)[0]
-        return int(np.argmax(y)) if y.sum() == 1 else -1
+    def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
+        z = shift_logits(kept.logits, 1.0, self.offset, self.beta)
+        y = onehot_gibbs(z, self.lam, sweeps=sweeps, rng=self._rngs.stream(self.seed, lane),
+                         beta=self.beta, scan=self.scan,
+                         init=self.init if chain is None else chain)
+        return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
 
 
 class HardwareSampler(_PbitSampler):
@@ -249,7 +289,7 @@ class HardwareSampler(_PbitSampler):
     cfg : HwConfig, optional
         Hardware configuration (default: ``HwConfig()``). The kept vocabulary must fit in
         ``cfg.n_pbits`` units: use top_k <= n_pbits.
-    lam, sweeps, burn_in, init, max_resample, seed
+    lam, sweeps, burn_in, init, max_resample, seed, offset, readout, extra_sweeps
         As for :class:`GibbsSampler`. Lane b's generator starts at ``derive_state(seed, b)`` and
         runs on from token to token, as one hardware generator would.
     strict : bool
@@ -259,9 +299,11 @@ class HardwareSampler(_PbitSampler):
 
     def __init__(self, cfg: HwConfig | None = None, *, lam: float = DEFAULT_LAM,
                  sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0, init: str = "zeros",
-                 max_resample: int = 3, seed: int = 0, strict: bool = False):
+                 max_resample: int = 3, seed: int = 0, strict: bool = False,
+                 offset: str = "max", readout: str = "restart", extra_sweeps: int = 0):
         super().__init__(lam=lam, sweeps=sweeps, burn_in=burn_in, init=init,
-                         max_resample=max_resample, seed=seed)
+                         max_resample=max_resample, seed=seed, offset=offset, readout=readout,
+                         extra_sweeps=extra_sweeps)
         if cfg is not None and not isinstance(cfg, HwConfig):
             raise TypeError(f"cfg must be an HwConfig, got {type(cfg).__name__}")
         self.cfg = HwConfig() if cfg is None else cfg
@@ -279,7 +321,8 @@ class HardwareSampler(_PbitSampler):
             raise ValueError(f"{kept.size} tokens kept but the array has n_pbits="
                              f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
         if self._last_kept is not kept:
-            self._program = onehot_program(kept.logits, self.lam, 1.0, self.cfg, strict=self.strict)
+            self._program = onehot_program(kept.logits, self.lam, 1.0, self.cfg, strict=self.strict,
+                                           offset=self.offset)
             self._last_kept = kept
         return self._program
 
@@ -288,13 +331,13 @@ class HardwareSampler(_PbitSampler):
             self.stats.saturated_tokens += 1
         return super()._draw_kept(kept, lane)
 
-    def _attempt(self, kept: KeptVocab, lane: int) -> int:
-        program = self.program_for(kept)
-        state = self._lane_states.get(lane)
-        if state is None:
-            state = derive_state(self.seed, lane, self.cfg)
-        model = BitAccurateModel(program, 1, rng_states=np.array([state], dtype=np.uint64),
-                                 init=self.init)
-        model.run(self.sweeps_per_attempt)
-        self._lane_states[lane] = int(model.rng_states[0])
-        return int(model.onehot_tokens()[0])
+    def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
+        if chain is None:
+            state = self._lane_states.get(lane)
+            if state is None:
+                state = derive_state(self.seed, lane, self.cfg)
+            chain = BitAccurateModel(self.program_for(kept), 1,
+                                     rng_states=np.array([state], dtype=np.uint64), init=self.init)
+        chain.run(sweeps)
+        self._lane_states[lane] = int(chain.rng_states[0])
+        return chain, int(chain.onehot_tokens()[0])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pysampler import GibbsSampler, HardwareSampler, SoftmaxSampler
+from pysampler import GibbsSampler, HardwareSampler, SoftmaxSampler, TreeSampler
 from pysampler.filtering import KeptVocab, reduce_vocab
 from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
 from pysampler.samplers import TokenSampler
@@ -37,7 +37,7 @@ def tiny_lm(tmp_path_factory):
 
 
 SAMPLERS = [lambda: SoftmaxSampler(seed=1), lambda: GibbsSampler(seed=1),
-            lambda: HardwareSampler(seed=1)]
+            lambda: HardwareSampler(seed=1), lambda: TreeSampler(seed=1)]
 
 
 @pytest.mark.parametrize("make", SAMPLERS)
