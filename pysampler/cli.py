@@ -340,7 +340,7 @@ def _logit_sets(args: argparse.Namespace, contexts: int) -> tuple[dict, str]:
 def _run_frontier(args: argparse.Namespace) -> None:
     from .faithful import LAMS, SWEEPS, frontier, write_frontier
 
-    sets, source = _logit_sets(args, 1 if args.quick else 2)
+    sets, source = _logit_sets(args, 1)
     lams, sweeps = ((2.0, 3.0, 4.0), (5, 20, 40)) if args.quick else (LAMS, SWEEPS)
     if args.quick:
         sets = {k: v for k, v in sets.items() if not k.startswith("synthetic-V64")}
@@ -348,7 +348,7 @@ def _run_frontier(args: argparse.Namespace) -> None:
     header = (f"# Faithful p-bit token sampling: the exact cost frontier\n\nCommand: `pysampler "
               f"frontier{' --quick' if args.quick else ''}` (`make faithful`). Logit sets: {source}."
               f" Exact evaluator (ideal generator); float Gibbs and the default HwConfig. Variants: "
-              f"restart from zeros after an invalid read-out, or continue up to 20 more sweeps "
+              f"restart from zeros after an invalid read-out, or continue up to 10 more sweeps "
               f"first; logits shifted by their max, or by the offset that minimises the stationary "
               f"invalid mass (`pysampler.program.min_invalid_offset`).")
     for path in write_frontier(rows, args.out, header):

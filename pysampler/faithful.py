@@ -33,11 +33,11 @@ __all__ = ["VARIANTS", "FrontierRow", "frontier", "pareto", "rtl_cycles", "write
 VARIANTS = {
     "restart": dict(readout="restart", offset="max"),
     "restart+offset": dict(readout="restart", offset="min_invalid"),
-    "continue": dict(readout="continue", extra_sweeps=20, offset="max"),
-    "continue+offset": dict(readout="continue", extra_sweeps=20, offset="min_invalid"),
+    "continue": dict(readout="continue", extra_sweeps=10, offset="max"),
+    "continue+offset": dict(readout="continue", extra_sweeps=10, offset="min_invalid"),
 }
-LAMS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
-SWEEPS = (2, 5, 10, 20, 40, 80)
+LAMS = (2.0, 2.5, 3.0, 3.5, 4.0)
+SWEEPS = (2, 5, 10, 20, 40)
 
 
 @dataclass(frozen=True)
