@@ -7,18 +7,22 @@ with P(right) = sigmoid(beta * (m_right - m_left)), read from the same sigmoid L
 (:func:`pysampler.lut.build_lut`). Every draw ends on a token, so there is no invalid state and no
 fallback; the only error is quantization (logits, log-add table, sigmoid table).
 
-Bit-level contract (f = frac_bits, one LSB = 2^-f logits):
+Bit-level contract. The tree works in its own format, :func:`tree_config`: the HwConfig with
+``G = guard_bits`` more fractional (and total) bits, f' = frac_bits + G, one LSB = 2^-f' logits
+(the rounding of log-masses at every level otherwise accumulates down the tree):
 
-* leaves: ``h_i = q(z_i - max z)`` (the quantizer of :mod:`pysampler.fixedpoint`), empty leaves
-  carry no mass;
+* tree size: V' = the power of two >= n_pbits (the hardware's tree; leaves past the kept tokens
+  are empty, so their subtrees are never entered);
+* leaves: ``h_i = q'(z_i - max z)`` (the quantizer of :mod:`pysampler.fixedpoint` at f');
 * log-add: ``LA(a, b) = max(a, b) + LOGADD[min(|a - b|, D - 1)]`` with
-  ``LOGADD[d] = round_half_even(2^f / beta * ln(1 + exp(-beta * d * 2^-f)))`` for d < D, the
-  table length D being the first d whose entry rounds to 0; ``LA(empty, b) = b``;
-* descent: from the root, p-bit field ``m_right - m_left`` (an empty right child: go left; an empty
-  left child: go right), one generator draw per level, go right when ``u < LUT[address(field)]``.
+  ``LOGADD[d] = round_half_even(2^f' / beta * ln(1 + exp(-beta * d * 2^-f')))`` for d < D, D being
+  the first d whose entry rounds to 0; ``LA(empty, b) = b``; masses computed bottom up;
+* descent: from the root, one generator draw per level; p-bit field ``m_right - m_left`` and LUT of
+  the tree format (:func:`pysampler.lut.build_lut` of :func:`tree_config`); go right when
+  ``u < LUT[address(field)]``; a node with an empty child moves to the other one (the draw is still
+  spent).
 
-Node masses stay within [min h, log2(V) * max LOGADD]; they are held in int64 here and are
-``weight_bits + 1`` bits wide in hardware terms.
+Node masses lie in [min h, max h + ln(V') * 2^f'] and fit ``weight_bits + G`` signed bits.
 """
 
 from __future__ import annotations
@@ -37,9 +41,20 @@ from .program import shift_logits
 from .rng import derive_state, rng_draw, rng_spec
 from .samplers import TokenSampler
 
-__all__ = ["logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler"]
+__all__ = ["logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
+           "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS"]
+
+DEFAULT_GUARD_BITS = 2
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
+
+
+def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS) -> HwConfig:
+    """The tree's fixed-point format: ``guard_bits`` more fractional and total bits than ``cfg``."""
+    if isinstance(guard_bits, bool) or not isinstance(guard_bits, int) or not 0 <= guard_bits <= 8:
+        raise ValueError(f"guard_bits must be an int in [0, 8], got {guard_bits!r}")
+    return cfg.replace(weight_bits=cfg.weight_bits + guard_bits,
+                       frac_bits=cfg.frac_bits + guard_bits)
 
 
 @lru_cache(maxsize=32)
@@ -55,7 +70,8 @@ def _logadd_cached(frac_bits: int, beta: float) -> tuple[int, ...]:
 
 
 def logadd_table(cfg: HwConfig) -> np.ndarray:
-    """LOGADD[d], d = 0 .. D-1 (int64): the fixed-point correction of max(a, b) for |a - b| = d."""
+    """LOGADD[d], d = 0 .. D-1 (int64): the fixed-point correction of max(a, b) for |a - b| = d,
+    in ``cfg``'s LSBs (pass :func:`tree_config`)."""
     return np.array(_logadd_cached(cfg.frac_bits, cfg.beta), dtype=np.int64)
 
 
@@ -72,7 +88,7 @@ class TreeProgram:
     """Node log-masses of one token distribution, heap order: node k has children 2k and 2k + 1,
     leaves at V' .. 2V' - 1 (V' = padded size); ``masses[0]`` is unused."""
 
-    cfg: HwConfig
+    cfg: HwConfig       # the tree format (tree_config)
     masses: np.ndarray
     n_leaves: int       # V (kept tokens)
     padded: int         # V'
@@ -83,17 +99,24 @@ class TreeProgram:
         return int(np.log2(self.padded))
 
 
-def tree_program(logits: Any, temperature: float, cfg: HwConfig) -> TreeProgram:
-    """Quantize the shifted logits into leaves and reduce them bottom up with the log-add table."""
+def tree_program(logits: Any, temperature: float, cfg: HwConfig,
+                 guard_bits: int = DEFAULT_GUARD_BITS) -> TreeProgram:
+    """Quantize the shifted logits into leaves and reduce them bottom up with the log-add table.
+
+    ``cfg`` is the hardware's HwConfig; the program is in :func:`tree_config` format."""
+    tcfg = tree_config(cfg, guard_bits)
     z = shift_logits(logits, temperature)
-    q = quantize(z, cfg.frac_bits, cfg.weight_bits, name="logits")
-    padded = 1 << max(1, int(np.ceil(np.log2(max(z.size, 2)))))
+    if z.size > cfg.n_pbits:
+        raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
+                         f"pass top_k <= {cfg.n_pbits}")
+    q = quantize(z, tcfg.frac_bits, tcfg.weight_bits, name="logits")
+    padded = 1 << max(1, int(np.ceil(np.log2(max(cfg.n_pbits, 2)))))
     masses = np.full(2 * padded, EMPTY, dtype=np.int64)
     masses[padded:padded + z.size] = q.values
-    table = logadd_table(cfg)
+    table = logadd_table(tcfg)
     for k in range(padded - 1, 0, -1):
         masses[k] = _logadd(int(masses[2 * k]), int(masses[2 * k + 1]), table)
-    return TreeProgram(cfg, masses, int(z.size), padded, q.n_saturated)
+    return TreeProgram(tcfg, masses, int(z.size), padded, q.n_saturated)
 
 
 def _right_probability(program: TreeProgram, node: int, lut: np.ndarray) -> tuple[float, int]:
@@ -119,46 +142,78 @@ def tree_token_probs(program: TreeProgram) -> np.ndarray:
     return probs[program.padded:program.padded + program.n_leaves]
 
 
+@dataclass(frozen=True)
+class TreeTrace:
+    """One token's decisions, root first: node, bit (1 = right), field, LUT level (-1: forced), u."""
+
+    node: list[int]
+    bit: list[int]
+    field: list[int]
+    lut_value: list[int]
+    u: list[int]
+
+
+def tree_draw(program: TreeProgram, state: int, lut: np.ndarray | None = None
+              ) -> tuple[int, int, TreeTrace]:
+    """Draw one token (index into the kept tokens) from generator ``state``.
+
+    Returns (token, new state, trace). One draw per level, forced moves included."""
+    cfg = program.cfg
+    table = build_lut(cfg) if lut is None else lut
+    spec = rng_spec(cfg)
+    s, node = np.uint64(state), 1
+    trace = TreeTrace([], [], [], [], [])
+    while node < program.padded:
+        s, u = rng_draw(s, spec.kind, np.uint64(spec.mask), spec.steps, spec.u_shift)
+        left, right = program.masses[2 * node], program.masses[2 * node + 1]
+        if left == EMPTY or right == EMPTY:
+            field, level, go_right = 0, -1, int(left == EMPTY)
+        else:
+            field = int(right - left)
+            level = int(table[lut_address(field, cfg)])
+            go_right = int(int(u) < level)
+        for name, value in (("node", node), ("bit", go_right), ("field", field),
+                            ("lut_value", level), ("u", int(u))):
+            getattr(trace, name).append(value)
+        node = 2 * node + go_right
+    return node - program.padded, int(s), trace
+
+
 class TreeSampler(TokenSampler):
     """Token sampler drawing through the tree of p-bit decisions (bit-accurate, real generator).
 
     Parameters
     ----------
     cfg : HwConfig, optional
-        Widths, LUT and generator (default ``HwConfig()``); ``n_pbits`` plays no part.
+        Widths, LUT and generator (default ``HwConfig()``); the tree has the power of two
+        >= ``n_pbits`` leaves, so at most n_pbits tokens may be kept.
+    guard_bits : int
+        Extra fractional bits of the tree format (:func:`tree_config`), 0..8.
     seed : int
         Lane b's generator starts at ``derive_state(seed, b)`` and runs on from token to token.
     """
 
-    def __init__(self, cfg: HwConfig | None = None, *, seed: int = 0):
+    def __init__(self, cfg: HwConfig | None = None, *, guard_bits: int = DEFAULT_GUARD_BITS,
+                 seed: int = 0):
         super().__init__(seed=seed)
         self.cfg = HwConfig() if cfg is None else cfg
-        self._lut = build_lut(self.cfg)
-        self._spec = rng_spec(self.cfg)
+        self.guard_bits = guard_bits
+        self._lut = build_lut(tree_config(self.cfg, guard_bits))
         self._lane_states: dict[int, int] = {}
 
     def _reset_streams(self) -> None:
         self._lane_states.clear()
 
     def program_for(self, kept: KeptVocab) -> TreeProgram:
-        return tree_program(kept.logits, 1.0, self.cfg)
+        return tree_program(kept.logits, 1.0, self.cfg, self.guard_bits)
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         program = self.program_for(kept)
         if program.n_saturated:
             self.stats.saturated_tokens += 1
-        state = np.uint64(self._lane_states.get(lane) or derive_state(self.seed, lane, self.cfg))
-        spec, node = self._spec, 1
-        while node < program.padded:
-            state, u = rng_draw(state, spec.kind, np.uint64(spec.mask), spec.steps, spec.u_shift)
-            _, level = _right_probability(program, node, self._lut)
-            if level < 0:  # one child empty: the draw is spent, the move is forced
-                go_right = program.masses[2 * node] == EMPTY
-            else:
-                go_right = int(u) < level
-            node = 2 * node + int(go_right)
-        self._lane_states[lane] = int(state)
+        state = self._lane_states.get(lane) or derive_state(self.seed, lane, self.cfg)
+        token, self._lane_states[lane], _ = tree_draw(program, state, self._lut)
         self.stats.tokens += 1
         self.stats.attempts += 1
         self.stats.updates += program.depth
-        return node - program.padded
+        return token
