@@ -27,7 +27,7 @@ from . import regmap as rm
 from .lut import UpdateEngine
 from .rng import Rng
 
-__all__ = ["PbitCore", "IDLE", "INIT", "FILL", "PRIME", "RUN", "flag", "write_h"]
+__all__ = ["PbitCore", "IDLE", "INIT", "FILL", "PRIME", "RUN", "flag", "write_h", "program_port"]
 
 IDLE, INIT, FILL, PRIME, RUN = 0, 1, 2, 3, 4
 
@@ -126,60 +126,20 @@ class PbitCore(wiring.Component):
         m.submodules.engine = engine = UpdateEngine(cfg)
 
         phase = Signal(range(5), init=IDLE)
-        n_active = Signal(range(n + 1), init=n)
-        coupling = Signal(signed(cfg.weight_bits))
-        seed_lo = Signal(32, init=derive_state(0, 0, cfg) & 0xFFFFFFFF)
         init_mode = Signal(2)
         sweeps_left = Signal(rm.SWEEPS_BITS)
         first_sweep = Signal()
         idx = Signal(self.idx_bits)
         k_init = Signal(self.idx_bits)
-        err = Signal(rm.ERR_BITS)
-
         busy = phase != IDLE
-        m.d.comb += [self.busy.eq(busy), self.err.eq(err)]
+        m.d.comb += self.busy.eq(busy)
         m.d.comb += engine.u.eq(rng.u)
 
-        # Programming port decode.
-        off_bits = rm.offset_bits(n, self.dense)
-        region = self.prog.addr[off_bits:]
-        offset = self.prog.addr[:off_bits]
-        data_s = self.prog.data.as_signed()
-        fits_weight = (data_s >= cfg.weight_min) & (data_s <= cfg.weight_max)
-        write = Signal()
-        err_set = Signal(rm.ERR_BITS)
-        m.d.comb += write.eq(self.prog.we & ~busy)
-        with m.If(self.prog.we & busy):
-            flag(m, err_set, rm.ERR_BUSY_WRITE)
-        with m.If(write & (region == rm.REGION_REG)):
-            with m.Switch(offset):
-                with m.Case(rm.REG_COUPLING):
-                    with m.If(fits_weight):
-                        m.d.sync += coupling.eq(data_s)
-                    with m.Else():
-                        flag(m, err_set, rm.ERR_VALUE)
-                with m.Case(rm.REG_N_ACTIVE):
-                    with m.If((self.prog.data >= 1) & (self.prog.data <= n)):
-                        m.d.sync += n_active.eq(self.prog.data)
-                    with m.Else():
-                        flag(m, err_set, rm.ERR_VALUE)
-                with m.Case(rm.REG_SEED_LO):
-                    m.d.sync += seed_lo.eq(self.prog.data)
-                    if cfg.rng_bits <= 32:
-                        self._commit_seed(m, rng, self.prog.data[:cfg.rng_bits], err_set)
-                with m.Case(rm.REG_SEED_HI):
-                    if cfg.rng_bits > 32:
-                        self._commit_seed(m, rng, (self.prog.data[:cfg.rng_bits - 32] << 32)
-                                          | seed_lo, err_set)
-                    else:
-                        flag(m, err_set, rm.ERR_ADDR)
-                with m.Case(rm.REG_CLEAR_ERR):
-                    pass
-                with m.Default():
-                    flag(m, err_set, rm.ERR_ADDR)
-
-        clear = write & (region == rm.REGION_REG) & (offset == rm.REG_CLEAR_ERR)
-        m.d.sync += err.eq(Mux(clear, 0, err | err_set))
+        port = program_port(m, self.prog, busy, cfg, rng, n, rm.offset_bits(n, self.dense))
+        region, offset, write, err_set = port.region, port.offset, port.write, port.err_set
+        n_active, coupling, data_s, fits_weight = (port.n_active, port.coupling, port.data_s,
+                                                   port.fits_weight)
+        m.d.comb += self.err.eq(port.err)
 
         # Start.
         init_ok = Signal()
@@ -242,9 +202,64 @@ class PbitCore(wiring.Component):
             m.d.comb += [self.trace.lut.eq(engine.lut_value), self.trace.u.eq(rng.u)]
         return m
 
-    @staticmethod
-    def _commit_seed(m: Module, rng: Rng, value, err_set: Signal) -> None:
-        with m.If(value == 0):
-            flag(m, err_set, rm.ERR_SEED)
-        with m.Else():
-            m.d.comb += [rng.seed.eq(value), rng.load.eq(1)]
+
+def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bits: int
+                 ) -> SimpleNamespace:
+    """Decode the programming port's registers (:mod:`hw.regmap`) and keep the sticky error flags.
+
+    Returns the decoded fields for the core's own regions (``write``, ``region``, ``offset``,
+    ``data``, ``data_s``, ``fits_weight`` against ``cfg``'s weight range, ``err_set`` to raise
+    flags this clock) and the registers (``n_active``, ``coupling``, ``err``).
+    """
+    n_active = Signal(range(n + 1), init=n)
+    coupling = Signal(signed(cfg.weight_bits))
+    seed_lo = Signal(32, init=derive_state(0, 0, cfg) & 0xFFFFFFFF)
+    err = Signal(rm.ERR_BITS)
+    region = prog.addr[off_bits:]
+    offset = prog.addr[:off_bits]
+    data_s = prog.data.as_signed()
+    fits_weight = (data_s >= cfg.weight_min) & (data_s <= cfg.weight_max)
+    write = Signal()
+    err_set = Signal(rm.ERR_BITS)
+    m.d.comb += write.eq(prog.we & ~busy)
+    with m.If(prog.we & busy):
+        flag(m, err_set, rm.ERR_BUSY_WRITE)
+    with m.If(write & (region == rm.REGION_REG)):
+        with m.Switch(offset):
+            with m.Case(rm.REG_COUPLING):
+                with m.If(fits_weight):
+                    m.d.sync += coupling.eq(data_s)
+                with m.Else():
+                    flag(m, err_set, rm.ERR_VALUE)
+            with m.Case(rm.REG_N_ACTIVE):
+                with m.If((prog.data >= 1) & (prog.data <= n)):
+                    m.d.sync += n_active.eq(prog.data)
+                with m.Else():
+                    flag(m, err_set, rm.ERR_VALUE)
+            with m.Case(rm.REG_SEED_LO):
+                m.d.sync += seed_lo.eq(prog.data)
+                if cfg.rng_bits <= 32:
+                    _commit_seed(m, rng, prog.data[:cfg.rng_bits], err_set)
+            with m.Case(rm.REG_SEED_HI):
+                if cfg.rng_bits > 32:
+                    _commit_seed(m, rng, (prog.data[:cfg.rng_bits - 32] << 32) | seed_lo,
+                                 err_set)
+                else:
+                    flag(m, err_set, rm.ERR_ADDR)
+            with m.Case(rm.REG_CLEAR_ERR):
+                pass
+            with m.Default():
+                flag(m, err_set, rm.ERR_ADDR)
+
+    clear = write & (region == rm.REGION_REG) & (offset == rm.REG_CLEAR_ERR)
+    m.d.sync += err.eq(Mux(clear, 0, err | err_set))
+    return SimpleNamespace(write=write, region=region, offset=offset, data=prog.data,
+                           data_s=data_s, fits_weight=fits_weight, err_set=err_set, err=err,
+                           n_active=n_active, coupling=coupling)
+
+
+def _commit_seed(m: Module, rng: Rng, value, err_set: Signal) -> None:
+    with m.If(value == 0):
+        flag(m, err_set, rm.ERR_SEED)
+    with m.Else():
+        m.d.comb += [rng.seed.eq(value), rng.load.eq(1)]

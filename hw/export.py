@@ -1,7 +1,7 @@
 """Verilog export: ``python -m hw.export --config NAME`` (``make verilog CONFIG=NAME``).
 
-Writes ``build/verilog/<name>/pbit_onehot.v`` (and ``pbit_dense.v`` when n_pbits <= 64) plus
-``config.json``. The Verilog carries no source locations and no absolute paths.
+Writes ``build/verilog/<name>/pbit_onehot.v``, ``pbit_tree.v`` (and ``pbit_dense.v`` when
+n_pbits <= 64) plus ``config.json``. The Verilog carries no source locations and no absolute paths.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pysampler.config import HwConfig, load_config
 
 from .dense import MAX_DENSE_PBITS, DenseArray
 from .onehot import OnehotCore
+from .tree import TreeCore
 
 __all__ = ["to_verilog", "export_config", "TOP_NAMES"]
 
-TOP_NAMES = {"onehot": "pbit_onehot", "dense": "pbit_dense"}
+TOP_NAMES = {"onehot": "pbit_onehot", "dense": "pbit_dense", "tree": "pbit_tree"}
 
 
 def _cache_in_build() -> None:
@@ -34,6 +35,8 @@ def to_verilog(cfg: HwConfig, kind: str, *, debug_trace: bool = True) -> str:
         core = OnehotCore(cfg, debug_trace=debug_trace)
     elif kind == "dense":
         core = DenseArray(cfg, debug_trace=debug_trace)
+    elif kind == "tree":
+        core = TreeCore(cfg)
     else:
         raise ValueError(f"kind must be one of {sorted(TOP_NAMES)}, got {kind!r}")
     return verilog.convert(core, name=TOP_NAMES[kind], emit_src=False)
@@ -43,7 +46,7 @@ def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True) -> 
     """Write every core ``cfg`` can build, and ``config.json``, into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    kinds = ["onehot"] + (["dense"] if cfg.n_pbits <= MAX_DENSE_PBITS else [])
+    kinds = ["onehot", "tree"] + (["dense"] if cfg.n_pbits <= MAX_DENSE_PBITS else [])
     for kind in kinds:
         path = out_dir / f"{TOP_NAMES[kind]}.v"
         path.write_text(to_verilog(cfg, kind, debug_trace=debug_trace))

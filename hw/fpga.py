@@ -36,6 +36,8 @@ DESIGNS = {
     "onehot-V1024": ("onehot", _default(1024)),
     "dense-n16": ("dense", _default(16)),
     "dense-n32": ("dense", _default(32)),
+    "tree-V64": ("tree", _default(64)),
+    "tree-V1024": ("tree", _default(1024)),
 }
 
 TARGETS = {
@@ -86,9 +88,15 @@ def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
 
 
 def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int = DEFAULT_SWEEPS) -> int:
-    """Clocks for one token: program the n biases (one write a clock), INIT, FILL, PRIME, then
-    one update a clock. (One attempt; restarts add sweeps * n each.)"""
+    """Clocks for one token: program the n biases (one write a clock), then for the Gibbs cores
+    INIT, FILL, PRIME and one update a clock (one attempt; restarts add sweeps * n each), for the
+    tree core the reduction (V' clocks) and 3 clocks per level."""
     n = cfg.n_pbits
+    if kind == "tree":
+        from .tree import tree_depth
+
+        depth = tree_depth(n)
+        return n + (1 << depth) + 3 * depth + 1
     return n + 3 + sweeps * n
 
 
@@ -100,7 +108,8 @@ def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> Fp
     work.mkdir(parents=True, exist_ok=True)
     vfile, netlist, stat, report = (work / f"{top}.v", work / f"{top}.json", work / "stat.json",
                                     work / "report.json")
-    vfile.write_text(to_verilog(cfg, kind, debug_trace=False))
+    vfile.write_text(to_verilog(cfg, kind, debug_trace=False) if kind != "tree"
+                     else to_verilog(cfg, kind))
     start = time.perf_counter()
     script = (f"read_verilog {vfile.name}; {spec['synth']} -top {top} -json {netlist.name}; "
               f"tee -q -o {stat.name} stat -json")
@@ -137,8 +146,9 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "with n_pbits changed; trace port without the debug fields. Fmax is nextpnr's routed "
         "figure (target 50 MHz, seed 1). One p-bit update per clock, so updates/s = Fmax.",
         "",
-        f"Tokens/s: one attempt of {DEFAULT_SWEEPS} sweeps, plus programming the n biases and "
-        "three set-up clocks: cycles/token = n + 3 + 40 n.", "",
+        f"Tokens/s: Gibbs cores, one attempt of {DEFAULT_SWEEPS} sweeps plus programming the n "
+        "biases and three set-up clocks (n + 3 + 40 n); tree core, programming the n leaves, the "
+        "reduction and 3 clocks per level (n + V' + 3 log2 V' + 1).", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -10,7 +10,24 @@ from amaranth.lib.wiring import In, Out
 from pysampler.config import HwConfig
 from pysampler.lut import build_lut
 
-__all__ = ["UpdateEngine"]
+__all__ = ["UpdateEngine", "lut_rom", "lut_rom_address"]
+
+
+def lut_rom(cfg: HwConfig) -> Memory:
+    """The sigmoid ROM: :func:`pysampler.lut.build_lut` contents, P + 1 bits wide."""
+    return Memory(shape=unsigned(cfg.prob_bits + 1), depth=cfg.lut_size,
+                  init=[int(v) for v in build_lut(cfg)])
+
+
+def lut_rom_address(m: Module, field, cfg: HwConfig):
+    """ROM address of a signed field of any width: clamp(field >> lut_shift) to the signed
+    lut_addr_bits range, as two's complement bits (pysampler.lut.lut_address)."""
+    half = cfg.lut_size // 2
+    shifted = Signal(signed(len(field)))
+    index = Signal(signed(cfg.lut_addr_bits))
+    m.d.comb += shifted.eq(field >> cfg.lut_shift)
+    m.d.comb += index.eq(Mux(shifted < -half, -half, Mux(shifted > half - 1, half - 1, shifted)))
+    return index.as_unsigned()
 
 
 class UpdateEngine(wiring.Component):
@@ -49,21 +66,9 @@ class UpdateEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         cfg = self.cfg
-        half = cfg.lut_size // 2
-        rom = Memory(shape=unsigned(cfg.prob_bits + 1), depth=cfg.lut_size,
-                     init=[int(v) for v in build_lut(cfg)])
-        m.submodules.rom = rom
+        m.submodules.rom = rom = lut_rom(cfg)
         read = rom.read_port(domain="sync")
-
-        def address(field):
-            shifted = Signal(signed(cfg.field_bits))
-            index = Signal(signed(cfg.lut_addr_bits))
-            m.d.comb += shifted.eq(field >> cfg.lut_shift)
-            m.d.comb += index.eq(Mux(shifted < -half, -half,
-                                     Mux(shifted > half - 1, half - 1, shifted)))
-            return index.as_unsigned()
-
-        address0, address1 = address(self.field0), address(self.field1)
+        address0, address1 = lut_rom_address(m, self.field0, cfg), lut_rom_address(m, self.field1, cfg)
         m.d.comb += [
             self.lut_value.eq(read.data),
             self.bit.eq(self.u < read.data),

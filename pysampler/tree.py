@@ -41,7 +41,7 @@ from .program import shift_logits
 from .rng import derive_state, rng_draw, rng_spec
 from .samplers import TokenSampler
 
-__all__ = ["logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
+__all__ = ["build_lut", "logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
            "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS"]
 
 DEFAULT_GUARD_BITS = 2

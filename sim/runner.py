@@ -40,6 +40,7 @@ COSIM_CASES = [
     ("default", "onehot", 200, 8), ("default", "dense", 200, 0),
     ("wide", "onehot", 200, 4), ("wide", "dense", 200, 0),
     ("v1024", "onehot", 20, 10),
+    ("tiny", "tree", 100, 0), ("default", "tree", 100, 0),
 ]
 
 

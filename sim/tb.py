@@ -138,7 +138,10 @@ class TB:
         await FallingEdge(self.dut.clk)
 
     def err(self) -> int:
-        return int(self._sig["err"].value)
+        value = self._sig["err"].value
+        if not value.is_resolvable:
+            raise CompareError(f"err has unresolved bits: {value}")
+        return int(value)
 
     async def clear_err(self) -> None:
         await self.write(rm.REGION_REG, rm.REG_CLEAR_ERR, 0)

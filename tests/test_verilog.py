@@ -13,7 +13,8 @@ from pysampler.config import PRESETS, HwConfig
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_export_lints_clean_and_has_no_absolute_paths(name, tmp_path):
     written = export_config(PRESETS[name], tmp_path)
-    assert {p.name for p in written} == {"pbit_onehot.v", "pbit_dense.v", "config.json"}
+    assert {p.name for p in written} == {"pbit_onehot.v", "pbit_dense.v", "pbit_tree.v",
+                                         "config.json"}
     assert HwConfig.from_dict(json.loads((tmp_path / "config.json").read_text())) == PRESETS[name]
     root = str(Path(__file__).resolve().parent.parent)
     for path in written:
@@ -26,5 +27,5 @@ def test_export_lints_clean_and_has_no_absolute_paths(name, tmp_path):
 
 def test_large_onehot_exports_without_dense(tmp_path):
     written = export_config(PRESETS["default"].replace(n_pbits=1024), tmp_path)
-    assert [p.name for p in written] == ["pbit_onehot.v", "config.json"]
+    assert [p.name for p in written] == ["pbit_onehot.v", "pbit_tree.v", "config.json"]
     assert "module pbit_onehot" in written[0].read_text()
