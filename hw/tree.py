@@ -77,7 +77,7 @@ class TreeCore(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        cfg, tcfg, n, padded = self.cfg, self.tcfg, self.cfg.n_pbits, self.padded
+        tcfg, n, padded = self.tcfg, self.cfg.n_pbits, self.padded
         width = self.mass_bits
         m.submodules.rng = rng = Rng(tcfg)
         m.submodules.rom = rom = lut_rom(tcfg)

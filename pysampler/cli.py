@@ -266,8 +266,8 @@ def _run_calibrate(args: argparse.Namespace) -> None:
     target = kept.target()
     grid = [s for s in (5, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320) if s <= args.max_sweeps]
     print(f"V = {args.vocab_size}, target exact TV {args.target_tv}: sweeps needed per lambda\n")
-    print(f"| lambda | float: sweeps | float: TV | float: fallback | hw: sweeps | hw: TV | "
-          f"hw: fallback | hw: updates/token |")
+    print("| lambda | float: sweeps | float: TV | float: fallback | hw: sweeps | hw: TV | "
+          "hw: fallback | hw: updates/token |")
     print("|---|---|---|---|---|---|---|---|")
     best = None
     for lam in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0):

@@ -27,7 +27,7 @@ from numba import njit
 from .filtering import KeptVocab, reduce_vocab
 from .metrics import kl_divergence, total_variation
 from .model import onehot_init_index
-from .program import onehot_program, shift_logits
+from .program import shift_logits
 from .reference import onehot_conditional
 
 __all__ = [

@@ -28,7 +28,7 @@ from .samplers import GibbsSampler, HardwareSampler
 
 __all__ = [
     "MatchRow", "softmax_match", "recommend_lambda", "IsingRow", "ising_convergence",
-    "write_table", "markdown_table", "MATCH_LAMS", "MATCH_SWEEPS", "MATCH_VOCAB_SIZES",
+    "write_table", "write_csv", "markdown_table", "MATCH_LAMS", "MATCH_SWEEPS", "MATCH_VOCAB_SIZES",
 ]
 
 MATCH_VOCAB_SIZES = (16, 32, 64)
@@ -192,15 +192,20 @@ def markdown_table(rows: Sequence, formats: dict[str, str] | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_table(rows: Sequence, out_dir: Path, stem: str, header: str = "") -> tuple[Path, Path]:
-    """Write ``stem.csv`` and ``stem.md`` under ``out_dir``; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.md"
-    with csv_path.open("w", newline="") as fh:
+def write_csv(rows: Sequence, path: Path) -> Path:
+    """Dataclass rows as CSV (a header of field names, one line per row); creates the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([f.name for f in fields(rows[0])])
         for row in rows:
             writer.writerow(list(asdict(row).values()))
+    return path
+
+
+def write_table(rows: Sequence, out_dir: Path, stem: str, header: str = "") -> tuple[Path, Path]:
+    """Write ``stem.csv`` and ``stem.md`` under ``out_dir``; returns their paths."""
+    csv_path, md_path = write_csv(rows, out_dir / f"{stem}.csv"), out_dir / f"{stem}.md"
     md_path.write_text(header + markdown_table(rows))
     return csv_path, md_path
 

@@ -13,8 +13,7 @@ results/faithful_frontier.png.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from .config import HwConfig
 from .exact import (ExactResult, exact_token_distribution, init_distribution, onehot_p_table,
                     readout_masses, token_distribution)
+from .experiments import write_csv
 from .filtering import reduce_vocab
 from .metrics import kl_divergence, total_variation
 from .samplers import GibbsSampler, HardwareSampler
@@ -150,13 +150,7 @@ def _plot(rows: Sequence[FrontierRow], path: Path) -> None:
 
 def write_frontier(rows: Sequence[FrontierRow], out_dir: Path, header: str) -> list[Path]:
     """faithful.csv (every point), faithful.md (frontiers and the goal check), the PNG."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / "faithful.csv"
-    with csv_path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([f.name for f in fields(FrontierRow)])
-        for r in rows:
-            writer.writerow(list(asdict(r).values()))
+    csv_path = write_csv(rows, out_dir / "faithful.csv")
     lines = [header, "", "## Goal check: exact TV < 0.005 and fallback < 0.1% within 40 V "
              "updates per token (cheapest point per set, sampler and variant)", "",
              "| logit set | sampler | variant | met | lambda | sweeps | TV | fallback | "

@@ -20,8 +20,6 @@ noise floor) to expose RNG artefacts, which the exact figure cannot see.
 
 from __future__ import annotations
 
-import csv
-import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +29,7 @@ from tqdm import tqdm
 
 from .config import HwConfig, get_preset
 from .exact import exact_token_distribution
+from .experiments import write_csv
 from .filtering import reduce_vocab
 from .metrics import empirical_distribution, total_variation, tv_noise_floor
 from .samplers import DEFAULT_LAM, DEFAULT_SWEEPS, GibbsSampler, HardwareSampler
@@ -309,13 +308,7 @@ def _plots(table: list[dict], out_dir: Path) -> list[Path]:
 
 def write_study(rows: Sequence[StudyRow], out_dir: Path, header: str) -> list[Path]:
     """study.csv (every row), study.md (averaged tables and the finding) and the PNG plots."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / "study.csv"
-    with csv_path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([f.name for f in fields(StudyRow)])
-        for r in rows:
-            writer.writerow(list(asdict(r).values()))
+    csv_path = write_csv(rows, out_dir / "study.csv")
     table = summarize(rows)
     cols = ["logit_set", "parameter", "value", "lam", "sweeps", "tv", "tv_float", "kl",
             "invalid_per_run", "fallback", "saturated", "mc_tv", "mc_noise_floor", "floor_ref"]

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from amaranth import Module
 from amaranth.sim import Simulator
 
 from hw.dense import DenseArray

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pysampler import GibbsSampler, HardwareSampler, SoftmaxSampler, TreeSampler
-from pysampler.filtering import KeptVocab, reduce_vocab
+from pysampler.filtering import reduce_vocab
 from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
 from pysampler.samplers import TokenSampler
 

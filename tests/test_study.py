@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from pysampler.study import (StudyRow, finding, run_study, study_points, summarize, synthetic_sets,
                              write_study)
