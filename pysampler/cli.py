@@ -252,18 +252,14 @@ def _run_match(args: argparse.Namespace) -> None:
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
-    from .exact import MAX_EXACT_VOCAB, init_distribution, onehot_p_table, readout_masses, \
-        token_distribution
-    from .filtering import reduce_vocab
+    from .exact import MAX_EXACT_VOCAB, exact_over_sweeps
     from .logitsets import synthetic_logits
-    from .metrics import total_variation
     from .samplers import GibbsSampler, HardwareSampler
 
     if args.vocab_size > MAX_EXACT_VOCAB:
         raise ValueError(f"--vocab-size must be <= {MAX_EXACT_VOCAB}, got {args.vocab_size}")
     cfg = load_config(args.config)
-    kept = reduce_vocab(synthetic_logits(args.vocab_size, args.seed))
-    target = kept.target()
+    logits = synthetic_logits(args.vocab_size, args.seed)
     grid = [s for s in (5, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320) if s <= args.max_sweeps]
     print(f"V = {args.vocab_size}, target exact TV {args.target_tv}: sweeps needed per lambda\n")
     print("| lambda | float: sweeps | float: TV | float: fallback | hw: sweeps | hw: TV | "
@@ -273,15 +269,10 @@ def _run_calibrate(args: argparse.Namespace) -> None:
     for lam in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0):
         cells = []
         for sampler in (GibbsSampler(lam=lam, sweeps=1), HardwareSampler(cfg, lam=lam, sweeps=1)):
-            valid, lost = readout_masses(onehot_p_table(sampler, kept),
-                                         init_distribution(sampler, kept.size), grid)
             hit = None
-            for k, sweeps in enumerate(grid):
-                probs, _, fallback, attempts, _ = token_distribution(
-                    valid[k], lost[k], sampler.max_resample, int(target.argmax()))
-                tv = total_variation(target, probs)
-                if tv <= args.target_tv and fallback < 0.01:
-                    hit = (sweeps, tv, fallback, attempts * sweeps * kept.size)
+            for sweeps, r in zip(grid, exact_over_sweeps(sampler, logits, grid)):
+                if r.tv <= args.target_tv and r.fallback < 0.01:
+                    hit = (sweeps, r.tv, r.fallback, r.expected_updates)
                     break
             cells.append(hit)
             if isinstance(sampler, HardwareSampler) and hit and (best is None or hit[3] < best[1][3]):

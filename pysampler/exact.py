@@ -16,6 +16,7 @@ tracked for V <= 16 (bound 0).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
@@ -32,7 +33,8 @@ from .reference import onehot_conditional
 
 __all__ = [
     "MAX_EXACT_VOCAB", "MAX_TRACKED_STATES", "ExactResult", "StateSpace", "default_max_popcount",
-    "readout_masses", "token_distribution", "exact_token_distribution", "onehot_p_table",
+    "readout_masses", "token_distribution", "exact_token_distribution", "exact_over_sweeps",
+    "onehot_p_table",
     "init_distribution",
 ]
 
@@ -302,8 +304,43 @@ def exact_token_distribution(sampler: Any, logits: Any, *, temperature: float = 
                                  scan=getattr(sampler, "scan", "systematic"))
     still_running = 1.0 - np.cumsum(valid.sum(axis=1))  # after each read-out
     sweeps_per_attempt = sweeps + float(np.sum(still_running[:extra]))
+    return _restart_result(kept, valid.sum(axis=0), lost[-1], sampler.max_resample,
+                           sweeps_per_attempt)
+
+
+def _restart_result(kept: KeptVocab, valid: np.ndarray, lost: float, max_resample: int,
+                    sweeps_per_attempt: float) -> ExactResult:
+    """ExactResult of one attempt's read-out law combined with the restart policy."""
+    target = kept.target()
     probs, bad, fallback, attempts, bound = token_distribution(
-        valid.sum(axis=0), lost[-1], sampler.max_resample, int(np.argmax(kept.logits)))
+        valid, lost, max_resample, int(np.argmax(kept.logits)))
     return ExactResult(kept.ids, probs, target, total_variation(target, probs),
                        kl_divergence(target, probs), bad, fallback, attempts,
                        attempts * sweeps_per_attempt * kept.size, bound)
+
+
+def exact_over_sweeps(sampler: Any, logits: Any, sweeps_grid: Sequence[int], *,
+                      max_popcount: int | None = None, **filters: Any) -> list[ExactResult]:
+    """:func:`exact_token_distribution` of ``sampler`` with ``sweeps`` set to each value of
+    ``sweeps_grid`` (burn_in kept). Under the restart policy every count is read off one
+    propagation; the continue policy's absorbing read-outs need one propagation each."""
+    if sampler.continue_sweeps:
+        results = []
+        for sweeps in sweeps_grid:
+            variant = copy.copy(sampler)
+            variant.sweeps = int(sweeps)
+            results.append(exact_token_distribution(variant, logits, max_popcount=max_popcount,
+                                                    **filters))
+        return results
+    from .samplers import _to_numpy
+
+    kept = reduce_vocab(_to_numpy(logits)[0], **filters)
+    if kept.size > MAX_EXACT_VOCAB:
+        raise ValueError(f"exact evaluation supports at most {MAX_EXACT_VOCAB} kept tokens, got "
+                         f"{kept.size}; pass top_k <= {MAX_EXACT_VOCAB}")
+    totals = [sampler.burn_in + int(s) for s in sweeps_grid]
+    valid, lost = readout_masses(onehot_p_table(sampler, kept), init_distribution(sampler, kept.size),
+                                 totals, max_popcount=max_popcount,
+                                 scan=getattr(sampler, "scan", "systematic"))
+    return [_restart_result(kept, valid[k], lost[k], sampler.max_resample, total)
+            for k, total in enumerate(totals)]

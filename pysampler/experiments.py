@@ -16,8 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .config import HwConfig
-from .exact import init_distribution, onehot_p_table, readout_masses, token_distribution
-from .filtering import reduce_vocab
+from .exact import exact_over_sweeps
 from .logitsets import random_ising, synthetic_logits
 from .metrics import empirical_distribution, ess_ips, kl_divergence, total_variation, tv_noise_floor
 from .model import BitAccurateModel
@@ -78,14 +77,8 @@ def softmax_match(vocab_sizes: Sequence[int] = MATCH_VOCAB_SIZES,
     jobs = [(kind, v, lam) for v in vocab_sizes for kind in samplers for lam in lams]
     for kind, v, lam in tqdm(jobs, desc="softmax match", disable=not progress):
         logits = synthetic_logits(v, seed)
-        kept = reduce_vocab(logits)
-        target = kept.target()
         probe = _make_sampler(kind, lam, max(sweeps_grid), cfg, seed)
-        valid, lost = readout_masses(onehot_p_table(probe, kept), init_distribution(probe, v),
-                                     sweeps_grid)
-        for k, sweeps in enumerate(sweeps_grid):
-            probs, bad, fallback, attempts, bound = token_distribution(
-                valid[k], lost[k], probe.max_resample, int(np.argmax(kept.logits)))
+        for sweeps, exact in zip(sweeps_grid, exact_over_sweeps(probe, logits, sweeps_grid)):
             sampler = _make_sampler(kind, lam, sweeps, cfg, seed)
             sampler.sample(logits)  # compile / warm caches outside the timing
             sampler.reset_stats()
@@ -93,10 +86,10 @@ def softmax_match(vocab_sizes: Sequence[int] = MATCH_VOCAB_SIZES,
             draws = [sampler.sample(logits) for _ in range(mc_tokens)]
             elapsed = time.perf_counter() - start
             rows.append(MatchRow(
-                kind, v, float(lam), int(sweeps), total_variation(target, probs),
-                kl_divergence(target, probs), bad, fallback, attempts * sweeps * v, bound,
-                total_variation(target, empirical_distribution(draws, v)),
-                tv_noise_floor(probs, mc_tokens), 1e3 * elapsed / mc_tokens))
+                kind, v, float(lam), int(sweeps), exact.tv, exact.kl, exact.invalid_per_attempt,
+                exact.fallback, exact.expected_updates, exact.truncation_bound,
+                total_variation(exact.target, empirical_distribution(draws, v)),
+                tv_noise_floor(exact.probs, mc_tokens), 1e3 * elapsed / mc_tokens))
     return rows
 
 

@@ -21,11 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .config import HwConfig
-from .exact import (ExactResult, exact_token_distribution, init_distribution, onehot_p_table,
-                    readout_masses, token_distribution)
+from .exact import exact_over_sweeps
 from .experiments import write_csv
-from .filtering import reduce_vocab
-from .metrics import kl_divergence, total_variation
 from .samplers import GibbsSampler, HardwareSampler
 
 __all__ = ["VARIANTS", "FrontierRow", "frontier", "pareto", "rtl_cycles", "write_frontier"]
@@ -81,33 +78,14 @@ def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
             kwargs = dict(variants[variant], lam=lam, sweeps=sweeps)
             return GibbsSampler(**kwargs) if kind == "float" else HardwareSampler(cfg, **kwargs)
 
-        for sweeps, r in zip(sweeps_grid, _evaluate_sweeps(make, logits, sweeps_grid)):
+        results = exact_over_sweeps(make(sweeps_grid[0]), logits, sweeps_grid)
+        for sweeps, r in zip(sweeps_grid, results):
             rows.append(FrontierRow(name, logits.size, kind, variant, float(lam), int(sweeps),
                                     r.tv, r.kl, r.fallback, r.invalid_per_attempt,
                                     r.expected_updates,
                                     rtl_cycles(r.expected_updates, r.expected_attempts,
                                                logits.size), r.truncation_bound))
     return rows
-
-
-def _evaluate_sweeps(make, logits: np.ndarray, sweeps_grid: Sequence[int]) -> list[ExactResult]:
-    """Exact results for each sweep count. The restart policy reads every count off one
-    propagation; the continue policy's absorbing read-outs need one propagation each."""
-    first = make(sweeps_grid[0])
-    if first.continue_sweeps:
-        return [exact_token_distribution(make(s), logits) for s in sweeps_grid]
-    kept = reduce_vocab(logits)
-    target = kept.target()
-    valid, lost = readout_masses(onehot_p_table(first, kept), init_distribution(first, kept.size),
-                                 sweeps_grid)
-    out = []
-    for k, sweeps in enumerate(sweeps_grid):
-        probs, bad, fallback, attempts, bound = token_distribution(
-            valid[k], lost[k], first.max_resample, int(np.argmax(kept.logits)))
-        out.append(ExactResult(kept.ids, probs, target, total_variation(target, probs),
-                               kl_divergence(target, probs), bad, fallback, attempts,
-                               attempts * sweeps * kept.size, bound))
-    return out
 
 
 def pareto(rows: Sequence[FrontierRow]) -> list[FrontierRow]:

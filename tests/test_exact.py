@@ -114,3 +114,20 @@ def test_float_sampler_meets_the_v32_target():
     res = exact_token_distribution(GibbsSampler(), synthetic_logits(32))
     assert res.tv < 0.02 and res.kl < 0.05 and res.fallback < 0.01
     assert res.truncation_bound < 1e-6
+
+
+@pytest.mark.parametrize("make", [
+    lambda s: GibbsSampler(lam=1.5, sweeps=s, burn_in=2),
+    lambda s: HardwareSampler(lam=2.0, sweeps=s, init="random_onehot"),
+    lambda s: GibbsSampler(lam=1.0, sweeps=s, readout="continue", extra_sweeps=3),
+])
+def test_exact_over_sweeps_equals_one_evaluation_per_count(make):
+    from pysampler.exact import exact_over_sweeps
+
+    grid = (1, 4, 9)
+    results = exact_over_sweeps(make(grid[0]), LOGITS, grid, top_k=5)
+    for sweeps, r in zip(grid, results):
+        single = exact_token_distribution(make(sweeps), LOGITS, top_k=5)
+        np.testing.assert_allclose(r.probs, single.probs, atol=1e-12)
+        assert r.expected_updates == pytest.approx(single.expected_updates)
+        assert r.fallback == pytest.approx(single.fallback) and r.tv == pytest.approx(single.tv)
