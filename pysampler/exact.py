@@ -27,14 +27,13 @@ from numba import njit
 
 from .filtering import KeptVocab, reduce_vocab
 from .metrics import kl_divergence, total_variation
-from .model import onehot_init_index
 from .program import shift_logits
 from .reference import onehot_conditional
 
 __all__ = [
     "MAX_EXACT_VOCAB", "MAX_TRACKED_STATES", "ExactResult", "StateSpace", "default_max_popcount",
     "readout_masses", "token_distribution", "exact_token_distribution", "exact_over_sweeps",
-    "onehot_p_table",
+    "onehot_p_table", "onehot_init_counts",
     "init_distribution",
 ]
 
@@ -253,6 +252,13 @@ def onehot_p_table(sampler: Any, kept: KeptVocab) -> np.ndarray:
     raise TypeError(f"no one-hot program for {type(sampler).__name__}")
 
 
+def onehot_init_counts(n: int, prob_bits: int) -> np.ndarray:
+    """How many of the 2**P draws u give unit k under :func:`pysampler.model.onehot_init_index`:
+    floor(u n / 2^P) = k exactly for ceil(k 2^P / n) <= u < ceil((k + 1) 2^P / n)."""
+    edges = [-((-k << prob_bits) // n) for k in range(n + 1)]  # ceil(k 2^P / n), exact ints
+    return np.diff(np.array(edges, dtype=np.float64))
+
+
 def init_distribution(sampler: Any, n: int) -> np.ndarray:
     """Law of the initial state over (empty, singleton 0..n-1), shape (n + 1,)."""
     from .samplers import HardwareSampler
@@ -262,8 +268,7 @@ def init_distribution(sampler: Any, n: int) -> np.ndarray:
         probs[0] = 1.0
     elif isinstance(sampler, HardwareSampler):
         p_bits = sampler.cfg.prob_bits
-        counts = np.bincount(onehot_init_index(np.arange(1 << p_bits), n, p_bits), minlength=n)
-        probs[1:] = counts / float(1 << p_bits)
+        probs[1:] = onehot_init_counts(n, p_bits) / float(1 << p_bits)
     else:
         probs[1:] = 1.0 / n
     return probs

@@ -137,6 +137,13 @@ def _dense_kernel(h, J, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
         states[b] = state
 
 
+@njit(cache=True, nogil=True)
+def onehot_init_index(u, n, prob_bits):
+    """Unit turned on by the ``random_onehot`` init for P-bit draws u (int64 scalar or array):
+    (u * n) >> prob_bits. The kernel below and the exact evaluator both call this."""
+    return (u * n) >> prob_bits
+
+
 @njit(parallel=True, cache=True)
 def _onehot_init_kernel(y, states, table, u_shift, prob_bits):
     n_chains, n = y.shape
@@ -145,12 +152,9 @@ def _onehot_init_kernel(y, states, table, u_shift, prob_bits):
         states[b] = state
         for i in range(n):
             y[b, i] = 0
-        y[b, (np.int64(u) * n) >> prob_bits] = 1
+        y[b, onehot_init_index(np.int64(u), np.int64(n), np.int64(prob_bits))] = 1
 
 
-def onehot_init_index(u: np.ndarray, n: int, prob_bits: int) -> np.ndarray:
-    """Unit turned on by the ``random_onehot`` init for P-bit draws u: (u * n) >> prob_bits."""
-    return (np.asarray(u, dtype=np.int64) * n) >> prob_bits
 
 
 @lru_cache(maxsize=64)

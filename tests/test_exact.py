@@ -131,3 +131,13 @@ def test_exact_over_sweeps_equals_one_evaluation_per_count(make):
         np.testing.assert_allclose(r.probs, single.probs, atol=1e-12)
         assert r.expected_updates == pytest.approx(single.expected_updates)
         assert r.fallback == pytest.approx(single.fallback) and r.tv == pytest.approx(single.tv)
+
+
+@pytest.mark.parametrize("n,p_bits", [(1, 4), (6, 8), (10, 16), (64, 12), (7, 3)])
+def test_init_counts_equal_enumerating_every_draw(n, p_bits):
+    from pysampler.exact import onehot_init_counts
+    from pysampler.model import onehot_init_index
+
+    counts = np.bincount(onehot_init_index(np.arange(1 << p_bits), n, p_bits), minlength=n)
+    assert onehot_init_counts(n, p_bits).tolist() == counts.tolist()
+    assert onehot_init_counts(n, 32).sum() == 2**32  # no 2^32-entry table needed
