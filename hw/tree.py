@@ -24,7 +24,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out, Signature
 
 from pysampler.config import HwConfig
-from pysampler.tree import DEFAULT_GUARD_BITS, logadd_table, tree_config
+from pysampler.tree import DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table, tree_config
 
 from . import regmap as rm
 from .control import flag, program_port
@@ -56,9 +56,10 @@ class TreeCore(wiring.Component):
         field m_right - m_left, the LUT entry and the draw.
     """
 
-    def __init__(self, cfg: HwConfig, *, guard_bits: int = DEFAULT_GUARD_BITS):
+    def __init__(self, cfg: HwConfig, *, guard_bits: int = DEFAULT_GUARD_BITS,
+                 lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS):
         self.cfg = cfg
-        self.tcfg = tree_config(cfg, guard_bits)
+        self.tcfg = tree_config(cfg, guard_bits, lut_guard_bits)
         self.depth = tree_depth(cfg.n_pbits)
         self.padded = 1 << self.depth
         self.mass_bits = self.tcfg.weight_bits + 1 + self.depth.bit_length()
@@ -136,7 +137,9 @@ class TreeCore(wiring.Component):
         m.d.comb += diff.eq(b_val - a_val)
         distance = Signal(width + 1)
         m.d.comb += distance.eq(Mux(diff < 0, -diff, diff))
-        m.d.comb += logadd_rd.addr.eq(Mux(distance >= len(table), len(table) - 1, distance))
+        bucket = Signal(width + 1)
+        m.d.comb += bucket.eq(distance >> tcfg.lut_shift)
+        m.d.comb += logadd_rd.addr.eq(Mux(bucket >= len(table), len(table) - 1, bucket))
         merged = Signal(signed(width))
         m.d.comb += merged.eq(Mux(~a_ok, b_val, Mux(~b_ok, a_val,
                                                    Mux(diff < 0, a_val, b_val) + logadd_rd.data)))

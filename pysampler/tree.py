@@ -7,16 +7,23 @@ with P(right) = sigmoid(beta * (m_right - m_left)), read from the same sigmoid L
 (:func:`pysampler.lut.build_lut`). Every draw ends on a token, so there is no invalid state and no
 fallback; the only error is quantization (logits, log-add table, sigmoid table).
 
-Bit-level contract. The tree works in its own format, :func:`tree_config`: the HwConfig with
-``G = guard_bits`` more fractional (and total) bits, f' = frac_bits + G, one LSB = 2^-f' logits
-(the rounding of log-masses at every level otherwise accumulates down the tree):
+Bit-level contract. The tree works in its own format, :func:`tree_config`, derived from the
+HwConfig with G = ``guard_bits`` and G_L = ``lut_guard_bits``:
 
+* leaves and masses: f' = frac_bits + G fractional bits, weight_bits + G bits (one LSB = 2^-f'
+  logits; the rounding of the log-masses at every level otherwise accumulates down the tree);
+* sigmoid LUT: step 2^(lut_shift - frac_bits - G_L) logits (G_L bits finer than the HwConfig's
+  LUT), i.e. lut_shift' = lut_shift + G - G_L, and the fewest address bits a' (at most 16) whose
+  clamped edges lie past the field where the sigmoid saturates, beta * F >= (P + 1) ln 2: there
+  every entry is 0 or 2^P, so the clamp loses nothing;
 * tree size: V' = the power of two >= n_pbits (the hardware's tree; leaves past the kept tokens
   are empty, so their subtrees are never entered);
 * leaves: ``h_i = q'(z_i - max z)`` (the quantizer of :mod:`pysampler.fixedpoint` at f');
-* log-add: ``LA(a, b) = max(a, b) + LOGADD[min(|a - b|, D - 1)]`` with
-  ``LOGADD[d] = round_half_even(2^f' / beta * ln(1 + exp(-beta * d * 2^-f')))`` for d < D, D being
-  the first d whose entry rounds to 0; ``LA(empty, b) = b``; masses computed bottom up;
+* log-add: ``LA(a, b) = max(a, b) + LOGADD[min(|a - b| >> s', D)]`` with s' the tree LUT's shift,
+  ``LOGADD[k] = round_half_even(2^f' / beta * ln(1 + exp(-beta * c_k * 2^-f')))`` at the bucket
+  centre ``c_k = k * 2^s' + (2^s' - 1) / 2`` (as the sigmoid LUT), k = 0 .. D, D being the first k
+  whose entry rounds to 0 (so LOGADD[D] = 0 serves every larger distance); ``LA(empty, b) = b``;
+  masses computed bottom up;
 * descent: from the root, one generator draw per level; p-bit field ``m_right - m_left`` and LUT of
   the tree format (:func:`pysampler.lut.build_lut` of :func:`tree_config`); go right when
   ``u < LUT[address(field)]``; a node with an empty child moves to the other one (the draw is still
@@ -28,12 +35,13 @@ Node masses lie in [min h, max h + ln(V') * 2^f'] and fit ``weight_bits + G`` si
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from .config import HwConfig
+from .config import MAX_LUT_ADDR_BITS, HwConfig
 from .filtering import KeptVocab
 from .fixedpoint import quantize
 from .lut import build_lut, lut_address
@@ -42,45 +50,63 @@ from .rng import derive_state, rng_draw, rng_spec
 from .samplers import TokenSampler
 
 __all__ = ["build_lut", "logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
-           "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS"]
+           "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS",
+           "DEFAULT_LUT_GUARD_BITS"]
 
-DEFAULT_GUARD_BITS = 2
+DEFAULT_GUARD_BITS = 5      # leaves and masses: 5 fractional bits beyond the HwConfig's
+DEFAULT_LUT_GUARD_BITS = 3  # sigmoid LUT: a step 8x finer than the HwConfig's LUT
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
 
 
-def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS) -> HwConfig:
-    """The tree's fixed-point format: ``guard_bits`` more fractional and total bits than ``cfg``."""
+def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
+                lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS) -> HwConfig:
+    """The tree's fixed-point format (module docstring): ``guard_bits`` more fractional and total
+    bits than ``cfg``, a sigmoid LUT ``lut_guard_bits`` finer whose edges lie past saturation."""
     if isinstance(guard_bits, bool) or not isinstance(guard_bits, int) or not 0 <= guard_bits <= 8:
         raise ValueError(f"guard_bits must be an int in [0, 8], got {guard_bits!r}")
-    return cfg.replace(weight_bits=cfg.weight_bits + guard_bits,
-                       frac_bits=cfg.frac_bits + guard_bits)
+    high = cfg.lut_shift + guard_bits
+    if isinstance(lut_guard_bits, bool) or not isinstance(lut_guard_bits, int) \
+            or not 0 <= lut_guard_bits <= high:
+        raise ValueError(f"lut_guard_bits must be an int in [0, lut_shift + guard_bits = {high}], "
+                         f"got {lut_guard_bits!r}")
+    frac_bits = cfg.frac_bits + guard_bits
+    lut_shift = high - lut_guard_bits
+    step = 2.0 ** (lut_shift - frac_bits)             # logits per LUT entry
+    saturation = (cfg.prob_bits + 1) * math.log(2.0) / cfg.beta
+    addr_bits = 1
+    while addr_bits < MAX_LUT_ADDR_BITS and ((1 << (addr_bits - 1)) - 1) * step < saturation:
+        addr_bits += 1
+    return cfg.replace(weight_bits=cfg.weight_bits + guard_bits, frac_bits=frac_bits,
+                       lut_addr_bits=addr_bits, lut_shift=lut_shift)
 
 
 @lru_cache(maxsize=32)
-def _logadd_cached(frac_bits: int, beta: float) -> tuple[int, ...]:
-    scale = 2.0 ** frac_bits
-    entries, d = [], 0
+def _logadd_cached(frac_bits: int, shift: int, beta: float) -> tuple[int, ...]:
+    scale, step = 2.0 ** frac_bits, 1 << shift
+    entries, k = [], 0
     while True:
-        value = int(np.rint(scale / beta * np.log1p(np.exp(-beta * d / scale))))
-        if value == 0:
-            return tuple(entries) or (0,)
+        centre = k * step + (step - 1) / 2.0
+        value = int(np.rint(scale / beta * np.log1p(np.exp(-beta * centre / scale))))
         entries.append(value)
-        d += 1
+        if value == 0:
+            return tuple(entries)
+        k += 1
 
 
 def logadd_table(cfg: HwConfig) -> np.ndarray:
-    """LOGADD[d], d = 0 .. D-1 (int64): the fixed-point correction of max(a, b) for |a - b| = d,
-    in ``cfg``'s LSBs (pass :func:`tree_config`)."""
-    return np.array(_logadd_cached(cfg.frac_bits, cfg.beta), dtype=np.int64)
+    """LOGADD[k], k = 0 .. D (int64): the fixed-point correction of max(a, b) for
+    ``|a - b| >> lut_shift = k``, in ``cfg``'s LSBs (pass :func:`tree_config`); LOGADD[D] = 0
+    serves every larger distance."""
+    return np.array(_logadd_cached(cfg.frac_bits, cfg.lut_shift, cfg.beta), dtype=np.int64)
 
 
-def _logadd(a: int, b: int, table: np.ndarray) -> int:
+def _logadd(a: int, b: int, table: np.ndarray, shift: int) -> int:
     if a == EMPTY:
         return b
     if b == EMPTY:
         return a
-    return max(a, b) + int(table[min(abs(a - b), table.size - 1)])
+    return max(a, b) + int(table[min(abs(a - b) >> shift, table.size - 1)])
 
 
 @dataclass(frozen=True)
@@ -100,11 +126,12 @@ class TreeProgram:
 
 
 def tree_program(logits: Any, temperature: float, cfg: HwConfig,
-                 guard_bits: int = DEFAULT_GUARD_BITS) -> TreeProgram:
+                 guard_bits: int = DEFAULT_GUARD_BITS,
+                 lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS) -> TreeProgram:
     """Quantize the shifted logits into leaves and reduce them bottom up with the log-add table.
 
     ``cfg`` is the hardware's HwConfig; the program is in :func:`tree_config` format."""
-    tcfg = tree_config(cfg, guard_bits)
+    tcfg = tree_config(cfg, guard_bits, lut_guard_bits)
     z = shift_logits(logits, temperature)
     if z.size > cfg.n_pbits:
         raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
@@ -115,7 +142,8 @@ def tree_program(logits: Any, temperature: float, cfg: HwConfig,
     masses[padded:padded + z.size] = q.values
     table = logadd_table(tcfg)
     for k in range(padded - 1, 0, -1):
-        masses[k] = _logadd(int(masses[2 * k]), int(masses[2 * k + 1]), table)
+        masses[k] = _logadd(int(masses[2 * k]), int(masses[2 * k + 1]), table,
+                             tcfg.lut_shift)
     return TreeProgram(tcfg, masses, int(z.size), padded, q.n_saturated)
 
 
@@ -187,25 +215,26 @@ class TreeSampler(TokenSampler):
     cfg : HwConfig, optional
         Widths, LUT and generator (default ``HwConfig()``); the tree has the power of two
         >= ``n_pbits`` leaves, so at most n_pbits tokens may be kept.
-    guard_bits : int
-        Extra fractional bits of the tree format (:func:`tree_config`), 0..8.
+    guard_bits, lut_guard_bits : int
+        The tree format (:func:`tree_config`): extra fractional bits of leaves and masses (0..8)
+        and of the sigmoid LUT's step (0..lut_shift + guard_bits).
     seed : int
         Lane b's generator starts at ``derive_state(seed, b)`` and runs on from token to token.
     """
 
     def __init__(self, cfg: HwConfig | None = None, *, guard_bits: int = DEFAULT_GUARD_BITS,
-                 seed: int = 0):
+                 lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS, seed: int = 0):
         super().__init__(seed=seed)
         self.cfg = HwConfig() if cfg is None else cfg
-        self.guard_bits = guard_bits
-        self._lut = build_lut(tree_config(self.cfg, guard_bits))
+        self.guard_bits, self.lut_guard_bits = guard_bits, lut_guard_bits
+        self._lut = build_lut(tree_config(self.cfg, guard_bits, lut_guard_bits))
         self._lane_states: dict[int, int] = {}
 
     def _reset_streams(self) -> None:
         self._lane_states.clear()
 
     def program_for(self, kept: KeptVocab) -> TreeProgram:
-        return tree_program(kept.logits, 1.0, self.cfg, self.guard_bits)
+        return tree_program(kept.logits, 1.0, self.cfg, self.guard_bits, self.lut_guard_bits)
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         program = self.program_for(kept)

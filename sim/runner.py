@@ -8,6 +8,7 @@ VCD for Verilator) into the build folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -44,6 +45,16 @@ COSIM_CASES = [
 ]
 
 
+def _generator_fingerprint(cfg: HwConfig) -> str:
+    """Hash of the configuration and of every source the Verilog is generated from (hw/ and the
+    contract in pysampler/), so an edited generator or contract is never simulated stale."""
+    digest = hashlib.sha256(cfg.to_json().encode())
+    for folder in ("hw", "pysampler"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _prepare_env(sim: str) -> None:
     path = [str(Path(sys.executable).parent)]
     if sim == "verilator":
@@ -72,10 +83,11 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
     _prepare_env(sim)
     vdir = BUILD / "verilog" / config_name
-    cfg_file = vdir / "config.json"
-    if not cfg_file.exists() or HwConfig.from_json(cfg_file.read_text()) != cfg \
+    stamp, fingerprint = vdir / "generator.sha256", _generator_fingerprint(cfg)
+    if not stamp.exists() or stamp.read_text() != fingerprint \
             or not (vdir / f"{TOP_NAMES[kind]}.v").exists():
         export_config(cfg, vdir)
+        stamp.write_text(fingerprint)
     top = TOP_NAMES[kind]
     build_dir = BUILD / "sim" / sim / config_name / (kind + ("-waves" if waves else ""))
     runner = get_runner(sim)
