@@ -27,7 +27,7 @@ from numba import njit
 
 from .filtering import KeptVocab, reduce_vocab
 from .metrics import kl_divergence, total_variation
-from .program import shift_logits
+from .program import schedule_entries, shift_logits
 from .reference import onehot_conditional
 
 __all__ = [
@@ -122,14 +122,16 @@ def _update_unit(mass, i, p_on, masks, pops, binom, offsets, max_pop):
 
 
 @njit(cache=True)
-def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, random_scan, absorb):
-    n = p_on.shape[0]
+def _propagate(mass, p_tables, entries, masks, pops, binom, offsets, max_pop, checkpoints,
+               random_scan, absorb):
+    n = p_tables.shape[1]
     singles = np.zeros((checkpoints.size, n))
     lost_at = np.zeros(checkpoints.size)
     lost = 0.0
     c = 0
     sweep = 0
     while c < checkpoints.size:
+        p_on = p_tables[entries[sweep]]
         if random_scan:  # each update is the mixture over the unit chosen uniformly
             for _ in range(n):
                 acc = np.zeros_like(mass)
@@ -153,13 +155,15 @@ def _propagate(mass, p_on, masks, pops, binom, offsets, max_pop, checkpoints, ra
 
 def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[int], *,
                    max_popcount: int | None = None, scan: str = "systematic",
-                   absorb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   absorb: bool = False, run_sweeps: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Probability that one chain run reads out each one-hot state, after each sweep count.
 
     Parameters
     ----------
-    p_on : np.ndarray, shape (V, V)
-        p_on[i, s] = P(y_i = 1 | s other units on).
+    p_on : np.ndarray, shape (V, V) or (T, V, V)
+        p_on[i, s] = P(y_i = 1 | s other units on); with a lambda schedule, one table per
+        schedule entry.
     init_probs : np.ndarray, shape (V + 1,)
         Initial law over the empty state (index 0) and the singletons (index 1 + i).
     sweeps : sequence of int
@@ -168,6 +172,9 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     absorb : bool
         A one-hot read-out at a checkpoint ends the run (the "continue" read-out policy): the
         masses returned are then those *emitted* at each checkpoint, not the state law.
+    run_sweeps : int, optional
+        Length of the run the schedule is aligned with (:func:`pysampler.program.schedule_entries`);
+        required when T > 1 (sweeps past it use the last entry).
 
     Returns
     -------
@@ -176,17 +183,22 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     lost : np.ndarray, shape (len(sweeps),)
         Truncated mass so far (see the module docstring).
     """
-    p_on = np.ascontiguousarray(p_on, dtype=np.float64)
-    n = p_on.shape[0]
-    if p_on.shape != (n, n):
-        raise ValueError(f"p_on must be square (V, V), got {p_on.shape}")
+    p_tables = np.ascontiguousarray(p_on, dtype=np.float64)
+    if p_tables.ndim == 2:
+        p_tables = p_tables[None]
+    n_entries, n = p_tables.shape[:2]
+    if p_tables.ndim != 3 or p_tables.shape[1:] != (n, n):
+        raise ValueError(f"p_on must have shape (V, V) or (T, V, V), got {np.shape(p_on)}")
     checkpoints = np.array(sorted(set(int(s) for s in sweeps)), dtype=np.int64)
     if checkpoints.size == 0 or checkpoints[0] < 1:
         raise ValueError(f"sweeps must be >= 1, got {list(sweeps)}")
+    if n_entries > 1 and run_sweeps is None:
+        raise ValueError("run_sweeps is required with a lambda schedule (p_on of shape (T, V, V))")
+    entries = schedule_entries(n_entries, int(run_sweeps or 1), int(checkpoints[-1]))
     space = StateSpace.build(n, default_max_popcount(n) if max_popcount is None else max_popcount)
     mass = np.zeros(space.size)
     mass[: n + 1] = init_probs
-    singles, lost = _propagate(mass, p_on, space.masks, space.pops, space.binom, space.offsets,
+    singles, lost = _propagate(mass, p_tables, entries, space.masks, space.pops, space.binom, space.offsets,
                                space.max_popcount, checkpoints, scan == "random", absorb)
     order = np.searchsorted(checkpoints, np.asarray(sweeps, dtype=np.int64))
     return singles[order], lost[order]
@@ -240,15 +252,17 @@ def token_distribution(valid: np.ndarray, lost: float, max_resample: int, fallba
 
 
 def onehot_p_table(sampler: Any, kept: KeptVocab) -> np.ndarray:
-    """p_on[i, s] of the sampler's one-hot program for these kept tokens (see module docstring)."""
+    """p_on[t, i, s] of the sampler's one-hot program for these kept tokens, one (V, V) table per
+    lambda-schedule entry t (see module docstring), shape (T, V, V)."""
     from .samplers import GibbsSampler, HardwareSampler
 
     if isinstance(sampler, HardwareSampler):
-        return sampler.program_for(kept).on_probabilities()
+        return sampler.program_for(kept).schedule_on_probabilities()
     if isinstance(sampler, GibbsSampler):
         z = shift_logits(kept.logits, 1.0, sampler.offset, sampler.beta)
         s = np.arange(kept.size, dtype=np.float64)
-        return onehot_conditional(z[:, None], sampler.lam, sampler.beta, s[None, :])
+        return np.stack([onehot_conditional(z[:, None], lam, sampler.beta, s[None, :])
+                         for lam in sampler.lam_schedule])
     raise TypeError(f"no one-hot program for {type(sampler).__name__}")
 
 
@@ -306,7 +320,7 @@ def exact_token_distribution(sampler: Any, logits: Any, *, temperature: float = 
     checks = list(range(sweeps, sweeps + extra + 1))  # read-outs of one attempt
     valid, lost = readout_masses(onehot_p_table(sampler, kept), init_distribution(sampler, kept.size),
                                  checks, max_popcount=max_popcount, absorb=True,
-                                 scan=getattr(sampler, "scan", "systematic"))
+                                 scan=getattr(sampler, "scan", "systematic"), run_sweeps=sweeps)
     still_running = 1.0 - np.cumsum(valid.sum(axis=1))  # after each read-out
     sweeps_per_attempt = sweeps + float(np.sum(still_running[:extra]))
     return _restart_result(kept, valid.sum(axis=0), lost[-1], sampler.max_resample,
@@ -328,8 +342,9 @@ def exact_over_sweeps(sampler: Any, logits: Any, sweeps_grid: Sequence[int], *,
                       max_popcount: int | None = None, **filters: Any) -> list[ExactResult]:
     """:func:`exact_token_distribution` of ``sampler`` with ``sweeps`` set to each value of
     ``sweeps_grid`` (burn_in kept). Under the restart policy every count is read off one
-    propagation; the continue policy's absorbing read-outs need one propagation each."""
-    if sampler.continue_sweeps:
+    propagation; the continue policy's absorbing read-outs and a lambda schedule (aligned with
+    each run's end) need one propagation each."""
+    if sampler.continue_sweeps or len(sampler.lam_schedule) > 1:
         results = []
         for sweeps in sweeps_grid:
             variant = copy.copy(sampler)

@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from .config import HwConfig
 from .lut import build_lut
-from .program import DenseProgram, OnehotProgram
+from .program import DenseProgram, OnehotProgram, schedule_entries
 from .rng import check_state, derive_states, leap_draw, leap_table
 
 __all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "onehot_init_index"]
@@ -82,21 +82,23 @@ def _record(t_index, t_bit, t_field, t_lut, t_u, b, t, i, new, field, level, u):
 
 
 @njit(parallel=True, cache=True)
-def _onehot_kernel(h, j, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
-                   sweeps, tracing, t_index, t_bit, t_field, t_lut, t_u):
+def _onehot_kernel(h, offsets, couplings, entries, y, states, lut, table, u_shift, shift, idx_lo,
+                   idx_hi, sweeps, tracing, t_index, t_bit, t_field, t_lut, t_u):
     n_chains, n = y.shape
     for b in prange(n_chains):
         row = np.int64(b) if h.shape[0] > 1 else np.int64(0)
-        coupling = j[row]
         state = states[b]
         pop = np.int64(0)
         for i in range(n):
             pop += y[b, i]
         t = 0
-        for _ in range(sweeps):
+        for sweep in range(sweeps):
+            entry = entries[sweep]
+            offset = offsets[row, entry]
+            coupling = couplings[row, entry]
             for i in range(n):
                 old = np.int64(y[b, i])
-                field = h[row, i] + coupling * (pop - old)
+                field = h[row, i] + offset + coupling * (pop - old)
                 state, u, level = _update(field, shift, idx_lo, idx_hi, lut.size - 1, lut,
                                           state, table, u_shift)
                 new = np.int64(1) if u < level else np.int64(0)
@@ -197,6 +199,9 @@ class BitAccurateModel:
         self.cfg: HwConfig = program.cfg
         self.n_chains = int(n_chains)
         self._onehot = isinstance(program, OnehotProgram) and specialise
+        if isinstance(program, OnehotProgram) and not specialise and program.schedule_length > 1:
+            raise ValueError("specialise=False runs the dense form, which has no lambda schedule; "
+                             "use the one-hot kernel for a scheduled program")
         self._dense = None if self._onehot else (
             program.to_dense() if isinstance(program, OnehotProgram) else program)
         self._lut, self._table = _hardware_tables(self.cfg)
@@ -236,7 +241,9 @@ class BitAccurateModel:
         self.y[:] = arr.astype(np.uint8)
 
     def run(self, sweeps: int, *, trace: bool = False) -> Trace | None:
-        """Advance every chain by ``sweeps`` sequential sweeps (n updates each).
+        """Advance every chain by one run of ``sweeps`` sequential sweeps (n updates each); a
+        one-hot program's lambda schedule is aligned with the end of this run
+        (:func:`pysampler.program.schedule_entries`).
 
         Returns the :class:`Trace` of these updates when ``trace=True``, else None.
         """
@@ -250,7 +257,9 @@ class BitAccurateModel:
                 rec.index, rec.bit, rec.field, rec.lut_value, rec.u)
         if self._onehot:
             p = self.program
-            _onehot_kernel(p.h[None, :], np.array([p.j], dtype=np.int64), *args)
+            entries = schedule_entries(p.schedule_length, int(sweeps))
+            _onehot_kernel(p.h[None, :], np.array([p.bias_offsets], dtype=np.int64),
+                           np.array([p.couplings], dtype=np.int64), entries, *args)
         else:
             _dense_kernel(self._dense.h, self._dense.J, *args)
         return rec if trace else None

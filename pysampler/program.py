@@ -12,6 +12,7 @@ Ising spins m = 2y - 1 convert both ways (:func:`spin_to_qubo`, :func:`qubo_to_s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,8 +24,10 @@ from .lut import build_lut, lut_address
 __all__ = [
     "DenseProgram", "OnehotProgram", "onehot_program", "dense_program", "ising_program",
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
-    "OFFSETS", "min_invalid_offset",
+    "OFFSETS", "min_invalid_offset", "MAX_SCHEDULE", "lambda_schedule", "schedule_entries",
 ]
+
+MAX_SCHEDULE = 8  # entries of the per-sweep lambda table (the RTL holds this many)
 
 
 class SaturationError(ValueError):
@@ -133,25 +136,57 @@ class DenseProgram:
         return -(y @ h) - 0.5 * np.einsum("...i,ij,...j->...", y, J, y)
 
 
+def lambda_schedule(lam: float | Sequence[float]) -> tuple[float, ...]:
+    """A lambda or a per-sweep lambda table as a checked tuple of 1..MAX_SCHEDULE floats > 0."""
+    values = (lam,) if np.ndim(lam) == 0 else tuple(lam)
+    if not 1 <= len(values) <= MAX_SCHEDULE:
+        raise ValueError(f"lam schedule must have 1..{MAX_SCHEDULE} entries, got {len(values)}")
+    return tuple(_positive(v, "lam" if len(values) == 1 else f"lam[{k}]")
+                 for k, v in enumerate(values))
+
+
+def schedule_entries(n_entries: int, run_sweeps: int, total_sweeps: int | None = None
+                     ) -> np.ndarray:
+    """Schedule entry used in each sweep of a run: the table is aligned with the run's *end*.
+
+    Sweep s of a run of S sweeps uses entry ``max(0, T - (S - s))``: the last T - 1 sweeps step
+    through entries 1 .. T-1 and every earlier sweep uses entry 0. Sweeps past the run (the
+    "continue" read-out's extra sweeps, ``total_sweeps > run_sweeps``) use entry T - 1.
+    Returns int64 (total_sweeps,).
+    """
+    total = run_sweeps if total_sweeps is None else total_sweeps
+    s = np.arange(total, dtype=np.int64)
+    return np.where(s < run_sweeps, np.maximum(0, n_entries - (run_sweeps - s)), n_entries - 1)
+
+
 @dataclass(frozen=True)
 class OnehotProgram:
-    """The one-hot token program: h_i = q(z_i + lambda), one coupling j = q(-2 lambda).
+    """The one-hot token program: h_i = q(z_i + lambda), one coupling j = q(-2 lambda), and an
+    optional per-sweep lambda table.
+
+    Lambda schedule: with lambdas l_0 .. l_{T-1} (T <= MAX_SCHEDULE; lambda = l_{T-1}, the
+    read-out lambda), entry t adds ``bias_offsets[t] = q(l_t - lambda)`` to every h and uses the
+    coupling ``couplings[t] = q(-2 l_t)``, so the field in a sweep at entry t is
+    ``h_i + bias_offsets[t] + couplings[t] * (others on)``. Which entry a sweep uses:
+    :func:`schedule_entries`. Without a schedule T = 1, bias_offsets = (0,), couplings = (j,).
 
     Attributes
     ----------
     cfg : HwConfig
     h : np.ndarray of int64, shape (n,)
     j : int
-        The coupling between every pair of p-bits.
+        The coupling between every pair of p-bits (the read-out entry's).
     logits : np.ndarray of float64, shape (n,)
         The shifted, temperature-scaled logits the program was built from (max = 0 by default).
     lam : float
-        The one-hot penalty lambda.
+        The one-hot penalty lambda (read-out entry).
     n_saturated : int
-        Values clamped by the quantizer (h and j together).
+        Values clamped by the quantizer (h, j and the schedule together).
     absorbing_tokens : tuple of int
-        One-hot states the chain can never leave (p = 1 to stay on, p = 0 for every other bit to
-        turn on): a frozen program. Empty for a healthy program.
+        One-hot states the chain can never leave at the read-out entry (p = 1 to stay on, p = 0
+        for every other bit to turn on): a frozen program. Empty for a healthy program.
+    bias_offsets, couplings : tuple of int
+        The schedule table (weight_bits signed integers each), T entries.
     """
 
     cfg: HwConfig
@@ -161,23 +196,49 @@ class OnehotProgram:
     lam: float
     n_saturated: int = 0
     absorbing_tokens: tuple[int, ...] = field(default=())
+    bias_offsets: tuple[int, ...] = ()
+    couplings: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.couplings:
+            object.__setattr__(self, "bias_offsets", (0,))
+            object.__setattr__(self, "couplings", (int(self.j),))
+        if len(self.bias_offsets) != len(self.couplings) or \
+                not 1 <= len(self.couplings) <= MAX_SCHEDULE:
+            raise ValueError(f"bias_offsets and couplings must have the same length in "
+                             f"1..{MAX_SCHEDULE}, got {len(self.bias_offsets)} and "
+                             f"{len(self.couplings)}")
+        values = np.array(self.bias_offsets + self.couplings + (self.j,), dtype=np.int64)
+        if values.min() < self.cfg.weight_min or values.max() > self.cfg.weight_max:
+            raise ValueError(f"j, bias_offsets and couplings must be in [{self.cfg.weight_min}, "
+                             f"{self.cfg.weight_max}] for weight_bits={self.cfg.weight_bits}")
 
     @property
     def n(self) -> int:
         return int(self.h.size)
 
+    @property
+    def schedule_length(self) -> int:
+        """T, the entries of the per-sweep lambda table (1 without a schedule)."""
+        return len(self.couplings)
+
     def to_dense(self) -> DenseProgram:
-        """The same program for the dense array (J = j off the diagonal)."""
+        """The same program for the dense array (J = j off the diagonal), read-out entry."""
         J = np.full((self.n, self.n), self.j, dtype=np.int64)
         np.fill_diagonal(J, 0)
-        return DenseProgram(self.cfg, self.h.copy(), J, self.n_saturated)
+        return DenseProgram(self.cfg, self.h + self.bias_offsets[-1], J, self.n_saturated)
 
-    def on_probabilities(self) -> np.ndarray:
-        """p(y_i = 1 | S_-i = s) for every unit i and other-popcount s, shape (n, n) (ideal RNG)."""
+    def on_probabilities(self, entry: int = -1) -> np.ndarray:
+        """p(y_i = 1 | S_-i = s) at schedule entry ``entry`` (default: the read-out entry) for
+        every unit i and other-popcount s, shape (n, n) (ideal RNG)."""
         s = np.arange(self.n, dtype=np.int64)
-        fields = self.h[:, None] + self.j * s[None, :]
+        fields = self.h[:, None] + self.bias_offsets[entry] + self.couplings[entry] * s[None, :]
         return np.ldexp(build_lut(self.cfg)[lut_address(fields, self.cfg)].astype(np.float64),
                         -self.cfg.prob_bits)
+
+    def schedule_on_probabilities(self) -> np.ndarray:
+        """:meth:`on_probabilities` of every schedule entry, shape (T, n, n)."""
+        return np.stack([self.on_probabilities(t) for t in range(self.schedule_length)])
 
 
 OFFSETS = ("max", "min_invalid")
@@ -220,16 +281,18 @@ def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max
     raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
 
 
-def onehot_program(logits: ArrayLike, lam: float, temperature: float, cfg: HwConfig, *,
-                   strict: bool = False, offset: str = "max") -> OnehotProgram:
+def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature: float,
+                   cfg: HwConfig, *, strict: bool = False, offset: str = "max") -> OnehotProgram:
     """Build the one-hot token program.
 
     Parameters
     ----------
     logits : array_like of float, shape (n,)
         Kept logits (n <= cfg.n_pbits), finite.
-    lam : float
-        One-hot penalty lambda > 0 (logit units).
+    lam : float or sequence of float
+        One-hot penalty lambda > 0 (logit units), or a per-sweep lambda table of up to
+        MAX_SCHEDULE entries (aligned with the end of each run, :func:`schedule_entries`; the
+        last entry is the read-out lambda).
     temperature : float
         > 0; logits are divided by it, then shifted by their max.
     cfg : HwConfig
@@ -238,14 +301,18 @@ def onehot_program(logits: ArrayLike, lam: float, temperature: float, cfg: HwCon
     offset : "max" or "min_invalid"
         How the logits are shifted before quantization (:func:`shift_logits`; beta = cfg.beta).
     """
-    lam = _positive(lam, "lam")
+    lams = lambda_schedule(lam)
+    final = lams[-1]
     z = shift_logits(logits, temperature, offset, cfg.beta)
     _check_size(z.size, cfg, "logits")
-    hq = quantize(z + lam, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
-    jq = quantize(-2.0 * lam, cfg.frac_bits, cfg.weight_bits, name="-2 lam")
-    n_sat = hq.n_saturated + jq.n_saturated
+    hq = quantize(z + final, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
+    offq = quantize(np.array(lams) - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
+    jq = quantize(-2.0 * np.array(lams), cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    n_sat = hq.n_saturated + offq.n_saturated + jq.n_saturated
     _report_saturation(n_sat, strict, "h/J")
-    program = OnehotProgram(cfg, hq.values, int(jq.values), z, lam, n_sat)
+    program = OnehotProgram(cfg, hq.values, int(jq.values[-1]), z, final, n_sat,
+                            bias_offsets=tuple(int(v) for v in offq.values),
+                            couplings=tuple(int(v) for v in jq.values))
     p_on = program.on_probabilities()
     stays_alone = p_on[:, 0] == 1.0
     others_blocked = (p_on[:, 1] == 0.0) if program.n > 1 else np.ones(1, bool)

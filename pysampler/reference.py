@@ -7,11 +7,13 @@ isolates what fixed point, the LUT and the LFSR cost.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from numba import njit, prange
 from numpy.typing import ArrayLike
 
-from .program import check_couplings
+from .program import check_couplings, lambda_schedule, schedule_entries
 
 __all__ = [
     "SCANS", "onehot_energy", "onehot_conditional", "onehot_gibbs", "onehot_init",
@@ -69,7 +71,7 @@ def onehot_init(init: str | ArrayLike, n_chains: int, n: int, rng: np.random.Gen
     return y
 
 
-def onehot_gibbs(z: ArrayLike, lam: float, *, sweeps: int, n_chains: int = 1,
+def onehot_gibbs(z: ArrayLike, lam: float | Sequence[float], *, sweeps: int, n_chains: int = 1,
                  rng: np.random.Generator, beta: float = 1.0, scan: str = "systematic",
                  init: str | ArrayLike = "zeros") -> np.ndarray:
     """Binary Gibbs on {0,1}^V with the one-hot penalty, float64, B chains at once.
@@ -78,10 +80,11 @@ def onehot_gibbs(z: ArrayLike, lam: float, *, sweeps: int, n_chains: int = 1,
     ----------
     z : array_like of float, shape (V,)
         Logits (already temperature-scaled and shifted as the caller wants).
-    lam : float
-        One-hot penalty > 0.
+    lam : float or sequence of float
+        One-hot penalty > 0, or a per-sweep lambda table aligned with the end of the run
+        (:func:`pysampler.program.schedule_entries`).
     sweeps : int
-        Sweeps of V updates each (>= 1).
+        Sweeps of V updates each (>= 1), one run.
     rng : numpy.random.Generator
         Source of the uniforms (and of the unit order for ``scan="random"``).
     scan : "systematic" (units 0..V-1 in order) or "random" (V uniformly chosen units per sweep)
@@ -95,14 +98,13 @@ def onehot_gibbs(z: ArrayLike, lam: float, *, sweeps: int, n_chains: int = 1,
         raise ValueError(f"scan must be one of {SCANS}, got {scan!r}")
     if sweeps < 1:
         raise ValueError(f"sweeps must be >= 1, got {sweeps}")
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam}")
+    lams = lambda_schedule(lam)
     n = zf.size
     y = onehot_init(init, n_chains, n, rng)
     no_order = np.zeros((1, 1), dtype=np.int64)
-    for _ in range(sweeps):
+    for entry in schedule_entries(len(lams), sweeps):
         order = rng.integers(n, size=(n_chains, n)) if scan == "random" else no_order
-        _onehot_sweep(zf, float(lam), float(beta), y, rng.random((n_chains, n)), order)
+        _onehot_sweep(zf, lams[entry], float(beta), y, rng.random((n_chains, n)), order)
     return y
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from .config import HwConfig
 from .filtering import KeptVocab, check_filters, reduce_vocab
 from .model import INIT_POLICIES, BitAccurateModel
-from .program import OFFSETS, OnehotProgram, onehot_program, shift_logits
+from .program import OFFSETS, OnehotProgram, lambda_schedule, onehot_program, shift_logits
 from .reference import SCANS, onehot_gibbs
 from .rng import derive_state
 
@@ -159,7 +159,7 @@ class SoftmaxSampler(TokenSampler):
         return min(index, kept.size - 1)
 
 
-def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resample: int,
+def _check_pbit_args(sweeps: int, burn_in: int, init: Any, max_resample: int,
                      offset: str, readout: str, extra_sweeps: int) -> None:
     if offset not in OFFSETS:
         raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
@@ -168,8 +168,6 @@ def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resam
     if isinstance(extra_sweeps, bool) or not isinstance(extra_sweeps, (int, np.integer)) \
             or extra_sweeps < 0:
         raise ValueError(f"extra_sweeps must be an int >= 0, got {extra_sweeps!r}")
-    if not (isinstance(lam, (int, float, np.floating)) and np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam must be a finite number > 0, got {lam!r}")
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
         raise ValueError(f"sweeps must be an int >= 1, got {sweeps!r}")
     if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
@@ -184,11 +182,13 @@ def _check_pbit_args(lam: float, sweeps: int, burn_in: int, init: Any, max_resam
 class _PbitSampler(TokenSampler):
     """Shared restart / fallback policy of the p-bit samplers."""
 
-    def __init__(self, *, lam: float, sweeps: int, burn_in: int, init: str, max_resample: int,
-                 seed: int, offset: str = "max", readout: str = "restart", extra_sweeps: int = 0):
+    def __init__(self, *, lam: float | Sequence[float], sweeps: int, burn_in: int, init: str,
+                 max_resample: int, seed: int, offset: str = "max", readout: str = "restart",
+                 extra_sweeps: int = 0):
         super().__init__(seed=seed)
-        _check_pbit_args(lam, sweeps, burn_in, init, max_resample, offset, readout, extra_sweeps)
-        self.lam = float(lam)
+        _check_pbit_args(sweeps, burn_in, init, max_resample, offset, readout, extra_sweeps)
+        self.lam_schedule = lambda_schedule(lam)
+        self.lam = self.lam_schedule[-1]
         self.sweeps = int(sweeps)
         self.burn_in = int(burn_in)
         self.init = init
@@ -208,8 +208,9 @@ class _PbitSampler(TokenSampler):
 
     @abstractmethod
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
-        """Run ``sweeps`` sweeps of a chain (a new one from init when ``chain`` is None); returns
-        (chain, index of the on unit if the state is one-hot else -1)."""
+        """Run ``sweeps`` sweeps of a chain (a new one from init when ``chain`` is None) as one
+        run (the lambda schedule aligned with its end); returns (chain, index of the on unit if
+        the state is one-hot else -1)."""
 
     def _attempt(self, kept: KeptVocab, lane: int) -> int:
         chain, token = self._run(kept, lane, None, self.sweeps_per_attempt)
@@ -238,8 +239,11 @@ class GibbsSampler(_PbitSampler):
 
     Parameters
     ----------
-    lam : float
-        One-hot penalty lambda > 0 (logit units).
+    lam : float or sequence of float
+        One-hot penalty lambda > 0 (logit units), or a per-sweep lambda table of up to
+        :data:`pysampler.program.MAX_SCHEDULE` entries, aligned with the end of each attempt
+        (:func:`pysampler.program.schedule_entries`): e.g. ``(1.5, 2.0, 3.0)`` runs every sweep
+        but the last two at 1.5. The last entry is the read-out lambda (``self.lam``).
     sweeps, burn_in : int
         Each attempt runs burn_in + sweeps sweeps of V updates.
     init : "zeros" or "random_onehot"
@@ -255,7 +259,8 @@ class GibbsSampler(_PbitSampler):
     seed : int
     """
 
-    def __init__(self, *, lam: float = DEFAULT_LAM, sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0,
+    def __init__(self, *, lam: float | Sequence[float] = DEFAULT_LAM,
+                 sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0,
                  init: str = "zeros", max_resample: int = 3, scan: str = "systematic",
                  beta: float = 1.0, seed: int = 0, offset: str = "max",
                  readout: str = "restart", extra_sweeps: int = 0):
@@ -275,7 +280,7 @@ class GibbsSampler(_PbitSampler):
 
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
         z = shift_logits(kept.logits, 1.0, self.offset, self.beta)
-        y = onehot_gibbs(z, self.lam, sweeps=sweeps, rng=self._rngs.stream(self.seed, lane),
+        y = onehot_gibbs(z, self.lam_schedule, sweeps=sweeps, rng=self._rngs.stream(self.seed, lane),
                          beta=self.beta, scan=self.scan,
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
@@ -297,7 +302,7 @@ class HardwareSampler(_PbitSampler):
         range, instead of counting it in ``stats.saturated_tokens``.
     """
 
-    def __init__(self, cfg: HwConfig | None = None, *, lam: float = DEFAULT_LAM,
+    def __init__(self, cfg: HwConfig | None = None, *, lam: float | Sequence[float] = DEFAULT_LAM,
                  sweeps: int = DEFAULT_SWEEPS, burn_in: int = 0, init: str = "zeros",
                  max_resample: int = 3, seed: int = 0, strict: bool = False,
                  offset: str = "max", readout: str = "restart", extra_sweeps: int = 0):
@@ -321,8 +326,8 @@ class HardwareSampler(_PbitSampler):
             raise ValueError(f"{kept.size} tokens kept but the array has n_pbits="
                              f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
         if self._last_kept is not kept:
-            self._program = onehot_program(kept.logits, self.lam, 1.0, self.cfg, strict=self.strict,
-                                           offset=self.offset)
+            self._program = onehot_program(kept.logits, self.lam_schedule, 1.0, self.cfg,
+                                           strict=self.strict, offset=self.offset)
             self._last_kept = kept
         return self._program
 
