@@ -111,6 +111,9 @@ class PbitCore(wiring.Component):
             "trace": Out(Signature(trace)),
         })
 
+    #: lambda-schedule entries the core holds (0: none; the one-hot core has rm.SCHEDULE_DEPTH)
+    schedule_depth = 0
+
     # --- hooks for the cores ------------------------------------------------------------------
     def datapath(self, m: Module, c: SimpleNamespace) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -135,13 +138,24 @@ class PbitCore(wiring.Component):
         m.d.comb += self.busy.eq(busy)
         m.d.comb += engine.u.eq(rng.u)
 
-        port = program_port(m, self.prog, busy, cfg, rng, n, rm.offset_bits(n, self.dense))
+        port = program_port(m, self.prog, busy, cfg, rng, n, rm.offset_bits(n, self.dense),
+                            self.schedule_depth)
         region, offset, write, err_set = port.region, port.offset, port.write, port.err_set
         n_active, coupling, data_s, fits_weight = (port.n_active, port.coupling, port.data_s,
                                                    port.fits_weight)
         m.d.comb += self.err.eq(port.err)
 
         # Start.
+        # Lambda-schedule entry of the sweep under way: max(0, T - sweeps left incl. this one).
+        entry = Signal(range(max(self.schedule_depth, 2)))
+        entry_next_sweep = Signal.like(entry)
+        entry_at_start = Signal.like(entry)
+        if self.schedule_depth:
+            m.d.comb += [
+                entry_next_sweep.eq(Mux(sweeps_left - 1 >= port.sched_len, 0,
+                                        port.sched_len - sweeps_left + 1)),
+                entry_at_start.eq(Mux(self.sweeps >= port.sched_len, 0,
+                                      port.sched_len - self.sweeps))]
         init_ok = Signal()
         m.d.comb += init_ok.eq(0)
         for code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN):
@@ -155,7 +169,8 @@ class PbitCore(wiring.Component):
                 flag(m, err_set, rm.ERR_BAD_START)
             with m.Else():
                 m.d.sync += [phase.eq(INIT), init_mode.eq(self.init), sweeps_left.eq(self.sweeps),
-                             first_sweep.eq(1), idx.eq(0), self.done.eq(0)]
+                             first_sweep.eq(1), idx.eq(0), self.done.eq(0),
+                             entry.eq(entry_at_start)]
 
         # Index arithmetic.
         last_unit = idx == n_active - 1
@@ -186,10 +201,13 @@ class PbitCore(wiring.Component):
                 with m.If(sweeps_left == 1):
                     m.d.sync += [phase.eq(IDLE), self.done.eq(1)]
                 with m.Else():
-                    m.d.sync += sweeps_left.eq(sweeps_left - 1)
+                    m.d.sync += [sweeps_left.eq(sweeps_left - 1), entry.eq(entry_next_sweep)]
 
         c = SimpleNamespace(
-            k_now=k_now, phase=phase, idx=idx, nxt=nxt, nxt2=nxt2, nxt3=nxt3, first_sweep=first_sweep, last_unit=last_unit,
+            k_now=k_now, phase=phase, idx=idx, nxt=nxt, nxt2=nxt2, nxt3=nxt3, first_sweep=first_sweep,
+            last_unit=last_unit, entry=entry,
+            entry_nxt=Mux(last_unit, entry_next_sweep, entry),  # entry of unit nxt's sweep
+            sched_offsets=port.sched_offsets, sched_couplings=port.sched_couplings,
             n_active=n_active, coupling=coupling, init_mode=init_mode, k_init=k_init,
             init_onehot=(init_mode == rm.INIT_RANDOM_ONEHOT), engine=engine, rng=rng,
             write=write, region=region, offset=offset, data=self.prog.data, data_s=data_s,
@@ -203,16 +221,23 @@ class PbitCore(wiring.Component):
         return m
 
 
-def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bits: int
-                 ) -> SimpleNamespace:
+def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bits: int,
+                 schedule_depth: int = 0) -> SimpleNamespace:
     """Decode the programming port's registers (:mod:`hw.regmap`) and keep the sticky error flags.
 
     Returns the decoded fields for the core's own regions (``write``, ``region``, ``offset``,
     ``data``, ``data_s``, ``fits_weight`` against ``cfg``'s weight range, ``err_set`` to raise
-    flags this clock) and the registers (``n_active``, ``coupling``, ``err``).
+    flags this clock) and the registers (``n_active``, ``coupling``, ``err``; with
+    ``schedule_depth`` > 0 also the lambda schedule: ``sched_len``, ``sched_offsets`` and
+    ``sched_couplings``, whose entry 0 is ``coupling``).
     """
     n_active = Signal(range(n + 1), init=n)
     coupling = Signal(signed(cfg.weight_bits))
+    sched_len = Signal(range(schedule_depth + 2), init=1)
+    sched_offsets = [Signal(signed(cfg.weight_bits), name=f"sched_offset{t}")
+                     for t in range(schedule_depth)]
+    sched_couplings = [coupling] + [Signal(signed(cfg.weight_bits), name=f"sched_coupling{t}")
+                                    for t in range(1, schedule_depth)]
     seed_lo = Signal(32, init=derive_state(0, 0, cfg) & 0xFFFFFFFF)
     err = Signal(rm.ERR_BITS)
     region = prog.addr[off_bits:]
@@ -226,11 +251,22 @@ def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bit
         flag(m, err_set, rm.ERR_BUSY_WRITE)
     with m.If(write & (region == rm.REGION_REG)):
         with m.Switch(offset):
-            with m.Case(rm.REG_COUPLING):
-                with m.If(fits_weight):
-                    m.d.sync += coupling.eq(data_s)
-                with m.Else():
-                    flag(m, err_set, rm.ERR_VALUE)
+            weight_regs = [(rm.REG_COUPLING, coupling)]
+            for t in range(schedule_depth):
+                weight_regs.append((rm.sched_offset_reg(t), sched_offsets[t]))
+                weight_regs.append((rm.sched_coupling_reg(t), sched_couplings[t]))
+            for address, register in weight_regs:
+                with m.Case(address):
+                    with m.If(fits_weight):
+                        m.d.sync += register.eq(data_s)
+                    with m.Else():
+                        flag(m, err_set, rm.ERR_VALUE)
+            if schedule_depth:
+                with m.Case(rm.REG_SCHED_LEN):
+                    with m.If((prog.data >= 1) & (prog.data <= schedule_depth)):
+                        m.d.sync += sched_len.eq(prog.data)
+                    with m.Else():
+                        flag(m, err_set, rm.ERR_VALUE)
             with m.Case(rm.REG_N_ACTIVE):
                 with m.If((prog.data >= 1) & (prog.data <= n)):
                     m.d.sync += n_active.eq(prog.data)
@@ -255,7 +291,8 @@ def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bit
     m.d.sync += err.eq(Mux(clear, 0, err | err_set))
     return SimpleNamespace(write=write, region=region, offset=offset, data=prog.data,
                            data_s=data_s, fits_weight=fits_weight, err_set=err_set, err=err,
-                           n_active=n_active, coupling=coupling)
+                           n_active=n_active, coupling=coupling, sched_len=sched_len,
+                           sched_offsets=sched_offsets, sched_couplings=sched_couplings)
 
 
 def _commit_seed(m: Module, rng: Rng, value, err_set: Signal) -> None:

@@ -1,8 +1,10 @@
 """The one-hot sampler core: h in memory, one coupling j, a popcount. Scales to large V.
 
-Field of unit i: ``h_i + j * (popcount - y_i)``. The core keeps ``cpop = j * popcount`` as a
-register that moves by +-j when a unit flips, so no multiplier sits in the update loop, and keeps
-y in a 1-bit-wide memory. During the first sweep of a run the old value of a unit comes from the
+Field of unit i: ``h_i + d_e + j_e * (popcount - y_i)``, with (d_e, j_e) the bias offset and
+coupling of the lambda-schedule entry e of the current sweep (:mod:`hw.regmap`; one entry, d = 0,
+without a schedule). The core keeps ``cpop_e = j_e * popcount`` for every entry as registers that
+move by +-j_e when a unit flips, so no multiplier sits in the update loop (and a new entry at a
+sweep boundary needs no product either), and keeps y in a 1-bit-wide memory. During the first sweep of a run the old value of a unit comes from the
 init policy (zeros, or the one unit random_onehot turned on), so no clearing pass is needed.
 h is read three units ahead into a register (h memory does not change during a run), so the field
 arithmetic starts from a flip-flop rather than from a block RAM's slow output.
@@ -25,7 +27,10 @@ __all__ = ["OnehotCore"]
 
 class OnehotCore(PbitCore):
     """One-hot token sampler core with ``cfg.n_pbits`` units (see :class:`hw.control.PbitCore`
-    for the ports). Init policies: zeros and random_onehot."""
+    for the ports). Init policies: zeros and random_onehot. Holds a lambda schedule of
+    :data:`hw.regmap.SCHEDULE_DEPTH` entries."""
+
+    schedule_depth = rm.SCHEDULE_DEPTH
 
     def __init__(self, cfg: HwConfig, *, debug_trace: bool = True):
         super().__init__(cfg, dense=False, debug_trace=debug_trace)
@@ -40,8 +45,9 @@ class OnehotCore(PbitCore):
         y_rd = y_mem.read_port(transparent_for=(y_wr,))
         y_out = y_mem.read_port()
 
+        depth = self.schedule_depth
         pop = Signal(range(n + 1))
-        cpop = Signal(signed(cfg.field_bits + 1))
+        cpops = [Signal(signed(cfg.field_bits + 1), name=f"cpop{e}") for e in range(depth)]
         tok = Signal(self.idx_bits)
         yold_q = Signal()
         field_q = Signal(signed(cfg.field_bits))
@@ -59,10 +65,24 @@ class OnehotCore(PbitCore):
         def init_value(unit):
             return c.init_onehot & (unit == c.k_init)
 
+        def select(entry, name):
+            """(cpop, coupling, bias offset) of schedule entry ``entry`` (a signal)."""
+            out = [Signal(signed(cfg.field_bits + 1), name=f"{name}_cpop"),
+                   Signal(signed(cfg.weight_bits), name=f"{name}_coupling"),
+                   Signal(signed(cfg.weight_bits), name=f"{name}_offset")]
+            with m.Switch(entry):
+                for e in range(depth):
+                    with m.Case(e):
+                        m.d.comb += [out[0].eq(cpops[e]), out[1].eq(c.sched_couplings[e]),
+                                     out[2].eq(c.sched_offsets[e])]
+            return out
+
         h_q = Signal(signed(cfg.weight_bits))  # h of the unit whose field is formed this clock
         h_next = h_q
         with m.If(c.phase == INIT):
-            m.d.sync += [pop.eq(c.init_onehot), cpop.eq(Mux(c.init_onehot, c.coupling, 0))]
+            m.d.sync += pop.eq(c.init_onehot)
+            m.d.sync += [cpops[e].eq(Mux(c.init_onehot, c.sched_couplings[e], 0))
+                         for e in range(depth)]
             m.d.comb += h_rd.addr.eq(0)
         with m.If(c.phase == FILL):
             m.d.comb += h_rd.addr.eq(c.nxt)
@@ -71,18 +91,21 @@ class OnehotCore(PbitCore):
             m.d.sync += h_q.eq(h_rd.data.as_signed())
         with m.If(c.phase == PRIME):
             y0 = init_value(0)
+            cpop, coupling, offset = select(c.entry, "first")
             field0 = Signal(signed(cfg.field_bits))
-            m.d.comb += field0.eq(h_next + cpop - Mux(y0, c.coupling, 0))
+            m.d.comb += field0.eq(h_next + offset + cpop - Mux(y0, coupling, 0))
             m.d.comb += [c.engine.field0.eq(field0), c.engine.field1.eq(field0),
                          h_rd.addr.eq(c.nxt2), y_rd.addr.eq(c.nxt)]
             m.d.sync += [field_q.eq(field0), yold_q.eq(y0), tok.eq(Mux(c.init_onehot, c.k_init, 0))]
         with m.If(c.phase == RUN):
             # Everything for unit nxt is computed for both outcomes of this clock's decision; the
-            # decision (c.new) only selects.
+            # decision (c.new) only selects. The schedule entry of unit nxt's sweep is known from
+            # registers alone, so its values are selected before any of that arithmetic.
+            cpop, coupling, offset = select(c.entry_nxt, "next")
             cpop0 = Signal(signed(cfg.field_bits + 1))
             cpop1 = Signal(signed(cfg.field_bits + 1))
-            m.d.comb += [cpop0.eq(Mux(yold_q, cpop - c.coupling, cpop)),
-                         cpop1.eq(Mux(yold_q, cpop, cpop + c.coupling))]
+            m.d.comb += [cpop0.eq(Mux(yold_q, cpop - coupling, cpop)),
+                         cpop1.eq(Mux(yold_q, cpop, cpop + coupling))]
             y_stored = Signal()
             m.d.comb += y_stored.eq(Mux(c.first_sweep & ~c.last_unit, init_value(c.nxt), y_rd.data))
             single = c.n_active == 1  # unit nxt is unit idx: its old value is this decision
@@ -90,11 +113,13 @@ class OnehotCore(PbitCore):
             m.d.comb += [y_next0.eq(~single & y_stored), y_next1.eq(single | y_stored)]
             # The old value of unit nxt comes out of the y memory late in the clock: both sums
             # are formed first and it only selects.
+            biased = Signal(signed(cfg.weight_bits + 1))
+            m.d.comb += biased.eq(h_next + offset)
             sums = {}
             for name, base in (("0", cpop0), ("1", cpop1)):
                 for y_on in (0, 1):
                     sums[name, y_on] = Signal(signed(cfg.field_bits), name=f"field{name}_y{y_on}")
-                    m.d.comb += sums[name, y_on].eq(h_next + base - (c.coupling if y_on else 0))
+                    m.d.comb += sums[name, y_on].eq(biased + base - (coupling if y_on else 0))
             field0, field1 = Signal(signed(cfg.field_bits)), Signal(signed(cfg.field_bits))
             m.d.comb += [field0.eq(Mux(y_next0, sums["0", 1], sums["0", 0])),
                          field1.eq(Mux(y_next1, sums["1", 1], sums["1", 0]))]
@@ -105,8 +130,12 @@ class OnehotCore(PbitCore):
                 y_wr.addr.eq(c.idx), y_wr.data.eq(new), y_wr.en.eq(1),
             ]
             flipped = new ^ yold_q
+            for e in range(depth):  # every entry's j_e * popcount follows the flip
+                step = c.sched_couplings[e]
+                m.d.sync += cpops[e].eq(Mux(flipped, Mux(new, cpops[e] + step, cpops[e] - step),
+                                            cpops[e]))
             m.d.sync += [
-                cpop.eq(Mux(new, cpop1, cpop0)), field_q.eq(Mux(new, field1, field0)),
+                field_q.eq(Mux(new, field1, field0)),
                 yold_q.eq(Mux(new, y_next1, y_next0)),
                 pop.eq(Mux(flipped, Mux(new, pop + 1, pop - 1), pop)),
                 tok.eq(tok ^ Mux(flipped, c.idx, 0)),

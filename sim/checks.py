@@ -10,7 +10,7 @@ from hw import regmap as rm
 from pysampler.config import HwConfig
 from pysampler.logitsets import synthetic_logits
 from pysampler.model import BitAccurateModel
-from pysampler.program import DenseProgram, OnehotProgram, onehot_program
+from pysampler.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
 from pysampler.rng import derive_state
 
 from tb import TB, CompareError
@@ -20,9 +20,12 @@ __all__ = ["random_onehot_program", "random_dense_program", "run_and_compare", "
 
 
 def random_onehot_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> OnehotProgram:
+    """A random one-hot program; half of them carry a lambda schedule of 2..MAX_SCHEDULE
+    random entries."""
     scale = rng.choice([0.3, 2.0, 8.0, 30.0])
-    lam = float(np.exp(rng.uniform(np.log(0.02), np.log(40.0))))
-    return onehot_program(rng.normal(0.0, scale, n), lam, 1.0, cfg)  # may saturate: counted
+    entries = 1 if rng.random() < 0.5 else int(rng.integers(2, MAX_SCHEDULE + 1))
+    lams = np.exp(rng.uniform(np.log(0.02), np.log(40.0), entries))
+    return onehot_program(rng.normal(0.0, scale, n), tuple(lams), 1.0, cfg)  # may saturate
 
 
 def random_dense_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> DenseProgram:
@@ -70,7 +73,9 @@ async def random_programs(tb: TB, n_programs: int, seed: int, max_sweeps: int = 
         if init == "given":
             given = rng.integers(0, 2, n)
             await tb.set_state(given)
-        count, state = await run_and_compare(tb, program, state, int(rng.integers(1, max_sweeps + 1)),
+        # a scheduled program also gets runs longer than its table (early sweeps at entry 0)
+        most = max_sweeps if tb.dense else max(max_sweeps, program.schedule_length + 2)
+        count, state = await run_and_compare(tb, program, state, int(rng.integers(1, most + 1)),
                                              init, f"random program {p} (n={n}, init={init})", given)
         total += count
         if tb.err():
@@ -82,9 +87,13 @@ def _onehot_edges(cfg: HwConfig) -> list[OnehotProgram]:
     n = cfg.n_pbits
     lo, hi = cfg.weight_min, cfg.weight_max
 
-    def prog(h, j):
+    def prog(h, j, offsets=(), couplings=()):
         h = np.asarray(h, dtype=np.int64)
-        return OnehotProgram(cfg, h, int(j), np.zeros(h.size), 1.0)
+        return OnehotProgram(cfg, h, int(j), np.zeros(h.size), 1.0, bias_offsets=offsets,
+                             couplings=couplings)
+
+    depth = MAX_SCHEDULE
+    extremes = tuple(lo if t % 2 else hi for t in range(depth))
 
     return [
         prog(np.zeros(n), 0),                        # all-zero program: p = 1/2 everywhere
@@ -95,6 +104,10 @@ def _onehot_edges(cfg: HwConfig) -> list[OnehotProgram]:
         prog(np.where(np.arange(n) % 2, lo, hi), lo),
         onehot_program(synthetic_logits(n), 0.01, 1.0, cfg),                 # tiny lambda
         onehot_program(synthetic_logits(n), -lo * cfg.lsb / 2, 1.0, cfg),    # largest lambda
+        # full schedule tables with the extreme offsets and couplings: the widest fields
+        prog(np.full(n, hi), hi, extremes, extremes), prog(np.full(n, lo), lo, extremes[::-1],
+                                                           extremes),
+        onehot_program(synthetic_logits(n), tuple(np.linspace(0.5, 4.0, depth)), 1.0, cfg),
     ]
 
 
@@ -125,7 +138,8 @@ async def edge_programs(tb: TB, seed: int) -> int:
             given = np.ones(program.n, dtype=np.int64) if init == "given" else None
             if given is not None:
                 await tb.set_state(given)
-            count, _ = await run_and_compare(tb, program, state, 3, init,
+            sweeps = 3 if program.schedule_length == 1 else program.schedule_length + 2
+            count, _ = await run_and_compare(tb, program, state, sweeps, init,
                                              f"edge program {p} (n={program.n}, init={init})", given)
             total += count
     if tb.err():
@@ -163,6 +177,17 @@ async def bad_input(tb: TB, seed: int) -> int:
     for bad in (0, n + 1):
         await tb.write(rm.REGION_REG, rm.REG_N_ACTIVE, bad)
         await expect(rm.ERR_VALUE, f"N_ACTIVE = {bad}")
+    if tb.dense:  # the dense array has no lambda schedule
+        await tb.write(rm.REGION_REG, rm.REG_SCHED_LEN, 1)
+        await expect(rm.ERR_ADDR, "SCHED_LEN on the dense array")
+    else:
+        for bad in (0, rm.SCHEDULE_DEPTH + 1):
+            await tb.write(rm.REGION_REG, rm.REG_SCHED_LEN, bad)
+            await expect(rm.ERR_VALUE, f"SCHED_LEN = {bad}")
+        await tb.write(rm.REGION_REG, rm.sched_offset_reg(rm.SCHEDULE_DEPTH - 1), cfg.weight_max + 1)
+        await expect(rm.ERR_VALUE, "schedule offset that does not fit weight_bits")
+        await tb.write(rm.REGION_REG, rm.sched_coupling_reg(3), cfg.weight_min - 1)
+        await expect(rm.ERR_VALUE, "schedule coupling below the weight range")
     if tb.dense:
         await tb.write(rm.REGION_STATE, 0, 2)
         await expect(rm.ERR_VALUE, "y = 2")
@@ -228,13 +253,15 @@ async def reset_mid_run(tb: TB, seed: int) -> int:
 
 async def realistic_tokens(tb: TB, runs: int, sweeps: int, seed: int) -> int:
     """Token runs as HardwareSampler does them: synthetic LM-like logits (Normal(0, 2^2)) over all
-    n_pbits units, lambda = 3, init zeros, one generator running on from token to token."""
+    n_pbits units, init zeros, one generator running on from token to token; lambda 3 in even
+    runs, the ramp (1.5, 2, 2.5, 3) in odd ones."""
     cfg = tb.cfg
     state = derive_state(seed, 0, cfg)
     await tb.seed(state)
     total = 0
     for r in range(runs):
-        program = onehot_program(synthetic_logits(cfg.n_pbits, seed + r), 3.0, 1.0, cfg)
+        lam = 3.0 if r % 2 == 0 else (1.5, 2.0, 2.5, 3.0)
+        program = onehot_program(synthetic_logits(cfg.n_pbits, seed + r), lam, 1.0, cfg)
         await tb.program(program)
         count, state = await run_and_compare(tb, program, state, sweeps, "zeros",
                                              f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)")

@@ -123,8 +123,11 @@ class TB:
         """Write h, the coupling(s) and N_ACTIVE of a program."""
         writes = [(rm.REGION_REG, rm.REG_N_ACTIVE, program.n)]
         writes += [(rm.REGION_H, i, int(v)) for i, v in enumerate(program.h)]
-        if isinstance(program, OnehotProgram):
-            writes.append((rm.REGION_REG, rm.REG_COUPLING, program.j))
+        if isinstance(program, OnehotProgram):  # the whole lambda-schedule table
+            writes.append((rm.REGION_REG, rm.REG_SCHED_LEN, program.schedule_length))
+            for t, (offset, coupling) in enumerate(zip(program.bias_offsets, program.couplings)):
+                writes += [(rm.REGION_REG, rm.sched_offset_reg(t), offset),
+                           (rm.REGION_REG, rm.sched_coupling_reg(t), coupling)]
         else:
             b = rm.index_bits(self.n)
             writes += [(rm.REGION_J, (i << b) | j, int(program.J[i, j]))
