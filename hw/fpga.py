@@ -93,10 +93,9 @@ def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int = DEFAULT_SWEEPS) -> 
     tree core the reduction (V' clocks) and 3 clocks per level."""
     n = cfg.n_pbits
     if kind == "tree":
-        from .tree import tree_depth
+        from pysampler.tree import tree_clocks
 
-        depth = tree_depth(n)
-        return n + (1 << depth) + 3 * depth + 1
+        return n + tree_clocks(n)
     return n + 3 + sweeps * n
 
 

@@ -24,21 +24,17 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out, Signature
 
 from pysampler.config import HwConfig
-from pysampler.tree import DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table, tree_config
+from pysampler.tree import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table, tree_config,
+                            tree_depth)
 
 from . import regmap as rm
 from .control import flag, program_port
 from .lut import lut_rom, lut_rom_address
 from .rng import Rng
 
-__all__ = ["TreeCore", "tree_depth"]
+__all__ = ["TreeCore"]
 
 IDLE, REDUCE, READ, LOOKUP, DECIDE = 0, 1, 2, 3, 4
-
-
-def tree_depth(n_pbits: int) -> int:
-    """Levels of the hardware tree: log2 of the power of two >= n_pbits (at least 1)."""
-    return max(1, (max(n_pbits, 2) - 1).bit_length())
 
 
 class TreeCore(wiring.Component):

@@ -2,10 +2,11 @@
 
 The one-hot penalty chain changes token only through invalid states, so lambda trades mixing
 against invalid read-outs, and restarts turn invalidity into cost. For every variant (read-out
-policy x logit offset), lambda and sweep count, the exact evaluator gives the TV of the emitted
-token's law and the expected p-bit updates per token (restarts and extra sweeps included), for
-float Gibbs and for the bit-accurate hardware at the default HwConfig. The frontier is the set of
-points no other point beats on both axes.
+policy x logit offset x lambda schedule), lambda and sweep count, the exact evaluator gives the TV
+of the emitted token's law and the expected p-bit updates per token (restarts and extra sweeps
+included), for float Gibbs and for the bit-accurate hardware at the default HwConfig. The frontier
+is the set of points no other point beats on both axes. The tree sampler (no invalid states, one
+decision per level) is evaluated beside them.
 
 ``make faithful`` (``pysampler frontier``) -> results/faithful.md, results/faithful.csv and
 results/faithful_frontier.png.
@@ -21,18 +22,26 @@ import numpy as np
 from tqdm import tqdm
 
 from .config import HwConfig
-from .exact import exact_over_sweeps
+from .exact import exact_over_sweeps, exact_token_distribution
 from .experiments import write_csv
+from .program import MAX_SCHEDULE
 from .samplers import GibbsSampler, HardwareSampler
+from .tree import TreeSampler, tree_clocks
 
-__all__ = ["VARIANTS", "FrontierRow", "frontier", "pareto", "rtl_cycles", "write_frontier"]
+__all__ = ["VARIANTS", "TREE", "RAMP_SPAN", "FrontierRow", "frontier", "pareto", "ramp",
+           "rtl_cycles", "write_frontier"]
 
 VARIANTS = {
     "restart": dict(readout="restart", offset="max"),
     "restart+offset": dict(readout="restart", offset="min_invalid"),
     "continue": dict(readout="continue", extra_sweeps=10, offset="max"),
     "continue+offset": dict(readout="continue", extra_sweeps=10, offset="min_invalid"),
+    # lambda schedule: 8 entries rising linearly from lambda - RAMP_SPAN to lambda over the last
+    # 7 sweeps of each attempt (every earlier sweep at lambda - RAMP_SPAN)
+    "restart+ramp": dict(readout="restart", offset="max", ramp=True),
 }
+RAMP_SPAN = 0.5
+TREE = "tree"  # variant name of the tree sampler's rows
 LAMS = (2.0, 2.5, 3.0, 3.5, 4.0)
 SWEEPS = (2, 5, 10, 20, 40)
 
@@ -54,6 +63,11 @@ class FrontierRow:
     truncation_bound: float
 
 
+def ramp(lam: float, span: float = RAMP_SPAN) -> tuple[float, ...]:
+    """The frontier's lambda schedule: MAX_SCHEDULE entries from lam - span up to lam."""
+    return tuple(float(v) for v in np.linspace(lam - span, lam, MAX_SCHEDULE))
+
+
 def rtl_cycles(updates_per_token: float, attempts: float, vocab_size: int) -> float:
     """Clocks per token on the RTL one-hot core: program the V biases once, then per run INIT,
     FILL and PRIME (3 clocks) and one update a clock. Extra sweeps of the continue policy are
@@ -65,7 +79,10 @@ def rtl_cycles(updates_per_token: float, attempts: float, vocab_size: int) -> fl
 def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
              sweeps_grid: Sequence[int] = SWEEPS, variants: dict | None = None,
              cfg: HwConfig | None = None, progress: bool = True) -> list[FrontierRow]:
-    """Exact figures for every (logit set, sampler, variant, lambda, sweeps)."""
+    """Exact figures for every (logit set, sampler, variant, lambda, sweeps), and one tree row
+    per logit set (``variant == TREE``, a tree core of n_pbits = V; lambda NaN, sweeps 0,
+    updates = decisions per token, RTL cycles = the V leaf writes +
+    :func:`pysampler.tree.tree_clocks`)."""
     cfg = HwConfig() if cfg is None else cfg
     variants = VARIANTS if variants is None else variants
     jobs = [(name, kind, variant, lam) for name in logit_sets for kind in ("float", "hw")
@@ -75,7 +92,8 @@ def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
         logits = np.asarray(logit_sets[name], dtype=np.float64)
 
         def make(sweeps):
-            kwargs = dict(variants[variant], lam=lam, sweeps=sweeps)
+            kwargs = dict(variants[variant], sweeps=sweeps)
+            kwargs["lam"] = ramp(lam) if kwargs.pop("ramp", False) else lam
             return GibbsSampler(**kwargs) if kind == "float" else HardwareSampler(cfg, **kwargs)
 
         results = exact_over_sweeps(make(sweeps_grid[0]), logits, sweeps_grid)
@@ -85,6 +103,11 @@ def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
                                     r.expected_updates,
                                     rtl_cycles(r.expected_updates, r.expected_attempts,
                                                logits.size), r.truncation_bound))
+    for name, logits in logit_sets.items():  # a tree core sized for the set: n_pbits = V
+        v = np.asarray(logits).size
+        r = exact_token_distribution(TreeSampler(cfg.replace(n_pbits=v)), logits)
+        rows.append(FrontierRow(name, v, "hw", TREE, float("nan"), 0, r.tv, r.kl, 0.0, 0.0,
+                                r.expected_updates, v + tree_clocks(v), 0.0))
     return rows
 
 
@@ -107,13 +130,16 @@ def _plot(rows: Sequence[FrontierRow], path: Path) -> None:
     sets = sorted({r.logit_set for r in rows})
     fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets), 4), squeeze=False)
     for ax, name in zip(axes[0], sets):
-        for k, variant in enumerate(sorted({r.variant for r in rows})):
+        for k, variant in enumerate(sorted({r.variant for r in rows} - {TREE})):
             for kind, style in (("hw", "-"), ("float", ":")):
                 pts = pareto([r for r in rows if r.logit_set == name and r.variant == variant
                               and r.sampler == kind])
                 ax.loglog([p.updates_per_token for p in pts], [max(p.tv, 1e-6) for p in pts],
                           style, marker="o" if kind == "hw" else "x", ms=3, color=f"C{k}",
                           label=f"{variant} ({'fixed' if kind == 'hw' else 'float'})")
+        for r in (r for r in rows if r.logit_set == name and r.variant == TREE):
+            ax.plot([r.updates_per_token], [max(r.tv, 1e-6)], "k*", ms=9,
+                    label="tree sampler (fixed; decisions/token)")
         v = rows[[r.logit_set for r in rows].index(name)].vocab_size
         ax.axvline(40 * v, color="grey", lw=0.8, ls="--")
         ax.set_title(f"{name} (dashed: 40 V updates)")
@@ -133,7 +159,7 @@ def write_frontier(rows: Sequence[FrontierRow], out_dir: Path, header: str) -> l
              "updates per token (cheapest point per set, sampler and variant)", "",
              "| logit set | sampler | variant | met | lambda | sweeps | TV | fallback | "
              "updates/token | RTL cycles/token |", "|---|---|---|---|---|---|---|---|---|---|"]
-    groups = sorted({(r.logit_set, r.sampler, r.variant) for r in rows})
+    groups = sorted({(r.logit_set, r.sampler, r.variant) for r in rows if r.variant != TREE})
     for name, kind, variant in groups:
         group = [r for r in rows if (r.logit_set, r.sampler, r.variant) == (name, kind, variant)]
         affordable = [r for r in group if r.updates_per_token <= 40 * r.vocab_size] or group
@@ -153,6 +179,19 @@ def write_frontier(rows: Sequence[FrontierRow], out_dir: Path, header: str) -> l
         text = ", ".join(f"{p.updates_per_token:.0f}:{p.tv:.4f} (l{p.lam:g}/s{p.sweeps})"
                          for p in pts)
         lines.append(f"- {name} {kind} {variant}: updates:TV {text}")
+    trees = [r for r in rows if r.variant == TREE]
+    if trees:
+        lines += ["", "## Tree sampler (default HwConfig; float tree = softmax, TV 0)", "",
+                  "Goal: exact TV within 0.002 of float's, at most 2 V RTL clocks per token. "
+                  "Clocks: after the V leaves are written (reduction + descent), and with those "
+                  "writes.", "",
+                  "| logit set | V | exact TV | KL | TV goal | decisions/token | clocks after "
+                  "leaves | clocks with leaf writes | 2 V |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted(trees, key=lambda r: r.logit_set):
+            after = r.rtl_cycles_per_token - r.vocab_size
+            lines.append(f"| {r.logit_set} | {r.vocab_size} | {r.tv:.4f} | {r.kl:.1e} | "
+                         f"{'met' if r.tv <= 0.002 else 'missed'} | {r.updates_per_token:.0f} | "
+                         f"{after:.0f} | {r.rtl_cycles_per_token:.0f} | {2 * r.vocab_size} |")
     png = out_dir / "faithful_frontier.png"
     _plot(rows, png)
     lines += ["", f"Plot: `{png.name}`", ""]

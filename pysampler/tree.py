@@ -51,12 +51,24 @@ from .samplers import TokenSampler
 
 __all__ = ["build_lut", "logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
            "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS",
-           "DEFAULT_LUT_GUARD_BITS"]
+           "DEFAULT_LUT_GUARD_BITS", "tree_depth", "tree_clocks"]
 
 DEFAULT_GUARD_BITS = 5      # leaves and masses: 5 fractional bits beyond the HwConfig's
 DEFAULT_LUT_GUARD_BITS = 3  # sigmoid LUT: a step 8x finer than the HwConfig's LUT
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
+
+
+def tree_depth(n_pbits: int) -> int:
+    """Levels of the hardware tree: log2 of V', the power of two >= n_pbits (at least 1)."""
+    return max(1, (max(n_pbits, 2) - 1).bit_length())
+
+
+def tree_clocks(n_pbits: int) -> int:
+    """RTL clocks per token once the leaves are written: the reduction (V' - 1 nodes, one a
+    clock, plus one) and 3 clocks per level of the descent, V' + 3 log2 V' + 1."""
+    depth = tree_depth(n_pbits)
+    return (1 << depth) + 3 * depth + 1
 
 
 def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
@@ -137,7 +149,7 @@ def tree_program(logits: Any, temperature: float, cfg: HwConfig,
         raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
                          f"pass top_k <= {cfg.n_pbits}")
     q = quantize(z, tcfg.frac_bits, tcfg.weight_bits, name="logits")
-    padded = 1 << max(1, int(np.ceil(np.log2(max(cfg.n_pbits, 2)))))
+    padded = 1 << tree_depth(cfg.n_pbits)
     masses = np.full(2 * padded, EMPTY, dtype=np.int64)
     masses[padded:padded + z.size] = q.values
     table = logadd_table(tcfg)

@@ -138,7 +138,8 @@ async def edge_programs(tb: TB, seed: int) -> int:
             given = np.ones(program.n, dtype=np.int64) if init == "given" else None
             if given is not None:
                 await tb.set_state(given)
-            sweeps = 3 if program.schedule_length == 1 else program.schedule_length + 2
+            table = program.schedule_length if isinstance(program, OnehotProgram) else 1
+            sweeps = 3 if table == 1 else table + 2  # a schedule: also sweeps at entry 0
             count, _ = await run_and_compare(tb, program, state, sweeps, init,
                                              f"edge program {p} (n={program.n}, init={init})", given)
             total += count

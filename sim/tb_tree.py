@@ -6,10 +6,9 @@ import cocotb
 from cocotb.triggers import FallingEdge
 
 from hw import regmap as rm
-from hw.tree import tree_depth
 from pysampler.logitsets import synthetic_logits
 from pysampler.rng import derive_state
-from pysampler.tree import build_lut, tree_config, tree_draw, tree_program
+from pysampler.tree import build_lut, tree_clocks, tree_config, tree_draw, tree_program
 from tb import TB, CompareError, env_config, env_int, report_updates
 
 
@@ -94,7 +93,7 @@ async def tree_random_programs_test(dut):
             token, state, trace = tree_draw(program, state, lut)
             beats, rtl_token, clocks = await tb.draw()
             _compare(beats, rtl_token, token, trace, f"program {p} (n={n}) token {t}")
-            budget = (1 << tree_depth(cfg.n_pbits)) + 3 * tree_depth(cfg.n_pbits) + 2
+            budget = tree_clocks(cfg.n_pbits) + 1  # + the clock that carries start
             if clocks > budget:
                 raise CompareError(f"program {p}: {clocks} clocks for a token, budget {budget}")
             decisions += len(beats)

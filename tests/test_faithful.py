@@ -84,25 +84,35 @@ def test_continue_readout_exact_matches_monte_carlo(make):
     assert abs(mean_updates - exact.expected_updates) < 4 * 12 * 6 / (2 * np.sqrt(n))
 
 
-def test_frontier_restart_fast_path_equals_the_evaluator(tmp_path):
-    """The one-propagation path for the restart policy gives exactly exact_token_distribution."""
-    from pysampler.faithful import frontier, pareto, write_frontier
+def test_frontier_rows_equal_the_evaluator(tmp_path):
+    """Every frontier row (the one-propagation restart path, the continue policy, the ramped
+    schedule, the tree) gives exactly what exact_token_distribution says for that sampler."""
+    from pysampler.faithful import TREE, frontier, pareto, ramp, write_frontier
+    from pysampler.tree import TreeSampler, tree_clocks
 
     sets = {"t": LOGITS}
     variants = {"restart": dict(readout="restart", offset="max"),
-                "continue": dict(readout="continue", extra_sweeps=3, offset="max")}
+                "continue": dict(readout="continue", extra_sweeps=3, offset="max"),
+                "ramp": dict(readout="restart", offset="max", ramp=True)}
     rows = frontier(sets, lams=(2.0,), sweeps_grid=(3, 7), variants=variants, progress=False)
-    assert len(rows) == 2 * 2 * 2
+    assert len(rows) == 2 * 3 * 2 + 1
     for r in rows:
-        kwargs = dict(variants[r.variant], lam=r.lam, sweeps=r.sweeps)
-        sampler = GibbsSampler(**kwargs) if r.sampler == "float" else HardwareSampler(**kwargs)
-        exact = exact_token_distribution(sampler, LOGITS)
+        if r.variant == TREE:
+            exact = exact_token_distribution(TreeSampler(HwConfig(n_pbits=6)), LOGITS)
+            assert r.rtl_cycles_per_token == 6 + tree_clocks(6) == 6 + 8 + 9 + 1
+        else:
+            kwargs = dict(variants[r.variant], sweeps=r.sweeps)
+            kwargs["lam"] = ramp(r.lam) if kwargs.pop("ramp", False) else r.lam
+            sampler = GibbsSampler(**kwargs) if r.sampler == "float" else HardwareSampler(**kwargs)
+            exact = exact_token_distribution(sampler, LOGITS)
+            assert r.rtl_cycles_per_token > r.updates_per_token
         assert r.tv == pytest.approx(exact.tv, abs=1e-12)
         assert r.updates_per_token == pytest.approx(exact.expected_updates)
-        assert r.rtl_cycles_per_token > r.updates_per_token
+    assert ramp(2.0) == pytest.approx(tuple(np.linspace(1.5, 2.0, 8)))
     front = pareto(rows)
     assert all(a.updates_per_token <= b.updates_per_token and a.tv > b.tv
                for a, b in zip(front, front[1:]))
     paths = write_frontier(rows, tmp_path, "# t")
     assert {p.name for p in paths} == {"faithful.csv", "faithful.md", "faithful_frontier.png"}
-    assert "Goal check" in (tmp_path / "faithful.md").read_text()
+    text = (tmp_path / "faithful.md").read_text()
+    assert "Goal check" in text and "Tree sampler" in text
