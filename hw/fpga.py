@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pysampler.config import HwConfig, get_preset
+from pysampler.samplers import DEFAULT_SWEEPS
 
 from .export import TOP_NAMES, to_verilog
 
 __all__ = ["DESIGNS", "TARGETS", "FpgaResult", "run_flow", "main"]
-
-DEFAULT_SWEEPS = 40
-
 
 def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
@@ -145,9 +143,10 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "with n_pbits changed; trace port without the debug fields. Fmax is nextpnr's routed "
         "figure (target 50 MHz, seed 1). One p-bit update per clock, so updates/s = Fmax.",
         "",
-        f"Tokens/s: Gibbs cores, one attempt of {DEFAULT_SWEEPS} sweeps plus programming the n "
-        "biases and three set-up clocks (n + 3 + 40 n); tree core, programming the n leaves, the "
-        "reduction and 3 clocks per level (n + V' + 3 log2 V' + 1).", "",
+        f"Tokens/s: Gibbs cores, one attempt of the samplers' default {DEFAULT_SWEEPS} sweeps "
+        f"plus programming the n biases and three set-up clocks (n + 3 + {DEFAULT_SWEEPS} n); "
+        "tree core, programming the n leaves, the reduction and 3 clocks per level "
+        "(n + V' + 3 log2 V' + 1).", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -29,6 +29,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _lambda_schedule(text: str) -> float | tuple[float, ...]:
+    """One lambda, or a comma-separated per-sweep schedule (1..MAX_SCHEDULE entries)."""
+    from .program import MAX_SCHEDULE
+
+    values = tuple(_positive_float(part) for part in text.split(","))
+    if len(values) > MAX_SCHEDULE:
+        raise argparse.ArgumentTypeError(f"a lambda schedule has at most {MAX_SCHEDULE} entries, "
+                                         f"got {len(values)}")
+    return values[0] if len(values) == 1 else values
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -67,6 +78,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .samplers import DEFAULT_LAM, DEFAULT_SWEEPS
+
     parser = _Parser(prog="pysampler", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = _common()
@@ -80,10 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="token sampler ('tree': the p-bit decision tree, no invalid states); "
                           "'all' runs softmax, gibbs and hw side by side (default: hw)")
     gen.add_argument("--config", default="default", help=cfg_help)
-    gen.add_argument("--lam", type=_positive_float, default=None,
-                     help="one-hot penalty lambda (default: the samplers' default, 3.0)")
+    gen.add_argument("--lam", type=_lambda_schedule, default=None,
+                     help="one-hot penalty lambda, or a per-sweep schedule 'l0,l1,...' of up to 8 "
+                          "entries aligned with the end of each attempt (default: the samplers' "
+                          f"default, {DEFAULT_LAM:g})")
     gen.add_argument("--sweeps", type=_positive_int, default=None,
-                     help="sweeps per attempt (default: the samplers' default, 40)")
+                     help=f"sweeps per attempt (default: the samplers' default, {DEFAULT_SWEEPS})")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0 (default 1.0)")
     gen.add_argument("--top-k", type=_positive_int, default=50,
                      help="keep the k largest logits; <= n_pbits for hw (default 50)")

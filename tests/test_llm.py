@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pysampler import GibbsSampler, HardwareSampler, SoftmaxSampler, TreeSampler
+from pysampler import GibbsSampler, HardwareSampler, HwConfig, SoftmaxSampler, TreeSampler
 from pysampler.filtering import reduce_vocab
 from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
 from pysampler.samplers import TokenSampler
@@ -187,6 +187,8 @@ def test_cli_generate_side_by_side(tiny_lm, capsys):
     (["--top-p", "1.5"], "top_p"),
     (["--sampler", "mcmc"], "--sampler"),
     (["--seed", "-1"], "--seed"),
+    (["--lam", "1,2,3,4,5,6,7,8,9"], "at most 8 entries"),
+    (["--lam", "1.5,-2"], "--lam"),
 ])
 def test_cli_generate_bad_arguments_exit_2(tiny_lm, argv, needle):
     import subprocess
@@ -197,3 +199,13 @@ def test_cli_generate_bad_arguments_exit_2(tiny_lm, argv, needle):
                           capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_lambda_schedule_reaches_the_sampler():
+    from pysampler.cli import _sampler, build_parser
+
+    args = build_parser().parse_args(["generate", "--lam", "1.5,2,3", "--sweeps", "12"])
+    assert args.lam == (1.5, 2.0, 3.0)
+    sampler = _sampler("hw", HwConfig(), args)
+    assert sampler.lam_schedule == (1.5, 2.0, 3.0) and sampler.lam == 3.0 and sampler.sweeps == 12
+    assert build_parser().parse_args(["generate", "--lam", "2.5"]).lam == 2.5
