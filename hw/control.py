@@ -74,7 +74,8 @@ class PbitCore(wiring.Component):
     sweeps : In(16)
         Sweeps per run, >= 1.
     init : In(2)
-        :data:`hw.regmap.INIT_ZEROS`, ``INIT_RANDOM_ONEHOT`` or ``INIT_GIVEN`` (dense only).
+        :data:`hw.regmap.INIT_ZEROS`, ``INIT_RANDOM_ONEHOT``, ``INIT_GIVEN`` (dense only) or
+        ``INIT_KEEP`` (one-hot only: go on from the last run's state).
     busy, done : Out(1)
         ``busy`` while a run is under way; ``done`` from its end until the next accepted start.
     err : Out(6)
@@ -146,22 +147,26 @@ class PbitCore(wiring.Component):
         m.d.comb += self.err.eq(port.err)
 
         # Start.
-        # Lambda-schedule entry of the sweep under way: max(0, T - sweeps left incl. this one).
-        entry = Signal(range(max(self.schedule_depth, 2)))
-        entry_next_sweep = Signal.like(entry)
-        entry_at_start = Signal.like(entry)
-        if self.schedule_depth:
-            m.d.comb += [
-                entry_next_sweep.eq(Mux(sweeps_left - 1 >= port.sched_len, 0,
-                                        port.sched_len - sweeps_left + 1)),
-                entry_at_start.eq(Mux(self.sweeps >= port.sched_len, 0,
-                                      port.sched_len - self.sweeps))]
+        # Lambda-schedule entries of the current sweep and of the next two, max(0, T - r) for
+        # r = sweeps left (this sweep included) minus 0, 1, 2; registers, shifted at sweep ends,
+        # so the core picks the entry of a unit up to two sweep ends ahead without arithmetic.
+        ahead = [Signal(range(max(self.schedule_depth, 2)), name=f"entry_ahead{w}")
+                 for w in range(3)]
+
+        def schedule_entry(sweeps_remaining):
+            left = Signal(signed(rm.SWEEPS_BITS + 2))
+            m.d.comb += left.eq(sweeps_remaining)
+            return Mux(left >= port.sched_len, 0, port.sched_len - left)
+
         init_ok = Signal()
         m.d.comb += init_ok.eq(0)
-        for code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN):
+        # KEEP needs a chain to keep: a finished run, and no write since that changes what the
+        # core's running sums assume (the couplings, N_ACTIVE).
+        stale = Signal(init=1)
+        for code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN, rm.INIT_KEEP):
             if self.accepts_init(code):
                 with m.If(self.init == code):
-                    m.d.comb += init_ok.eq(1)
+                    m.d.comb += init_ok.eq(1 if code != rm.INIT_KEEP else ~stale)
         with m.If(self.start):
             with m.If(busy):
                 flag(m, err_set, rm.ERR_BUSY_START)
@@ -169,8 +174,10 @@ class PbitCore(wiring.Component):
                 flag(m, err_set, rm.ERR_BAD_START)
             with m.Else():
                 m.d.sync += [phase.eq(INIT), init_mode.eq(self.init), sweeps_left.eq(self.sweeps),
-                             first_sweep.eq(1), idx.eq(0), self.done.eq(0),
-                             entry.eq(entry_at_start)]
+                             first_sweep.eq(self.init != rm.INIT_KEEP), idx.eq(0),
+                             self.done.eq(0)]
+                if self.schedule_depth:
+                    m.d.sync += [ahead[w].eq(schedule_entry(self.sweeps - w)) for w in range(3)]
 
         # Index arithmetic.
         last_unit = idx == n_active - 1
@@ -199,17 +206,23 @@ class PbitCore(wiring.Component):
             with m.If(last_unit):
                 m.d.sync += first_sweep.eq(0)
                 with m.If(sweeps_left == 1):
-                    m.d.sync += [phase.eq(IDLE), self.done.eq(1)]
+                    m.d.sync += [phase.eq(IDLE), self.done.eq(1), stale.eq(0)]
                 with m.Else():
-                    m.d.sync += [sweeps_left.eq(sweeps_left - 1), entry.eq(entry_next_sweep)]
+                    m.d.sync += sweeps_left.eq(sweeps_left - 1)
+                    if self.schedule_depth:
+                        m.d.sync += [ahead[0].eq(ahead[1]), ahead[1].eq(ahead[2]),
+                                     ahead[2].eq(schedule_entry(sweeps_left - 3))]
+
+        with m.If(port.chain_reset):
+            m.d.sync += stale.eq(1)
 
         c = SimpleNamespace(
             k_now=k_now, phase=phase, idx=idx, nxt=nxt, nxt2=nxt2, nxt3=nxt3, first_sweep=first_sweep,
-            last_unit=last_unit, entry=entry,
-            entry_nxt=Mux(last_unit, entry_next_sweep, entry),  # entry of unit nxt's sweep
+            last_unit=last_unit, entry_ahead=ahead,
             sched_offsets=port.sched_offsets, sched_couplings=port.sched_couplings,
             n_active=n_active, coupling=coupling, init_mode=init_mode, k_init=k_init,
-            init_onehot=(init_mode == rm.INIT_RANDOM_ONEHOT), engine=engine, rng=rng,
+            init_onehot=(init_mode == rm.INIT_RANDOM_ONEHOT), keep=(init_mode == rm.INIT_KEEP),
+            engine=engine, rng=rng,
             write=write, region=region, offset=offset, data=self.prog.data, data_s=data_s,
             fits_weight=fits_weight, err_set=err_set, new=engine.bit)
         self.datapath(m, c)
@@ -287,11 +300,18 @@ def program_port(m: Module, prog, busy, cfg: HwConfig, rng: Rng, n: int, off_bit
             with m.Default():
                 flag(m, err_set, rm.ERR_ADDR)
 
+    chain_reset = Signal()  # a write that invalidates a kept chain (couplings, N_ACTIVE)
+    with m.If(write & (region == rm.REGION_REG)):
+        for address in [rm.REG_COUPLING, rm.REG_N_ACTIVE] + [rm.sched_coupling_reg(t)
+                                                             for t in range(schedule_depth)]:
+            with m.If(offset == address):
+                m.d.comb += chain_reset.eq(1)
     clear = write & (region == rm.REGION_REG) & (offset == rm.REG_CLEAR_ERR)
     m.d.sync += err.eq(Mux(clear, 0, err | err_set))
     return SimpleNamespace(write=write, region=region, offset=offset, data=prog.data,
                            data_s=data_s, fits_weight=fits_weight, err_set=err_set, err=err,
                            n_active=n_active, coupling=coupling, sched_len=sched_len,
+                           chain_reset=chain_reset,
                            sched_offsets=sched_offsets, sched_couplings=sched_couplings)
 
 

@@ -15,6 +15,7 @@ from pysampler.config import HwConfig
 
 from . import regmap as rm
 from .control import FILL, INIT, PRIME, RUN, PbitCore, flag, write_h
+from .lut import lut_rom_address
 
 __all__ = ["DenseArray", "MAX_DENSE_PBITS"]
 
@@ -104,7 +105,8 @@ class DenseArray(PbitCore):
         with m.If(c.phase == PRIME):
             field0 = Signal(signed(cfg.field_bits))
             m.d.comb += field0.eq(row_field(h_next, j_rd.data, y, 0))
-            m.d.comb += [c.engine.field0.eq(field0), c.engine.field1.eq(field0),
+            address0 = lut_rom_address(m, field0, cfg)
+            m.d.comb += [c.engine.address0.eq(address0), c.engine.address1.eq(address0),
                          h_rd.addr.eq(c.nxt), j_rd.addr.eq(c.nxt)]
             m.d.sync += field_q.eq(field0)
         with m.If(c.phase == RUN):
@@ -115,7 +117,8 @@ class DenseArray(PbitCore):
             coupling_to_idx = j_rd.data.word_select(c.idx, wb).as_signed()
             m.d.comb += [field0.eq(row_field(h_next, j_rd.data, y_off, c.nxt)),
                          field1.eq(field0 + Mux(c.idx != c.nxt, coupling_to_idx, 0))]
-            m.d.comb += [c.engine.field0.eq(field0), c.engine.field1.eq(field1),
+            m.d.comb += [c.engine.address0.eq(lut_rom_address(m, field0, cfg)),
+                         c.engine.address1.eq(lut_rom_address(m, field1, cfg)),
                          h_rd.addr.eq(c.nxt2), j_rd.addr.eq(c.nxt2)]
             m.d.sync += [y.eq(y_off | (c.new << c.idx)[:n]),
                          field_q.eq(Mux(c.new, field1, field0))]

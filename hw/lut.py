@@ -33,11 +33,12 @@ def lut_rom_address(m: Module, field, cfg: HwConfig):
 class UpdateEngine(wiring.Component):
     """The LUT ROM (contents from :func:`pysampler.lut.build_lut`) and the compare.
 
-    The ROM has a synchronous read port (block RAM on FPGAs): the field presented in one cycle is
-    looked up in the next, when the p-bit decides ``bit = u < lut_value``. The field of the next
-    unit depends on that decision, so both candidates come in (``field0``: if the decision is 0,
-    ``field1``: if it is 1) and the decision picks the ROM address: the compare and the address
-    arithmetic run side by side instead of one after the other.
+    The ROM has a synchronous read port (block RAM on FPGAs): the address presented in one cycle
+    is read in the next, when the p-bit decides ``bit = u < lut_value``. The field of the next
+    unit depends on that decision, so both candidate ROM addresses come in (``address0``: if the
+    decision is 0, ``address1``: if it is 1; :func:`lut_rom_address` of the two candidate fields)
+    and the decision picks one: the compare and the field and address arithmetic run side by side
+    instead of one after the other.
 
     Parameters
     ----------
@@ -45,10 +46,10 @@ class UpdateEngine(wiring.Component):
 
     Attributes
     ----------
-    field0, field1 : In(signed(field_bits))
-        Field of the unit decided in the *next* cycle, if this cycle's ``bit`` is 0 / 1.
+    address0, address1 : In(lut_addr_bits)
+        ROM address of the unit decided in the *next* cycle, if this cycle's ``bit`` is 0 / 1.
     lut_value : Out(prob_bits + 1)
-        LUT[address(field presented last cycle)], in [0, 2**prob_bits].
+        LUT[address presented last cycle], in [0, 2**prob_bits].
     u : In(prob_bits)
         The draw of this cycle.
     bit : Out(1)
@@ -58,20 +59,18 @@ class UpdateEngine(wiring.Component):
     def __init__(self, cfg: HwConfig):
         self.cfg = cfg
         super().__init__({
-            "field0": In(signed(cfg.field_bits)), "field1": In(signed(cfg.field_bits)),
+            "address0": In(cfg.lut_addr_bits), "address1": In(cfg.lut_addr_bits),
             "lut_value": Out(cfg.prob_bits + 1),
             "u": In(cfg.prob_bits), "bit": Out(1),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        cfg = self.cfg
-        m.submodules.rom = rom = lut_rom(cfg)
+        m.submodules.rom = rom = lut_rom(self.cfg)
         read = rom.read_port(domain="sync")
-        address0, address1 = lut_rom_address(m, self.field0, cfg), lut_rom_address(m, self.field1, cfg)
         m.d.comb += [
             self.lut_value.eq(read.data),
             self.bit.eq(self.u < read.data),
-            read.addr.eq(Mux(self.bit, address1, address0)),
+            read.addr.eq(Mux(self.bit, self.address1, self.address0)),
         ]
         return m

@@ -21,6 +21,12 @@ STATE     i       y[i] (0 or 1): the initial state for init = GIVEN (dense array
 J         i<<b|j  J[i][j], b = index_bits(n_pbits) (dense array only)
 ========  ======  ==========================================================================
 
+Init policies (the ``init`` port at start): ZEROS, RANDOM_ONEHOT, GIVEN (dense array: y as written
+through STATE, or as the last run left it) and KEEP (one-hot core: go on from the state the last
+run left, e.g. the "continue" read-out policy's extra sweeps; refused with ERR_BAD_START after
+reset or after a write to COUPLING, a schedule coupling or N_ACTIVE since that run, which would
+leave the core's running j * popcount stale).
+
 Schedule: a run of S sweeps uses entry max(0, T - r) in the sweep with r sweeps left (this one
 included), so the table is aligned with the run's end (:func:`pysampler.program.schedule_entries`);
 the field is then h_i + SCHED_OFFSET[e] + SCHED_COUPLING[e] * (other units on).
@@ -39,7 +45,7 @@ __all__ = [
     "DATA_BITS", "REGION_H", "REGION_REG", "REGION_STATE", "REGION_J", "REG_COUPLING",
     "REG_N_ACTIVE", "REG_SEED_LO", "REG_SEED_HI", "REG_CLEAR_ERR", "REG_SCHED_LEN",
     "REG_SCHED_BASE", "SCHEDULE_DEPTH", "sched_offset_reg", "sched_coupling_reg", "INIT_ZEROS",
-    "INIT_RANDOM_ONEHOT", "INIT_GIVEN", "INIT_CODES", "ERR_ADDR", "ERR_VALUE", "ERR_SEED",
+    "INIT_RANDOM_ONEHOT", "INIT_GIVEN", "INIT_KEEP", "INIT_CODES", "ERR_ADDR", "ERR_VALUE", "ERR_SEED",
     "ERR_BUSY_WRITE", "ERR_BUSY_START", "ERR_BAD_START", "ERR_BITS", "SWEEPS_BITS",
     "index_bits", "offset_bits", "address",
 ]
@@ -63,15 +69,17 @@ def sched_coupling_reg(entry: int) -> int:
     return REG_SCHED_BASE + 2 * entry + 1
 
 
-INIT_ZEROS, INIT_RANDOM_ONEHOT, INIT_GIVEN = 0, 1, 2
-INIT_CODES = {"zeros": INIT_ZEROS, "random_onehot": INIT_RANDOM_ONEHOT, "given": INIT_GIVEN}
+INIT_ZEROS, INIT_RANDOM_ONEHOT, INIT_GIVEN, INIT_KEEP = 0, 1, 2, 3
+INIT_CODES = {"zeros": INIT_ZEROS, "random_onehot": INIT_RANDOM_ONEHOT, "given": INIT_GIVEN,
+              "keep": INIT_KEEP}
 
 ERR_ADDR = 1 << 0        # address outside the map (or a region this core does not have)
 ERR_VALUE = 1 << 1       # value does not fit (h/J range, N_ACTIVE range, y not 0/1)
 ERR_SEED = 1 << 2        # seed commit of 0: ignored, a generator at 0 never leaves it
 ERR_BUSY_WRITE = 1 << 3  # programming write while busy: ignored
 ERR_BUSY_START = 1 << 4  # start while busy: ignored, the running job goes on
-ERR_BAD_START = 1 << 5   # start with sweeps = 0 or an init policy this core lacks: ignored
+ERR_BAD_START = 1 << 5   # start with sweeps = 0, an init policy this core lacks, or keep with no
+                         # chain to keep: ignored
 ERR_BITS = 6
 
 

@@ -268,3 +268,45 @@ async def realistic_tokens(tb: TB, runs: int, sweeps: int, seed: int) -> int:
                                              f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)")
         total += count
     return total
+
+
+async def keep_runs(tb: TB, n_programs: int, seed: int) -> int:
+    """The one-hot core's KEEP start (the continue read-out policy's extra sweeps): a run from
+    zeros, then runs that go on from the state the last one left, each compared with one model
+    chain that simply runs on. KEEP is refused after reset and after a coupling or N_ACTIVE write
+    (the core's running j * popcount would be stale), and allowed after an h write."""
+    cfg = tb.cfg
+    rng = np.random.default_rng([seed, cfg.n_pbits, 11])
+    await tb.reset()
+    await tb.pulse_start(1, "keep")
+    await FallingEdge(tb.dut.clk)
+    if tb.err() != rm.ERR_BAD_START or int(tb.dut.busy.value):
+        raise CompareError(f"KEEP right after reset: err = {tb.err():#x}, expected refusal")
+    await tb.clear_err()
+    total = 0
+    for p in range(n_programs):
+        n = int(rng.integers(1, cfg.n_pbits + 1))
+        program = random_onehot_program(cfg, rng, n)
+        state = derive_state(seed, 2000 + p, cfg)
+        await tb.seed(state)
+        await tb.program(program)
+        model = BitAccurateModel(program, 1, rng_states=[state], init="zeros")
+        runs = [("zeros", int(rng.integers(1, 4)))] + [("keep", int(rng.integers(1, 4)))
+                                                       for _ in range(3)]
+        for r, (init, sweeps) in enumerate(runs):
+            expected = model.run(sweeps, trace=True)
+            result = await tb.run(sweeps, init, n)
+            total += tb.compare(result, model, expected, f"keep program {p} run {r} ({init})")
+        if p == 0:  # an h write keeps the chain; a coupling write does not
+            await tb.write(rm.REGION_H, 0, int(program.h[0]))
+            expected = model.run(1, trace=True)
+            total += tb.compare(await tb.run(1, "keep", n), model, expected, "keep after h write")
+            await tb.write(rm.REGION_REG, rm.REG_COUPLING, int(program.couplings[0]))
+            await tb.pulse_start(1, "keep")
+            await FallingEdge(tb.dut.clk)
+            if tb.err() != rm.ERR_BAD_START:
+                raise CompareError(f"KEEP after a coupling write: err = {tb.err():#x}")
+            await tb.clear_err()
+    if tb.err():
+        raise CompareError(f"keep runs: unexpected error flags {tb.err():#x}")
+    return total

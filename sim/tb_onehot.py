@@ -1,11 +1,12 @@
 """cocotb tests of pbit_onehot: the shared tests of tb_common, plus token runs on LM-like logits
-(PBIT_TOKEN_RUNS, PBIT_TOKEN_SWEEPS) and the throughput run of `make bench` (PBIT_BENCH_SWEEPS)."""
+(PBIT_TOKEN_RUNS, PBIT_TOKEN_SWEEPS), runs that KEEP the last run's state, and the throughput run
+of `make bench` (PBIT_BENCH_SWEEPS)."""
 
 import time
 
 import cocotb
 
-from checks import realistic_tokens, run_and_compare
+from checks import keep_runs, realistic_tokens, run_and_compare
 from tb import env_int, report_updates, report_value
 from tb_common import (bad_input_test, edge_programs_test, random_programs_test,  # noqa: F401
                        reset_mid_run_test, start_tb)
@@ -16,6 +17,12 @@ async def realistic_tokens_test(dut):
     tb = await start_tb(dut)
     report_updates("realistic_tokens", await realistic_tokens(
         tb, env_int("PBIT_TOKEN_RUNS", 4), env_int("PBIT_TOKEN_SWEEPS", 40), env_int("PBIT_SEED", 0)))
+
+
+@cocotb.test()
+async def keep_runs_test(dut):
+    tb = await start_tb(dut)
+    report_updates("keep_runs", await keep_runs(tb, 20, env_int("PBIT_SEED", 0)))
 
 
 @cocotb.test()

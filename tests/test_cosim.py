@@ -20,7 +20,7 @@ def test_cosim(sim, config_name, kind, programs, token_runs):
     expected = {"random_programs", "edge_programs", "bad_input", "reset_mid_run"}
     if kind == "onehot":
         assert counts.pop("clocks_per_s") > 0
-        expected |= {"realistic_tokens", "throughput"}
+        expected |= {"realistic_tokens", "throughput", "keep_runs"}
     if kind == "tree":
         expected = {"tree_decisions"}
     assert set(counts) == expected, f"tests that reported no compared updates: {expected - set(counts)}"

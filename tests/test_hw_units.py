@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from amaranth import Elaboratable, Module, Signal, signed
 from amaranth.sim import Simulator
 
 from hw.dense import DenseArray
-from hw.lut import UpdateEngine
+from hw.lut import UpdateEngine, lut_rom_address
 from hw.rng import Rng
 from pysampler.config import HwConfig
 from pysampler.lut import build_lut, lut_address
@@ -67,11 +68,30 @@ def test_xorshift_and_seed_load(cfg):
     _simulate(rng, bench)
 
 
+class _FieldEngine(Elaboratable):
+    """UpdateEngine fed by two candidate fields through hw.lut.lut_rom_address, as the cores do."""
+
+    def __init__(self, cfg: HwConfig):
+        self.cfg = cfg
+        self.engine = UpdateEngine(cfg)
+        self.field0 = Signal(signed(cfg.field_bits))
+        self.field1 = Signal(signed(cfg.field_bits))
+        self.u, self.bit, self.lut_value = self.engine.u, self.engine.bit, self.engine.lut_value
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.engine = self.engine
+        m.d.comb += [self.engine.address0.eq(lut_rom_address(m, self.field0, self.cfg)),
+                     self.engine.address1.eq(lut_rom_address(m, self.field1, self.cfg))]
+        return m
+
+
 @pytest.mark.parametrize("cfg", [HwConfig(lut_addr_bits=6, frac_bits=2, n_pbits=4),
                                  HwConfig(lut_addr_bits=5, lut_shift=2, prob_bits=8, rng_bits=8,
                                           n_pbits=2, beta=0.6)])
 def test_update_engine_reads_the_python_lut_for_every_field(cfg):
-    engine = UpdateEngine(cfg)
+    """lut_rom_address of every representable field, through the engine's ROM and compare."""
+    engine = _FieldEngine(cfg)
     lo, hi = -(1 << (cfg.field_bits - 1)), (1 << (cfg.field_bits - 1)) - 1
     fields = np.arange(lo, hi + 1)
     lut = build_lut(cfg)
@@ -104,7 +124,7 @@ def test_generator_rejects_what_it_cannot_build():
 def test_update_engine_decision_selects_the_candidate_field():
     """The ROM address is field1's when this clock's bit is 1, field0's when it is 0."""
     cfg = HwConfig(lut_addr_bits=6, frac_bits=2, n_pbits=4)
-    engine = UpdateEngine(cfg)
+    engine = _FieldEngine(cfg)
     lut = build_lut(cfg)
 
     async def bench(ctx):
