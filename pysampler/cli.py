@@ -355,8 +355,12 @@ def _run_frontier(args: argparse.Namespace) -> None:
               f"frontier{' --quick' if args.quick else ''}` (`make faithful`). Logit sets: {source}."
               f" Exact evaluator (ideal generator); float Gibbs and the default HwConfig. Variants: "
               f"restart from zeros after an invalid read-out, or continue up to 10 more sweeps "
-              f"first; logits shifted by their max, or by the offset that minimises the stationary "
-              f"invalid mass (`pysampler.program.min_invalid_offset`).")
+              f"first (the RTL's KEEP start); logits shifted by their max, or by the offset that "
+              f"minimises the stationary invalid mass (`pysampler.program.min_invalid_offset`); "
+              f"ramp: an 8-entry lambda schedule rising linearly from lambda - 0.5 to lambda over "
+              f"the last 7 sweeps of each attempt (`pysampler.faithful.ramp`). Lambda "
+              f"{', '.join(f'{v:g}' for v in lams)}, sweeps {', '.join(map(str, sweeps))}. "
+              f"The tree sampler is evaluated beside them on a tree core of n_pbits = V.")
     for path in write_frontier(rows, args.out, header):
         print(f"wrote {path}")
     print((args.out / "faithful.md").read_text().split("## Pareto")[0])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .validation import check_int
+
 __all__ = ["HwConfig", "PRESETS", "get_preset", "load_config", "RNG_KINDS", "SCHEDULES"]
 
 RNG_KINDS = ("lfsr", "xorshift")
@@ -26,10 +28,7 @@ MAX_RNG_STEPS = 64
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"HwConfig.{name} must be an int in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"HwConfig.{name} must be in [{low}, {high}], got {value}")
+    check_int(f"HwConfig.{name}", value, low, high)
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ def ramp(lam: float, span: float = RAMP_SPAN) -> tuple[float, ...]:
 
 def rtl_cycles(updates_per_token: float, attempts: float, vocab_size: int) -> float:
     """Clocks per token on the RTL one-hot core: program the V biases once, then per run INIT,
-    FILL and PRIME (3 clocks) and one update a clock. Extra sweeps of the continue policy are
-    counted as further one-sweep runs (the core has no keep-state start yet)."""
+    FILL and PRIME (3 clocks) and one update a clock. Each extra sweep of the continue policy is
+    a one-sweep run started with init = KEEP (:mod:`hw.regmap`)."""
     runs = attempts + max(0.0, updates_per_token / vocab_size - attempts)  # upper bound on starts
     return vocab_size + 3.0 * runs + updates_per_token
 

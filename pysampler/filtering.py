@@ -17,6 +17,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import softmax
 
+from .validation import check_int
+
 __all__ = ["KeptVocab", "reduce_vocab", "check_filters"]
 
 
@@ -50,9 +52,8 @@ def check_filters(temperature: float = 1.0, top_k: int | None = None, top_p: flo
     if not (isinstance(temperature, (int, float, np.floating)) and np.isfinite(temperature)
             and temperature > 0):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
-                              or top_k < 1):
-        raise ValueError(f"top_k must be an int >= 1 (or None), got {top_k!r}")
+    if top_k is not None:
+        check_int("top_k", top_k, 1)
     if top_p is not None and not (isinstance(top_p, (int, float, np.floating)) and 0 < top_p <= 1):
         raise ValueError(f"top_p must be in (0, 1] (or None), got {top_p!r}")
     if min_p is not None and not (isinstance(min_p, (int, float, np.floating)) and 0 <= min_p < 1):

@@ -28,6 +28,7 @@ from .config import HwConfig
 from .lut import build_lut
 from .program import DenseProgram, OnehotProgram, schedule_entries
 from .rng import check_state, derive_states, leap_draw, leap_table
+from .validation import check_int
 
 __all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "onehot_init_index"]
 
@@ -193,8 +194,7 @@ class BitAccurateModel:
                  specialise: bool = True):
         if not isinstance(program, (OnehotProgram, DenseProgram)):
             raise TypeError(f"program must be an OnehotProgram or DenseProgram, got {type(program)}")
-        if isinstance(n_chains, bool) or not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
-            raise ValueError(f"n_chains must be an int >= 1, got {n_chains!r}")
+        check_int("n_chains", n_chains, 1)
         self.program = program
         self.cfg: HwConfig = program.cfg
         self.n_chains = int(n_chains)
@@ -247,8 +247,7 @@ class BitAccurateModel:
 
         Returns the :class:`Trace` of these updates when ``trace=True``, else None.
         """
-        if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
-            raise ValueError(f"sweeps must be an int >= 1, got {sweeps!r}")
+        check_int("sweeps", sweeps, 1)
         cfg = self.cfg
         half = cfg.lut_size // 2
         rec = Trace.empty(self.n_chains, int(sweeps) * self.n) if trace else Trace.empty(1, 1)

@@ -156,7 +156,8 @@ def splitmix64(seed: int, stream: int) -> int:
     return z ^ (z >> 31)
 
 
-def _check_seed(seed: int) -> int:
+def check_seed(seed: int) -> int:
+    """A user seed: an int in [0, 2**64)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
         raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
     return int(seed)
@@ -167,7 +168,7 @@ def derive_state(seed: int, stream: int, cfg: HwConfig) -> int:
 
     ``1 + (splitmix64(seed, stream) mod (2**rng_bits - 1))``: always in [1, 2**rng_bits - 1].
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if stream < 0:
         raise ValueError(f"stream must be >= 0, got {stream}")
     return 1 + splitmix64(seed, stream) % ((1 << cfg.rng_bits) - 1)

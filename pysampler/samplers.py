@@ -24,7 +24,8 @@ from .filtering import KeptVocab, check_filters, reduce_vocab
 from .model import INIT_POLICIES, BitAccurateModel
 from .program import OFFSETS, OnehotProgram, lambda_schedule, onehot_program, shift_logits
 from .reference import SCANS, onehot_gibbs
-from .rng import derive_state
+from .rng import check_seed, derive_state
+from .validation import check_int
 
 __all__ = ["TokenSampler", "SoftmaxSampler", "GibbsSampler", "HardwareSampler", "SamplerStats",
            "DEFAULT_LAM", "DEFAULT_SWEEPS", "READOUTS"]
@@ -62,9 +63,7 @@ class TokenSampler(ABC):
     """Base class: filtering, batching, statistics. Subclasses implement :meth:`_draw_kept`."""
 
     def __init__(self, *, seed: int = 0):
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
-            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.stats = SamplerStats()
 
     @abstractmethod
@@ -77,9 +76,7 @@ class TokenSampler(ABC):
 
     def reseed(self, seed: int) -> None:
         """Restart every random stream from ``seed`` (statistics are kept)."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
-            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self._reset_streams()
 
     def sample_kept(self, kept: KeptVocab, lane: int = 0) -> int:
@@ -168,18 +165,12 @@ def _check_pbit_args(sweeps: int, burn_in: int, init: Any, max_resample: int,
         raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
     if readout not in READOUTS:
         raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
-    if isinstance(extra_sweeps, bool) or not isinstance(extra_sweeps, (int, np.integer)) \
-            or extra_sweeps < 0:
-        raise ValueError(f"extra_sweeps must be an int >= 0, got {extra_sweeps!r}")
-    if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
-        raise ValueError(f"sweeps must be an int >= 1, got {sweeps!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ValueError(f"burn_in must be an int >= 0, got {burn_in!r}")
+    check_int("extra_sweeps", extra_sweeps, 0)
+    check_int("sweeps", sweeps, 1)
+    check_int("burn_in", burn_in, 0)
     if init not in INIT_POLICIES:
         raise ValueError(f"init must be one of {INIT_POLICIES}, got {init!r}")
-    if isinstance(max_resample, bool) or not isinstance(max_resample, (int, np.integer)) \
-            or max_resample < 0:
-        raise ValueError(f"max_resample must be an int >= 0, got {max_resample!r}")
+    check_int("max_resample", max_resample, 0)
 
 
 class _PbitSampler(TokenSampler):

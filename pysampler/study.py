@@ -233,6 +233,12 @@ def finding(table: list[dict]) -> str:
     return " ".join(parts)
 
 
+def _series(table: list[dict], logit_set: str, knob: str) -> list[dict]:
+    """The entries of one knob (and the baseline point) for one logit set, by the knob's value."""
+    return sorted((e for e in table if e["parameter"] in (knob, "baseline")
+                   and e["logit_set"] == logit_set), key=lambda e: e[knob])
+
+
 def _plots(table: list[dict], out_dir: Path) -> list[Path]:
     import matplotlib
 
@@ -267,8 +273,7 @@ def _plots(table: list[dict], out_dir: Path) -> list[Path]:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for s in sets:
-        es = sorted((e for e in table if e["parameter"] in ("lam", "baseline") and e["logit_set"] == s),
-                    key=lambda e: e["lam"])
+        es = _series(table, s, "lam")
         axes[0].semilogy([e["lam"] for e in es], [max(e["invalid_per_run"], 1e-9) for e in es],
                          "o-", label=f"{s} per run")
         axes[1].semilogy([e["lam"] for e in es], [max(e["tv"], 1e-6) for e in es], "o-", label=s)
@@ -288,8 +293,7 @@ def _plots(table: list[dict], out_dir: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for s in sets:
-        es = sorted((e for e in table if e["parameter"] in ("sweeps", "baseline")
-                     and e["logit_set"] == s), key=lambda e: e["sweeps"])
+        es = _series(table, s, "sweeps")
         line, = ax.loglog([e["sweeps"] for e in es], [max(e["tv"], 1e-6) for e in es], "o-",
                           label=f"{s} fixed")
         ax.loglog([e["sweeps"] for e in es], [max(e["tv_float"], 1e-6) for e in es], "x:",

@@ -48,6 +48,7 @@ from .lut import build_lut, lut_address
 from .program import shift_logits
 from .rng import derive_state, rng_draw, rng_spec
 from .samplers import TokenSampler
+from .validation import check_int
 
 __all__ = ["build_lut", "logadd_table", "TreeProgram", "tree_program", "tree_token_probs", "TreeSampler",
            "tree_config", "TreeTrace", "tree_draw", "DEFAULT_GUARD_BITS",
@@ -75,13 +76,9 @@ def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
                 lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS) -> HwConfig:
     """The tree's fixed-point format (module docstring): ``guard_bits`` more fractional and total
     bits than ``cfg``, a sigmoid LUT ``lut_guard_bits`` finer whose edges lie past saturation."""
-    if isinstance(guard_bits, bool) or not isinstance(guard_bits, int) or not 0 <= guard_bits <= 8:
-        raise ValueError(f"guard_bits must be an int in [0, 8], got {guard_bits!r}")
+    check_int("guard_bits", guard_bits, 0, 8)
     high = cfg.lut_shift + guard_bits
-    if isinstance(lut_guard_bits, bool) or not isinstance(lut_guard_bits, int) \
-            or not 0 <= lut_guard_bits <= high:
-        raise ValueError(f"lut_guard_bits must be an int in [0, lut_shift + guard_bits = {high}], "
-                         f"got {lut_guard_bits!r}")
+    check_int(f"lut_guard_bits (at most lut_shift + guard_bits = {high})", lut_guard_bits, 0, high)
     frac_bits = cfg.frac_bits + guard_bits
     lut_shift = high - lut_guard_bits
     step = 2.0 ** (lut_shift - frac_bits)             # logits per LUT entry
