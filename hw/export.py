@@ -28,11 +28,14 @@ def _cache_in_build() -> None:
     os.environ.setdefault("XDG_CACHE_HOME", str(Path("build") / "cache"))
 
 
-def to_verilog(cfg: HwConfig, kind: str, *, debug_trace: bool = True) -> str:
-    """Verilog text of the ``kind`` ("onehot" or "dense") core for ``cfg``."""
+def to_verilog(cfg: HwConfig, kind: str, *, debug_trace: bool = True,
+               schedule_depth: int | None = None) -> str:
+    """Verilog text of the ``kind`` ("onehot", "dense" or "tree") core for ``cfg``;
+    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table)."""
     _cache_in_build()
     if kind == "onehot":
-        core = OnehotCore(cfg, debug_trace=debug_trace)
+        depth = {} if schedule_depth is None else {"schedule_depth": schedule_depth}
+        core = OnehotCore(cfg, debug_trace=debug_trace, **depth)
     elif kind == "dense":
         core = DenseArray(cfg, debug_trace=debug_trace)
     elif kind == "tree":

@@ -29,13 +29,15 @@ def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
 
 
+# name: (core, config, to_verilog options); "-T1": the one-hot core without a lambda schedule
 DESIGNS = {
-    "onehot-V64": ("onehot", _default(64)),
-    "onehot-V1024": ("onehot", _default(1024)),
-    "dense-n16": ("dense", _default(16)),
-    "dense-n32": ("dense", _default(32)),
-    "tree-V64": ("tree", _default(64)),
-    "tree-V1024": ("tree", _default(1024)),
+    "onehot-V64": ("onehot", _default(64), {}),
+    "onehot-V1024": ("onehot", _default(1024), {}),
+    "onehot-V1024-T1": ("onehot", _default(1024), {"schedule_depth": 1}),
+    "dense-n16": ("dense", _default(16), {}),
+    "dense-n32": ("dense", _default(32), {}),
+    "tree-V64": ("tree", _default(64), {}),
+    "tree-V1024": ("tree", _default(1024), {}),
 }
 
 TARGETS = {
@@ -99,13 +101,13 @@ def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int = DEFAULT_SWEEPS) -> 
 
 def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> FpgaResult:
     """Synthesize, place and route one design for one target; returns its figures."""
-    kind, cfg = DESIGNS[design]
+    kind, cfg, options = DESIGNS[design]
     spec = TARGETS[target]
     top = TOP_NAMES[kind]
     work.mkdir(parents=True, exist_ok=True)
     vfile, netlist, stat, report = (work / f"{top}.v", work / f"{top}.json", work / "stat.json",
                                     work / "report.json")
-    vfile.write_text(to_verilog(cfg, kind, debug_trace=False) if kind != "tree"
+    vfile.write_text(to_verilog(cfg, kind, debug_trace=False, **options) if kind != "tree"
                      else to_verilog(cfg, kind))
     start = time.perf_counter()
     script = (f"read_verilog {vfile.name}; {spec['synth']} -top {top} -json {netlist.name}; "

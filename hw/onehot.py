@@ -29,15 +29,31 @@ __all__ = ["OnehotCore"]
 class OnehotCore(PbitCore):
     """One-hot token sampler core with ``cfg.n_pbits`` units (see :class:`hw.control.PbitCore`
     for the ports). Init policies: zeros, random_onehot and keep (go on from the last run's
-    state). Holds a lambda schedule of :data:`hw.regmap.SCHEDULE_DEPTH` entries."""
+    state).
 
-    schedule_depth = rm.SCHEDULE_DEPTH
+    Parameters
+    ----------
+    cfg : HwConfig
+    debug_trace : bool
+        As :class:`hw.control.PbitCore`.
+    schedule_depth : int
+        Lambda-schedule entries the core holds, 1..:data:`hw.regmap.SCHEDULE_DEPTH` (default:
+        all); each costs a ``j_e * popcount`` register and its adder, so a core that needs no
+        schedule is built with 1 (SCHED_LEN then accepts only 1).
+    """
+
+    def __init__(self, cfg: HwConfig, *, debug_trace: bool = True,
+                 schedule_depth: int = rm.SCHEDULE_DEPTH):
+        if isinstance(schedule_depth, bool) or not isinstance(schedule_depth, int) \
+                or not 1 <= schedule_depth <= rm.SCHEDULE_DEPTH:
+            self._MustUse__silence = True  # never built: no "unused elaboratable" warning
+            raise ValueError(f"schedule_depth must be an int in [1, {rm.SCHEDULE_DEPTH}], "
+                             f"got {schedule_depth!r}")
+        self.schedule_depth = schedule_depth
+        super().__init__(cfg, dense=False, debug_trace=debug_trace)
 
     def accepts_init(self, code: int) -> bool:
         return code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_KEEP)
-
-    def __init__(self, cfg: HwConfig, *, debug_trace: bool = True):
-        super().__init__(cfg, dense=False, debug_trace=debug_trace)
 
     def datapath(self, m: Module, c: SimpleNamespace) -> None:
         cfg, n = self.cfg, self.cfg.n_pbits
