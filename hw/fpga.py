@@ -66,10 +66,11 @@ class FpgaResult:
     ffs: int
     brams: int
     dsps: int
-    fmax_mhz: float
+    fmax_mhz: float | None   # None: place and route failed (``failure`` says why)
     cycles_per_token: int
-    tokens_per_s: float
+    tokens_per_s: float | None
     seconds: float
+    failure: str = ""
 
 
 def _tool(name: str) -> str:
@@ -117,12 +118,17 @@ def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> Fp
     pnr = [_tool(spec["pnr"][0])] + spec["pnr"][1:] + [
         "--json", netlist.name, "--report", report.name, "--freq", str(freq_mhz),
         "--timing-allow-fail", "--seed", "1", "-q"]
-    subprocess.run(pnr, cwd=work, check=True, capture_output=True)
+    placed = subprocess.run(pnr, cwd=work, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
-    fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
     counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
     cycles = cycles_per_token(kind, cfg)
+    if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
+        errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
+        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
+                          counts["DSPs"], None, cycles, None, seconds,
+                          (errors or ["nextpnr failed"])[-1].removeprefix("ERROR: "))
+    fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
     return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
                       counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
 
@@ -153,6 +159,10 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if r.fmax_mhz is None:
+            lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
+                         f"does not fit: {r.failure} | {r.cycles_per_token} | - |")
+            continue
         lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
                      f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} |")
     lines += ["", "Capacity: " + "; ".join(f"{t}: {s['capacity']}" for t, s in TARGETS.items()),
@@ -176,8 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     for design, target in tqdm(jobs, desc="fpga"):
         results.append(run_flow(design, target, args.work / f"{design}-{target}"))
         r = results[-1]
+        fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else f"does not fit: {r.failure}"
         tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "
-                   f"DSP {r.dsps:2d} Fmax {r.fmax_mhz:6.1f} MHz ({r.seconds:.0f} s)")
+                   f"DSP {r.dsps:2d} {fmax} ({r.seconds:.0f} s)")
     write_report(results, tool_versions(), args.out)
     print(f"wrote {args.out}")
 
