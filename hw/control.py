@@ -146,7 +146,6 @@ class PbitCore(wiring.Component):
                                                    port.fits_weight)
         m.d.comb += self.err.eq(port.err)
 
-        # Start.
         # Lambda-schedule entries of the current sweep and of the next two, max(0, T - r) for
         # r = sweeps left (this sweep included) minus 0, 1, 2; registers, shifted at sweep ends,
         # so the core picks the entry of a unit up to two sweep ends ahead without arithmetic.
@@ -158,6 +157,7 @@ class PbitCore(wiring.Component):
             m.d.comb += left.eq(sweeps_remaining)
             return Mux(left >= port.sched_len, 0, port.sched_len - left)
 
+        # Start.
         init_ok = Signal()
         m.d.comb += init_ok.eq(0)
         # KEEP needs a chain to keep: a finished run, and no write since that changes what the

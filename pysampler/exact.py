@@ -186,9 +186,9 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     p_tables = np.ascontiguousarray(p_on, dtype=np.float64)
     if p_tables.ndim == 2:
         p_tables = p_tables[None]
-    n_entries, n = p_tables.shape[:2]
-    if p_tables.ndim != 3 or p_tables.shape[1:] != (n, n):
+    if p_tables.ndim != 3 or p_tables.shape[1] != p_tables.shape[2]:
         raise ValueError(f"p_on must have shape (V, V) or (T, V, V), got {np.shape(p_on)}")
+    n_entries, n = p_tables.shape[:2]
     checkpoints = np.array(sorted(set(int(s) for s in sweeps)), dtype=np.int64)
     if checkpoints.size == 0 or checkpoints[0] < 1:
         raise ValueError(f"sweeps must be >= 1, got {list(sweeps)}")
@@ -198,8 +198,9 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
     space = StateSpace.build(n, default_max_popcount(n) if max_popcount is None else max_popcount)
     mass = np.zeros(space.size)
     mass[: n + 1] = init_probs
-    singles, lost = _propagate(mass, p_tables, entries, space.masks, space.pops, space.binom, space.offsets,
-                               space.max_popcount, checkpoints, scan == "random", absorb)
+    singles, lost = _propagate(mass, p_tables, entries, space.masks, space.pops, space.binom,
+                               space.offsets, space.max_popcount, checkpoints, scan == "random",
+                               absorb)
     order = np.searchsorted(checkpoints, np.asarray(sweeps, dtype=np.int64))
     return singles[order], lost[order]
 

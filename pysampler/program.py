@@ -200,14 +200,19 @@ class OnehotProgram:
     couplings: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.couplings:
+        if not len(self.couplings):
             object.__setattr__(self, "bias_offsets", (0,))
             object.__setattr__(self, "couplings", (int(self.j),))
+        object.__setattr__(self, "bias_offsets", tuple(int(v) for v in self.bias_offsets))
+        object.__setattr__(self, "couplings", tuple(int(v) for v in self.couplings))
         if len(self.bias_offsets) != len(self.couplings) or \
                 not 1 <= len(self.couplings) <= MAX_SCHEDULE:
             raise ValueError(f"bias_offsets and couplings must have the same length in "
                              f"1..{MAX_SCHEDULE}, got {len(self.bias_offsets)} and "
                              f"{len(self.couplings)}")
+        if self.couplings[-1] != self.j:
+            raise ValueError(f"j ({self.j}) must be the read-out entry's coupling, "
+                             f"couplings[-1] = {self.couplings[-1]}")
         values = np.array(self.bias_offsets + self.couplings + (self.j,), dtype=np.int64)
         if values.min() < self.cfg.weight_min or values.max() > self.cfg.weight_max:
             raise ValueError(f"j, bias_offsets and couplings must be in [{self.cfg.weight_min}, "

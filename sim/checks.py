@@ -105,8 +105,8 @@ def _onehot_edges(cfg: HwConfig) -> list[OnehotProgram]:
         onehot_program(synthetic_logits(n), 0.01, 1.0, cfg),                 # tiny lambda
         onehot_program(synthetic_logits(n), -lo * cfg.lsb / 2, 1.0, cfg),    # largest lambda
         # full schedule tables with the extreme offsets and couplings: the widest fields
-        prog(np.full(n, hi), hi, extremes, extremes), prog(np.full(n, lo), lo, extremes[::-1],
-                                                           extremes),
+        prog(np.full(n, hi), extremes[-1], extremes, extremes),
+        prog(np.full(n, lo), extremes[-1], extremes[::-1], extremes),
         onehot_program(synthetic_logits(n), tuple(np.linspace(0.5, 4.0, depth)), 1.0, cfg),
     ]
 

@@ -9,7 +9,7 @@ from pysampler.logitsets import synthetic_logits
 from pysampler.lut import build_lut, lut_address
 from pysampler.metrics import empirical_distribution, total_variation, tv_noise_floor
 from pysampler.model import BitAccurateModel
-from pysampler.program import MAX_SCHEDULE, onehot_program, schedule_entries
+from pysampler.program import MAX_SCHEDULE, OnehotProgram, onehot_program, schedule_entries
 from pysampler.rng import rng_draw, rng_spec
 
 RAMP = (1.0, 1.5, 2.0, 3.0)
@@ -47,6 +47,16 @@ def test_bad_schedules(lam, needle):
     with pytest.raises(ValueError, match=needle):
         GibbsSampler(lam=lam)
     assert MAX_SCHEDULE == 8
+
+
+def test_hand_built_table_must_be_consistent():
+    cfg, h = HwConfig(), np.zeros(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="read-out entry"):
+        OnehotProgram(cfg, h, -32, np.zeros(3), 1.0, bias_offsets=(0, 0), couplings=(-32, -48))
+    with pytest.raises(ValueError, match="same length"):
+        OnehotProgram(cfg, h, -48, np.zeros(3), 1.0, bias_offsets=(0,), couplings=(-32, -48))
+    with pytest.raises(ValueError, match="weight_bits"):
+        OnehotProgram(cfg, h, -48, np.zeros(3), 1.0, bias_offsets=(4096, 0), couplings=(-32, -48))
 
 
 def test_dense_form_refuses_a_schedule():
