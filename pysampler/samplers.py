@@ -34,8 +34,8 @@ READOUTS = ("restart", "continue")
 
 # Chosen from the exact cost frontier (README, `make faithful`): with restarts, lambda 2.5 and 20
 # sweeps keep the default HwConfig within about 0.004-0.006 TV of softmax and the per-token
-# fallback below 0.1% at V = 16..64 and on GPT-2-loop logits, for about 22 V updates per token
-# (lambda 3 and 40 sweeps: the same TV for 43 V).
+# fallback below 0.1% on the frontier's sets (V = 16..64, a GPT-2-loop context), for about 22 V
+# updates per token (lambda 3 and 40 sweeps: the same TV for 43 V).
 DEFAULT_LAM = 2.5
 DEFAULT_SWEEPS = 20
 
