@@ -146,8 +146,9 @@ def _plot(rows: Sequence[FrontierRow], path: Path) -> None:
         ax.set_xlabel("expected p-bit updates per token")
         ax.set_ylabel("exact TV to softmax")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=6)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))  # room below the panels for one shared legend
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=7, frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
