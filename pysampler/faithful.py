@@ -111,14 +111,23 @@ def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
     return rows
 
 
-def pareto(rows: Sequence[FrontierRow]) -> list[FrontierRow]:
-    """Points not beaten on both TV and updates per token, by increasing cost."""
+def pareto(rows: Sequence[FrontierRow], cost: str = "updates_per_token") -> list[FrontierRow]:
+    """Points not beaten on both TV and ``cost`` (a FrontierRow field: updates_per_token or
+    rtl_cycles_per_token), by increasing cost."""
     best, out = np.inf, []
-    for r in sorted(rows, key=lambda r: (r.updates_per_token, r.tv)):
+    for r in sorted(rows, key=lambda r: (getattr(r, cost), r.tv)):
         if r.tv < best:
             out.append(r)
             best = r.tv
     return out
+
+
+# plot rows: (cost on x, value on y, y label); fallback is shown for the TV-vs-updates frontier
+_PANELS = (("updates_per_token", "tv", "exact TV to softmax"),
+           ("rtl_cycles_per_token", "tv", "exact TV to softmax"),
+           ("updates_per_token", "fallback", "per-token fallback (TV frontier points)"))
+_XLABELS = {"updates_per_token": "expected p-bit updates per token",
+            "rtl_cycles_per_token": "RTL clock cycles per token (incl. writing V biases/leaves)"}
 
 
 def _plot(rows: Sequence[FrontierRow], path: Path) -> None:
@@ -126,30 +135,41 @@ def _plot(rows: Sequence[FrontierRow], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     sets = sorted({r.logit_set for r in rows})
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.6 * len(sets), 4), squeeze=False)
-    for ax, name in zip(axes[0], sets):
-        for k, variant in enumerate(sorted({r.variant for r in rows} - {TREE})):
-            for kind, style in (("hw", "-"), ("float", ":")):
-                pts = pareto([r for r in rows if r.logit_set == name and r.variant == variant
-                              and r.sampler == kind])
-                ax.loglog([p.updates_per_token for p in pts], [max(p.tv, 1e-6) for p in pts],
-                          style, marker="o" if kind == "hw" else "x", ms=3, color=f"C{k}",
-                          label=f"{variant} ({'fixed' if kind == 'hw' else 'float'})")
-        for r in (r for r in rows if r.logit_set == name and r.variant == TREE):
-            ax.plot([r.updates_per_token], [max(r.tv, 1e-6)], "k*", ms=9,
-                    label="tree sampler (fixed; decisions/token)")
-        v = rows[[r.logit_set for r in rows].index(name)].vocab_size
-        ax.axvline(40 * v, color="grey", lw=0.8, ls="--")
-        ax.set_title(f"{name} (dashed: 40 V updates)")
-        ax.set_xlabel("expected p-bit updates per token")
-        ax.set_ylabel("exact TV to softmax")
-        ax.grid(alpha=0.3)
+    variants = sorted({r.variant for r in rows} - {TREE})
+    fig, axes = plt.subplots(len(_PANELS), len(sets), figsize=(4.6 * len(sets), 3.4 * len(_PANELS)),
+                             squeeze=False)
+    for (cost, value, ylabel), panel_row in zip(_PANELS, axes):
+        for ax, name in zip(panel_row, sets):
+            for k, variant in enumerate(variants):
+                for kind, style in (("hw", "-"), ("float", ":")):
+                    pts = pareto([r for r in rows if r.logit_set == name and r.variant == variant
+                                  and r.sampler == kind], cost)
+                    ax.loglog([getattr(p, cost) for p in pts],
+                              [max(getattr(p, value), 1e-9 if value == "fallback" else 1e-6)
+                               for p in pts], style, marker="o" if kind == "hw" else "x", ms=3,
+                              color=f"C{k}", label=f"{variant} ({'fixed' if kind == 'hw' else 'float'})")
+            if value == "tv":
+                for r in (r for r in rows if r.logit_set == name and r.variant == TREE):
+                    ax.plot([getattr(r, cost)], [max(r.tv, 1e-6)], "k*", ms=9,
+                            label="tree sampler (fixed; decisions/token, clocks)")
+            v = rows[[r.logit_set for r in rows].index(name)].vocab_size
+            if cost == "updates_per_token":
+                ax.axvline(40 * v, color="grey", lw=0.8, ls="--")
+            if value == "fallback":
+                ax.axhline(1e-3, color="grey", lw=0.8, ls="--")
+            ax.set_title(name + (" (dashed: 40 V updates)" if cost == "updates_per_token" and
+                                 value == "tv" else ""))
+            ax.set_xlabel(_XLABELS[cost])
+            ax.set_ylabel(ylabel)
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short decades
+            ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.12, 1, 1))  # room below the panels for one shared legend
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room below the panels for one shared legend
     fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=7, frameon=False)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
