@@ -162,7 +162,7 @@ class PbitCore(wiring.Component):
         m.d.comb += init_ok.eq(0)
         # KEEP needs a chain to keep: a finished run, and no write since that changes what the
         # core's running sums assume (the couplings, N_ACTIVE).
-        stale = Signal(init=1)
+        stale = Signal(init=1)  # only a core that accepts KEEP reads it
         for code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN, rm.INIT_KEEP):
             if self.accepts_init(code):
                 with m.If(self.init == code):
@@ -206,15 +206,18 @@ class PbitCore(wiring.Component):
             with m.If(last_unit):
                 m.d.sync += first_sweep.eq(0)
                 with m.If(sweeps_left == 1):
-                    m.d.sync += [phase.eq(IDLE), self.done.eq(1), stale.eq(0)]
+                    m.d.sync += [phase.eq(IDLE), self.done.eq(1)]
+                    if self.accepts_init(rm.INIT_KEEP):
+                        m.d.sync += stale.eq(0)
                 with m.Else():
                     m.d.sync += sweeps_left.eq(sweeps_left - 1)
                     if self.schedule_depth:
                         m.d.sync += [ahead[0].eq(ahead[1]), ahead[1].eq(ahead[2]),
                                      ahead[2].eq(schedule_entry(sweeps_left - 3))]
 
-        with m.If(port.chain_reset):
-            m.d.sync += stale.eq(1)
+        if self.accepts_init(rm.INIT_KEEP):
+            with m.If(port.chain_reset):
+                m.d.sync += stale.eq(1)
 
         c = SimpleNamespace(
             k_now=k_now, phase=phase, idx=idx, nxt=nxt, nxt2=nxt2, nxt3=nxt3, first_sweep=first_sweep,
