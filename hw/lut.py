@@ -7,8 +7,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from pysampler.config import HwConfig
-from pysampler.lut import build_lut
+from pysampler.contract.config import HwConfig
+from pysampler.contract.lut import build_lut
 
 __all__ = ["UpdateEngine", "lut_rom", "lut_rom_address"]
 

@@ -7,8 +7,8 @@ from amaranth.hdl import Cat
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from pysampler.config import HwConfig
-from pysampler.rng import derive_state, transition_matrix
+from pysampler.contract.config import HwConfig
+from pysampler.contract.rng import derive_state, transition_matrix
 
 __all__ = ["Rng"]
 

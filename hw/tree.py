@@ -23,11 +23,11 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out, Signature
 
-from pysampler.config import HwConfig
-from pysampler.tree import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table, tree_config,
-                            tree_depth)
+from pysampler.contract.config import HwConfig
+from pysampler.contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
+                                            tree_config, tree_depth)
+from pysampler.contract import regmap as rm
 
-from . import regmap as rm
 from .control import flag, program_port
 from .lut import lut_rom, lut_rom_address
 from .rng import Rng

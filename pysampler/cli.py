@@ -1,8 +1,9 @@
-"""The ``pysampler`` command line: generate text with emulated p-bit hardware, and run the
-experiments (softmax match, calibration, quantization study, Ising convergence, Verilog export).
+"""The ``pysampler`` command line: one entry point for generating text with emulated p-bit hardware,
+every study and report, the Verilog export, the FPGA flow and the benchmarks.
 
-Every command takes --seed and --deterministic. Bad arguments exit with status 2 and one line on
-stderr, never a traceback.
+It only parses and dispatches: each command calls one function of :mod:`pysampler.experiments`,
+:mod:`pysampler.llm`, ``hw`` or ``sim``. Every command takes --seed and --deterministic. Bad
+arguments exit with status 2 and one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .config import PRESETS, HwConfig, load_config
+from .contract.config import PRESETS, load_config
 
 __all__ = ["main", "build_parser"]
 
 DEMO_PROMPTS = ("The function returns", "In this tutorial, we", "A module is")
+DEFAULT_LM = "build/lm"
 
 
 def _positive_int(text: str) -> int:
@@ -29,17 +31,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _lambda_schedule(text: str) -> float | tuple[float, ...]:
-    """One lambda, or a comma-separated per-sweep schedule (1..MAX_SCHEDULE entries)."""
-    from .program import MAX_SCHEDULE
-
-    values = tuple(_positive_float(part) for part in text.split(","))
-    if len(values) > MAX_SCHEDULE:
-        raise argparse.ArgumentTypeError(f"a lambda schedule has at most {MAX_SCHEDULE} entries, "
-                                         f"got {len(values)}")
-    return values[0] if len(values) == 1 else values
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -48,6 +39,17 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+def _lambda_schedule(text: str) -> float | tuple[float, ...]:
+    """One lambda, or a comma-separated per-sweep schedule (1..MAX_SCHEDULE entries)."""
+    from .contract.program import MAX_SCHEDULE
+
+    values = tuple(_positive_float(part) for part in text.split(","))
+    if len(values) > MAX_SCHEDULE:
+        raise argparse.ArgumentTypeError(f"a lambda schedule has at most {MAX_SCHEDULE} entries, "
+                                         f"got {len(values)}")
+    return values[0] if len(values) == 1 else values
 
 
 def _seed(text: str) -> int:
@@ -77,38 +79,51 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _add_lm(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--lm", "--model", dest="lm", default=DEFAULT_LM,
+                        help=f"language model folder or hub name {what} (default: {DEFAULT_LM}, "
+                             f"made by `make lm`)")
+
+
+def _add_out(parser: argparse.ArgumentParser, what: str, default: str = "results") -> None:
+    parser.add_argument("--out", type=Path, default=Path(default),
+                        help=f"output folder for {what} (default: {default})")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .samplers import DEFAULT_LAM, DEFAULT_SWEEPS
+    from .samplers.policy import DEFAULT_LAM, DEFAULT_SWEEPS
+    from .samplers.registry import sampler_help
 
     parser = _Parser(prog="pysampler", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = _common()
     cfg_help = f"HwConfig preset {sorted(PRESETS)} or a .json file (default: default)"
+    kinds = sampler_help()
 
     gen = sub.add_parser("generate", parents=[common],
-                         help="generate text with the softmax, float p-bit or hardware sampler")
+                         help="generate text with any registered token sampler")
     gen.add_argument("--prompt", action="append", default=None,
                      help="prompt (repeat for a batch); default: three demo prompts")
-    gen.add_argument("--sampler", choices=("softmax", "gibbs", "hw", "tree", "all"), default="hw",
-                     help="token sampler ('tree': the p-bit decision tree, no invalid states); "
-                          "'all' runs softmax, gibbs and hw side by side (default: hw)")
+    gen.add_argument("--sampler", choices=tuple(kinds) + ("all",), default="hw",
+                     help="token sampler: " + "; ".join(f"'{k}': {h}" for k, h in kinds.items())
+                          + "; 'all': every one side by side (default: hw)")
     gen.add_argument("--config", default="default", help=cfg_help)
     gen.add_argument("--lam", type=_lambda_schedule, default=None,
                      help="one-hot penalty lambda, or a per-sweep schedule 'l0,l1,...' of up to 8 "
-                          "entries aligned with the end of each attempt (default: the samplers' "
-                          f"default, {DEFAULT_LAM:g})")
+                          "entries aligned with the end of each attempt (default: "
+                          f"{DEFAULT_LAM:g})")
     gen.add_argument("--sweeps", type=_positive_int, default=None,
-                     help=f"sweeps per attempt (default: the samplers' default, {DEFAULT_SWEEPS})")
+                     help=f"sweeps per attempt (default: {DEFAULT_SWEEPS})")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0 (default 1.0)")
     gen.add_argument("--top-k", type=_positive_int, default=50,
-                     help="keep the k largest logits; <= n_pbits for hw (default 50)")
+                     help="keep the k largest logits; <= n_pbits for the array samplers "
+                          "(default 50)")
     gen.add_argument("--top-p", type=float, default=None, help="nucleus mass in (0, 1]")
     gen.add_argument("--min-p", type=float, default=None, help="min-p in [0, 1)")
     gen.add_argument("--repetition-penalty", type=_positive_float, default=1.0,
                      help="transformers' repetition penalty, > 0 (default 1.0: off)")
     gen.add_argument("--max-new-tokens", type=_positive_int, default=32, help="default 32")
-    gen.add_argument("--model", default="build/model",
-                     help="model folder or hub name (default: build/model, made by `make model`)")
+    _add_lm(gen, "to generate with")
     gen.add_argument("--device", default="cpu", help="torch device (default cpu)")
 
     match = sub.add_parser("match", parents=[common],
@@ -120,8 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--mc-tokens", type=_positive_int, default=1000,
                        help="tokens sampled per grid point for the Monte Carlo TV and timing")
     match.add_argument("--quick", action="store_true", help="a small grid (seconds)")
-    match.add_argument("--out", type=Path, default=Path("results"),
-                       help="folder for match.md / match.csv (default: results)")
+    _add_out(match, "match.md / match.csv")
 
     cal = sub.add_parser("calibrate", parents=[common],
                          help="lambda grid search and convergence vs sweeps for a target TV")
@@ -135,25 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     study = sub.add_parser("study", parents=[common],
                            help="the quantization study -> results/study.{csv,md} and plots")
     study.add_argument("--quick", action="store_true", help="a small grid (under 2 minutes)")
-    study.add_argument("--model", default="build/model",
-                       help="LM whose top-50 logits join the logit sets (default build/model)")
+    _add_lm(study, "whose top-50 logits join the logit sets")
     study.add_argument("--no-lm", action="store_true", help="synthetic logit sets only")
     study.add_argument("--contexts", type=_positive_int, default=None,
                        help="LM contexts captured (default 8; 2 with --quick)")
     study.add_argument("--mc-tokens", type=_positive_int, default=None,
                        help="Monte Carlo tokens per point (default 2000; 400 with --quick)")
-    study.add_argument("--out", type=Path, default=Path("results"),
-                       help="output folder (default: results)")
+    _add_out(study, "study.{csv,md} and the plots")
 
     front = sub.add_parser("frontier", parents=[common],
-                           help="exact TV vs updates per token for each read-out policy and "
-                                "logit offset -> results/faithful.{md,csv,png}")
+                           help="exact TV vs cost per token for each read-out policy, logit "
+                                "offset and lambda schedule, and the tree -> "
+                                "results/frontier.{md,csv,png}")
     front.add_argument("--quick", action="store_true", help="a small grid (about a minute)")
-    front.add_argument("--model", default="build/model",
-                       help="LM whose top-50 logits join the logit sets (default build/model)")
+    _add_lm(front, "whose top-50 logits join the logit sets")
     front.add_argument("--no-lm", action="store_true", help="synthetic logit sets only")
-    front.add_argument("--out", type=Path, default=Path("results"),
-                       help="output folder (default: results)")
+    _add_out(front, "frontier.{md,csv,png}")
 
     ising = sub.add_parser("ising", parents=[common],
                            help="Ising convergence: exact enumeration vs float Gibbs and the "
@@ -163,14 +174,46 @@ def build_parser() -> argparse.ArgumentParser:
     ising.add_argument("--config", default="default", help=cfg_help)
     ising.add_argument("--chains", type=_positive_int, default=2048, help="parallel chains")
     ising.add_argument("--sweeps", type=_positive_int, default=2000, help="recorded sweeps per chain")
-    ising.add_argument("--out", type=Path, default=Path("results"),
-                       help="folder for ising.md / ising.csv (default: results)")
+    _add_out(ising, "ising.md / ising.csv")
+
+    bench = sub.add_parser("bench", parents=[common],
+                           help="speed of the bit-accurate model, float Gibbs, the GPT-2 loop and "
+                                "the co-simulation -> results/bench.json")
+    bench.add_argument("--out", type=Path, default=Path("results/bench.json"),
+                       help="JSON file to write (default: results/bench.json)")
+    bench.add_argument("--repeats", type=_positive_int, default=5,
+                       help="timed repeats per figure (best of; default 5)")
+    _add_lm(bench, "for the GPT-2 loop timing (skipped when missing)")
+    bench.add_argument("--cosim-sweeps", type=_positive_int, default=1000,
+                       help="sweeps of the timed co-simulation run (default 1000)")
+    bench.add_argument("--no-cosim", action="store_true", help="skip the co-simulation speed")
 
     ver = sub.add_parser("verilog", parents=[common],
-                         help="write the Verilog of the cores for a configuration")
+                         help="write the Verilog of the cores for a configuration and lint it")
     ver.add_argument("--config", default="default", help=cfg_help)
-    ver.add_argument("--out", type=Path, default=Path("build/verilog"),
-                     help="output root; files go to <out>/<config name>/")
+    _add_out(ver, "the Verilog; files go to <out>/<config name>/", "build/verilog")
+    ver.add_argument("--no-lint", action="store_true", help="skip the Verilator lint")
+
+    fpga = sub.add_parser("fpga", parents=[common],
+                          help="synthesis and place and route of the cores (iCE40, ECP5) -> "
+                               "results/fpga.md")
+    fpga.add_argument("--out", type=Path, default=Path("results/fpga.md"),
+                      help="report file (default: results/fpga.md)")
+    fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
+    fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
+
+    docs = sub.add_parser("docs", parents=[common],
+                          help="regenerate the generated parts of docs/ (the register map table)")
+    docs.add_argument("--check", action="store_true",
+                      help="only check that docs/ is up to date (exit 1 if not)")
+
+    train = sub.add_parser("train-lm", parents=[common],
+                           help="train the offline GPT-2 and its tokenizer -> build/lm")
+    _add_out(train, "the model and tokenizer", DEFAULT_LM)
+    train.add_argument("--report", type=Path, default=None,
+                       help="also write a Markdown report here (make lm: results/lm.md)")
+    train.add_argument("--seconds", type=_positive_float, default=300.0,
+                       help="training wall-time budget (default 300)")
     return parser
 
 
@@ -194,38 +237,35 @@ def _deterministic(enabled: bool) -> None:
     torch.set_num_threads(1)
 
 
-def _sampler(kind: str, cfg: HwConfig, args: argparse.Namespace):
-    from .samplers import GibbsSampler, HardwareSampler, SoftmaxSampler
+def _samplers(args: argparse.Namespace) -> dict:
+    """kind -> sampler for --sampler (every registered kind for 'all'), --config, --lam,
+    --sweeps and --seed; --top-k checked against each sampler's capacity."""
+    from .samplers.policy import ChainPolicy
+    from .samplers.registry import make_sampler, sampler_kinds
 
-    kwargs = {k: v for k, v in (("lam", args.lam), ("sweeps", args.sweeps)) if v is not None}
-    if kind == "softmax":
-        return SoftmaxSampler(seed=args.seed)
-    if kind == "gibbs":
-        return GibbsSampler(seed=args.seed, **kwargs)
-    if kind == "tree":
-        from .tree import TreeSampler
-
-        return TreeSampler(cfg, seed=args.seed)
-    return HardwareSampler(cfg, seed=args.seed, **kwargs)
+    cfg = load_config(args.config)
+    policy = ChainPolicy.of(lam=args.lam, sweeps=args.sweeps)
+    kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
+    samplers = {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
+    for kind, sampler in samplers.items():
+        if sampler.max_kept is not None and args.top_k > sampler.max_kept:
+            raise ValueError(f"--top-k must be <= n_pbits = {sampler.max_kept} for the {kind} "
+                             f"sampler, got {args.top_k}")
+    return samplers
 
 
 def _run_generate(args: argparse.Namespace) -> None:
-    from .filtering import check_filters
     from .llm import generate, load_lm
+    from .samplers.filtering import check_filters
 
-    check_filters(args.temperature, args.top_k, args.top_p, args.min_p)  # before the model loads
-    cfg = load_config(args.config)
-    if args.sampler in ("hw", "all") and args.top_k > cfg.n_pbits:
-        raise ValueError(f"--top-k must be <= n_pbits = {cfg.n_pbits} for the hardware sampler, "
-                         f"got {args.top_k}")
+    check_filters(args.temperature, args.top_k, args.top_p, args.min_p)  # before the LM loads
+    samplers = _samplers(args)
     try:
-        lm = load_lm(args.model, device=args.device)
+        lm = load_lm(args.lm, device=args.device)
     except OSError as err:
-        raise ValueError(f"cannot load --model {args.model!r}: {str(err).splitlines()[0]}") from None
+        raise ValueError(f"cannot load --lm {args.lm!r}: {str(err).splitlines()[0]}") from None
     prompts = args.prompt or list(DEMO_PROMPTS)
-    kinds = ("softmax", "gibbs", "hw") if args.sampler == "all" else (args.sampler,)
-    for kind in kinds:
-        sampler = _sampler(kind, cfg, args)
+    for kind, sampler in samplers.items():
         results = generate(lm, prompts, sampler, max_new_tokens=args.max_new_tokens,
                            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                            min_p=args.min_p, repetition_penalty=args.repetition_penalty,
@@ -244,164 +284,133 @@ def _run_generate(args: argparse.Namespace) -> None:
 
 
 def _run_match(args: argparse.Namespace) -> None:
-    from .experiments import (MATCH_LAMS, MATCH_SWEEPS, MATCH_VOCAB_SIZES, markdown_table,
-                              recommend_lambda, softmax_match, write_table)
-    from .samplers import DEFAULT_SWEEPS
+    from .experiments.match import MATCH_VOCAB_SIZES, match_report
 
-    cfg = load_config(args.config)
-    sizes = tuple(args.vocab_size or MATCH_VOCAB_SIZES)
-    lams, sweeps = MATCH_LAMS, MATCH_SWEEPS
-    if args.quick:
-        lams, sweeps = (2.0, 3.0, 4.0), (20, 40)
-    rows = softmax_match(sizes, lams, sweeps, cfg=cfg, mc_tokens=args.mc_tokens, seed=args.seed)
-    at = DEFAULT_SWEEPS if DEFAULT_SWEEPS in sweeps else max(sweeps)
-    best = sorted(recommend_lambda(rows, at).values(), key=lambda r: (r.vocab_size, r.sampler))
-    header = (f"# Softmax match\n\nCommand: `pysampler match` (`make match`). Logits: "
-              f"Normal(0, 2^2), seed {args.seed}. HwConfig: `{args.config}`. Exact figures assume "
-              f"an ideal RNG; MC figures use {args.mc_tokens} tokens from the real sampler.\n\n"
-              f"## Recommended lambda per V at {at} sweeps (smallest exact TV with per-token "
-              f"fallback < 1%)\n\n{markdown_table(best)}\n## Full grid\n\n")
-    csv_path, md_path = write_table(rows, args.out, "match", header)
-    print(header.split("## Full grid")[0])
-    print(f"wrote {md_path} and {csv_path}")
+    print(match_report(args.out, vocab_sizes=args.vocab_size or MATCH_VOCAB_SIZES,
+                       cfg=load_config(args.config), config_name=args.config,
+                       mc_tokens=args.mc_tokens, quick=args.quick, seed=args.seed))
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
-    from .exact import MAX_EXACT_VOCAB, exact_over_sweeps
-    from .logitsets import synthetic_logits
-    from .samplers import GibbsSampler, HardwareSampler
+    from .experiments.calibrate import calibrate, calibration_report
 
-    if args.vocab_size > MAX_EXACT_VOCAB:
-        raise ValueError(f"--vocab-size must be <= {MAX_EXACT_VOCAB}, got {args.vocab_size}")
-    cfg = load_config(args.config)
-    logits = synthetic_logits(args.vocab_size, args.seed)
-    grid = [s for s in (5, 10, 20, 30, 40, 60, 80, 120, 160, 240, 320) if s <= args.max_sweeps]
+    hits = calibrate(args.vocab_size, args.target_tv, load_config(args.config),
+                     max_sweeps=args.max_sweeps, seed=args.seed)
     print(f"V = {args.vocab_size}, target exact TV {args.target_tv}: sweeps needed per lambda\n")
-    print("| lambda | float: sweeps | float: TV | float: fallback | hw: sweeps | hw: TV | "
-          "hw: fallback | hw: updates/token |")
-    print("|---|---|---|---|---|---|---|---|")
-    best = None
-    for lam in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0):
-        cells = []
-        for sampler in (GibbsSampler(lam=lam, sweeps=1), HardwareSampler(cfg, lam=lam, sweeps=1)):
-            hit = None
-            for sweeps, r in zip(grid, exact_over_sweeps(sampler, logits, grid)):
-                if r.tv <= args.target_tv and r.fallback < 0.01:
-                    hit = (sweeps, r.tv, r.fallback, r.expected_updates)
-                    break
-            cells.append(hit)
-            if isinstance(sampler, HardwareSampler) and hit and (best is None or hit[3] < best[1][3]):
-                best = (lam, hit)
-        f, h = (_calibration_cells(c) for c in cells)
-        print(f"| {lam:g} | {f[0]} | {f[1]} | {f[2]} | {h[0]} | {h[1]} | {h[2]} | {h[3]} |")
-    if best is None:
-        print(f"\nno lambda reaches TV {args.target_tv} with the hardware sampler within "
-              f"{args.max_sweeps} sweeps (its quantization floor may be higher: see `pysampler study`)")
-    else:
-        print(f"\ncheapest hardware setting: lambda = {best[0]:g}, {best[1][0]} sweeps "
-              f"(exact TV {best[1][1]:.4f}, {best[1][3]:.0f} expected updates per token)")
+    print(calibration_report(hits, args.target_tv, args.max_sweeps))
 
 
-def _calibration_cells(hit) -> tuple[str, str, str, str]:
-    if hit is None:
-        return ("-", "-", "-", "-")
-    return (str(hit[0]), f"{hit[1]:.4f}", f"{hit[2]:.1e}", f"{hit[3]:.0f}")
+def _logit_sets(args: argparse.Namespace, contexts: int):
+    from .experiments.study import logit_sets
+
+    return logit_sets(None if args.no_lm else args.lm, contexts, seed=args.seed)
 
 
 def _run_study(args: argparse.Namespace) -> None:
-    from .study import run_study, study_points, write_study
+    from .experiments.study import study_report
 
     sets, source = _logit_sets(args, args.contexts or (2 if args.quick else 8))
-    points = study_points(args.quick)
-    mc = args.mc_tokens or (400 if args.quick else 2000)
-    rows = run_study(sets, points, mc_tokens=mc, seed=args.seed)
-    header = (f"# Quantization study\n\nCommand: `pysampler study{' --quick' if args.quick else ''}`"
-              f" (`make study`). Logit sets: {source}. One knob at a time around the default "
-              f"HwConfig; lambda {points[0].lam:g} and {points[0].sweeps} sweeps unless varied. "
-              f"Exact figures assume an ideal generator; MC uses {mc} tokens of the real one.")
-    for path in write_study(rows, args.out, header):
-        print(f"wrote {path}")
-    print("\n" + (args.out / "study.md").read_text().split("## Tables")[0])
-
-
-def _logit_sets(args: argparse.Namespace, contexts: int) -> tuple[dict, str]:
-    """Synthetic sets, plus top-50 contexts from the LM unless --no-lm."""
-    from .study import lm_logit_sets, synthetic_sets
-
-    sets = synthetic_sets(seed=args.seed)
-    if args.no_lm:
-        return sets, "synthetic sets only"
-    from .llm import load_lm
-
-    try:
-        lm = load_lm(args.model)
-    except (OSError, FileNotFoundError) as err:
-        raise ValueError(f"cannot load --model {args.model!r} ({str(err).splitlines()[0]}); "
-                         f"run `make model` or pass --no-lm") from None
-    sets.update(lm_logit_sets(lm, ["The function returns", "In this tutorial, we",
-                                   "A module is", "The documentation"], contexts, seed=args.seed))
-    return sets, f"synthetic sets and {contexts} top-50 contexts from `{args.model}`"
+    print(study_report(args.out, sets, source, quick=args.quick, mc_tokens=args.mc_tokens,
+                       seed=args.seed))
 
 
 def _run_frontier(args: argparse.Namespace) -> None:
-    from .faithful import LAMS, SWEEPS, frontier, write_frontier
+    from .experiments.frontier import frontier_report
 
     sets, source = _logit_sets(args, 1)
-    lams, sweeps = ((2.0, 3.0, 4.0), (5, 20, 40)) if args.quick else (LAMS, SWEEPS)
-    if args.quick:
-        sets = {k: v for k, v in sets.items() if not k.startswith("synthetic-V64")}
-    rows = frontier(sets, lams=lams, sweeps_grid=sweeps)
-    header = (f"# Faithful p-bit token sampling: the exact cost frontier\n\nCommand: `pysampler "
-              f"frontier{' --quick' if args.quick else ''}` (`make faithful`). Logit sets: {source}."
-              f" Exact evaluator (ideal generator); float Gibbs and the default HwConfig. Variants: "
-              f"restart from zeros after an invalid read-out, or continue up to 10 more sweeps "
-              f"first (the RTL's KEEP start); logits shifted by their max, or by the offset that "
-              f"minimises the stationary invalid mass (`pysampler.program.min_invalid_offset`); "
-              f"ramp: an 8-entry lambda schedule rising linearly from lambda - 0.5 to lambda over "
-              f"the last 7 sweeps of each attempt (`pysampler.faithful.ramp`). Lambda "
-              f"{', '.join(f'{v:g}' for v in lams)}, sweeps {', '.join(map(str, sweeps))}. "
-              f"The tree sampler is evaluated beside them on a tree core of n_pbits = V.")
-    for path in write_frontier(rows, args.out, header):
-        print(f"wrote {path}")
-    print((args.out / "faithful.md").read_text().split("## Pareto")[0])
+    print(frontier_report(args.out, sets, source, quick=args.quick))
 
 
 def _run_ising(args: argparse.Namespace) -> None:
-    from .experiments import ising_convergence, markdown_table, write_table
+    from .experiments.ising import ising_report
 
-    if max(args.n) > 16:
-        raise ValueError(f"--n must be <= 16 for exact enumeration, got {max(args.n)}")
-    cfg = load_config(args.config)
-    rows = ising_convergence(args.n, cfg, n_chains=args.chains, sweeps=args.sweeps, seed=args.seed)
-    header = (f"# Ising convergence\n\nCommand: `pysampler ising` (`make ising`). Models: "
-              f"`random_ising(n, seed={args.seed})`, beta = {cfg.beta}; HwConfig `{args.config}`; "
-              f"{args.chains} chains x {args.sweeps} sweeps after 100 burn-in sweeps.\n\n")
-    csv_path, md_path = write_table(rows, args.out, "ising", header)
-    print(header + markdown_table(rows))
-    print(f"wrote {md_path} and {csv_path}")
+    print(ising_report(args.out, sizes=args.n, cfg=load_config(args.config),
+                       config_name=args.config, n_chains=args.chains, sweeps=args.sweeps,
+                       seed=args.seed))
+
+
+def _import_hw(what: str):
+    """hw/ and sim/ sit beside pysampler in the repository (the [hw] extra installs their tools)."""
+    import importlib
+
+    try:
+        return importlib.import_module(what)
+    except ImportError as err:
+        raise ValueError(f"{what} is not importable ({err}): run from the repository root with "
+                         f"the [hw] extra installed") from None
+
+
+def _run_bench(args: argparse.Namespace) -> None:
+    import json
+
+    from .experiments.bench import llm_latency, print_results, run_benchmarks
+
+    results = run_benchmarks(args.repeats)
+    lm_dir = Path(args.lm)
+    if (lm_dir / "config.json").exists():
+        results["llm"] = llm_latency(lm_dir)
+    else:
+        print(f"(no LM at {lm_dir}: GPT-2 loop timing skipped; `make lm` builds it)")
+    print_results(results)
+    if not args.no_cosim:
+        results["cosim"] = _import_hw("sim.bench").cosim_speed(args.cosim_sweeps)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
 
 
 def _run_verilog(args: argparse.Namespace) -> None:
-    try:
-        from hw.export import export_config
-    except ImportError:
-        raise ValueError("the hw package is not importable: run from the repository root with "
-                         "the [hw] extra installed") from None
+    export = _import_hw("hw.export")
     cfg = load_config(args.config)
-    for path in export_config(cfg, args.out / Path(args.config).stem):
-        print(path)
+    failed = 0
+    for path in export.export_config(cfg, args.out / Path(args.config).stem):
+        if path.suffix == ".v" and not args.no_lint:
+            result = _import_hw("hw.lint").lint(path)
+            print(f"{path}: verilator --lint-only -Wall "
+                  f"{'clean' if result.returncode == 0 else 'FAILED'}")
+            if result.returncode:
+                print(result.stdout + result.stderr)
+                failed += 1
+        else:
+            print(path)
+    if failed:
+        raise SystemExit(1)
 
 
-COMMANDS = {"generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
-            "study": _run_study, "frontier": _run_frontier, "ising": _run_ising,
-            "verilog": _run_verilog}
+def _run_fpga(args: argparse.Namespace) -> None:
+    from .samplers.policy import DEFAULT_SWEEPS
+
+    fpga = _import_hw("hw.fpga")
+    fpga.run_report(args.out, designs=args.designs, targets=args.targets, sweeps=DEFAULT_SWEEPS)
+
+
+def _run_docs(args: argparse.Namespace) -> None:
+    from .contract import regmap
+
+    stale = regmap.update_docs(check=args.check)
+    for path in stale:
+        print(f"{path}: {'out of date' if args.check else 'regenerated'}")
+    if args.check and stale:
+        raise SystemExit(1)
+
+
+def _run_train_lm(args: argparse.Namespace) -> None:
+    from .llm.train import train_lm
+
+    train_lm(args.out, seconds=args.seconds, seed=args.seed, report=args.report)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
+    "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
+    "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     _deterministic(args.deterministic)
-    if args.command in ("generate", "study", "frontier"):
+    if args.command in ("generate", "study", "frontier", "bench", "train-lm"):
         _quiet_transformers()
     try:
         COMMANDS[args.command](args)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from hw import regmap as rm
-from pysampler.config import HwConfig
-from pysampler.logitsets import synthetic_logits
-from pysampler.model import BitAccurateModel
-from pysampler.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
-from pysampler.rng import derive_state
+from pysampler.contract import regmap as rm
+from pysampler.contract.config import HwConfig
+from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.engines.array import BitAccurateModel
+from pysampler.contract.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
+from pysampler.contract.rng import derive_state
 
 from tb import TB, CompareError
 

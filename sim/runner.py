@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from hw.lint import verilator_bin
-from pysampler.config import HwConfig
+from pysampler.contract.config import HwConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_DIR = ROOT / "sim"
@@ -27,7 +27,7 @@ __all__ = ["run_cosim", "SIMULATORS", "COSIM_CASES", "cosim_config"]
 
 def cosim_config(name: str) -> HwConfig:
     """Configurations the co-simulation covers: the presets, and the default at V = 1024."""
-    from pysampler.config import get_preset
+    from pysampler.contract.config import get_preset
 
     if name == "v1024":
         return get_preset("default").replace(n_pbits=1024)
@@ -49,9 +49,9 @@ def _generator_fingerprint(cfg: HwConfig) -> str:
     """Hash of the configuration and of every source the Verilog is generated from (hw/ and the
     contract in pysampler/), so an edited generator or contract is never simulated stale."""
     digest = hashlib.sha256(cfg.to_json().encode())
-    for folder in ("hw", "pysampler"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            digest.update(path.name.encode() + path.read_bytes())
+    for folder in ("hw", "pysampler/contract"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -115,7 +115,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
 if __name__ == "__main__":
     import argparse
 
-    from pysampler.config import load_config
+    from pysampler.contract.config import load_config
 
     parser = argparse.ArgumentParser(description="run one co-simulation")
     parser.add_argument("--sim", choices=SIMULATORS, default="icarus")

@@ -14,10 +14,10 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from hw import regmap as rm
-from pysampler.config import HwConfig
-from pysampler.model import BitAccurateModel, Trace
-from pysampler.program import DenseProgram, OnehotProgram
+from pysampler.contract import regmap as rm
+from pysampler.contract.config import HwConfig
+from pysampler.engines.array import BitAccurateModel, Trace
+from pysampler.contract.program import DenseProgram, OnehotProgram
 
 __all__ = ["TB", "RunResult", "CompareError", "env_config", "report_updates", "report_value"]
 

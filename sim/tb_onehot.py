@@ -29,8 +29,8 @@ async def keep_runs_test(dut):
 async def throughput_test(dut):
     """Simulated clocks per second of a full co-simulated run (trace read and compared every
     clock): one token program over all units, PBIT_BENCH_SWEEPS sweeps (make bench)."""
-    from pysampler.logitsets import synthetic_logits
-    from pysampler.program import onehot_program
+    from pysampler.experiments.logitsets import synthetic_logits
+    from pysampler.contract.program import onehot_program
 
     tb = await start_tb(dut)
     program = onehot_program(synthetic_logits(tb.cfg.n_pbits), 3.0, 1.0, tb.cfg)

@@ -5,10 +5,12 @@ import numpy as np
 import cocotb
 from cocotb.triggers import FallingEdge
 
-from hw import regmap as rm
-from pysampler.logitsets import synthetic_logits
-from pysampler.rng import derive_state
-from pysampler.tree import build_lut, tree_clocks, tree_config, tree_draw, tree_program
+from pysampler.contract import regmap as rm
+from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rng import derive_state
+from pysampler.contract.lut import build_lut
+from pysampler.contract.tree_format import tree_clocks, tree_config
+from pysampler.engines.tree import tree_draw, tree_program
 from tb import TB, CompareError, env_config, env_int, report_updates
 
 

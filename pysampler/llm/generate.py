@@ -11,7 +11,7 @@ Two ways in:
   own stopping and cache handling.
 
 Processing order per step (as transformers does it): repetition penalty on the raw logits, then
-temperature, top-k, top-p, min-p (:mod:`pysampler.filtering`), then the sampler.
+temperature, top-k, top-p, min-p (:mod:`pysampler.samplers.filtering`), then the sampler.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..filtering import KeptVocab, check_filters, reduce_vocab
+from ..samplers.filtering import KeptVocab, check_filters, reduce_vocab
 from ..samplers import TokenSampler
 
 __all__ = ["LanguageModel", "load_lm", "GenerationResult", "generate", "SampledTokenProcessor",
-           "apply_repetition_penalty", "DEFAULT_MODEL_DIR"]
+           "apply_repetition_penalty", "DEFAULT_LM_DIR"]
 
-DEFAULT_MODEL_DIR = Path("build/model")
+DEFAULT_LM_DIR = Path("build/lm")
 
 
 @dataclass
@@ -45,7 +45,7 @@ class LanguageModel:
         return self.tokenizer.eos_token_id
 
 
-def load_lm(name_or_path: str | Path = DEFAULT_MODEL_DIR, *, device: str = "cpu",
+def load_lm(name_or_path: str | Path = DEFAULT_LM_DIR, *, device: str = "cpu",
             dtype: str | None = None) -> LanguageModel:
     """``AutoModelForCausalLM`` and ``AutoTokenizer`` ``from_pretrained(name_or_path)``.
 
@@ -57,8 +57,8 @@ def load_lm(name_or_path: str | Path = DEFAULT_MODEL_DIR, *, device: str = "cpu"
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(name_or_path)
-    if str(name_or_path) == str(DEFAULT_MODEL_DIR) and not path.exists():
-        raise FileNotFoundError(f"no model at {path}: run `make model` (trains the offline GPT-2) "
+    if str(name_or_path) == str(DEFAULT_LM_DIR) and not path.exists():
+        raise FileNotFoundError(f"no model at {path}: run `make lm` (trains the offline GPT-2) "
                                 f"or pass a hub name or another folder")
     kwargs = {}
     if dtype is not None:

@@ -1,4 +1,4 @@
-"""Train the offline GPT-2 (``make model``): a byte-level BPE tokenizer and a small GPT2LMHeadModel
+"""Train the offline GPT-2 (``make lm``, ``pysampler train-lm``): a byte-level BPE tokenizer and a small GPT2LMHeadModel
 on English prose that installs from Debian, in a few minutes on a 2-core CPU.
 
 Corpus: the reStructuredText sources of the Python 3.11 documentation (Debian package
@@ -11,7 +11,6 @@ No GPT-2 vocabulary exists offline, so the tokenizer is trained here too (``toke
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CORPUS_DIR", "load_corpus", "train_tokenizer", "train_model", "main", "EOS"]
+__all__ = ["CORPUS_DIR", "load_corpus", "train_tokenizer", "train_model", "train_lm", "EOS"]
 
 CORPUS_DIR = Path("/usr/share/doc/python3.11/html/_sources")
 EOS = "<|endoftext|>"
@@ -49,7 +48,7 @@ def load_corpus(root: Path = CORPUS_DIR) -> list[str]:
     files = sorted(root.rglob("*.txt"))
     if not files:
         raise FileNotFoundError(f"no corpus under {root}: install Debian's python3.11-doc "
-                                f"(`make model` does)")
+                                f"(`make lm` does)")
     paragraphs = []
     for path in files:
         for block in re.split(r"\n\s*\n", path.read_text(errors="replace")):
@@ -142,54 +141,45 @@ def evaluate(model, tokens: np.ndarray, context: int, top_k: int = 50, windows: 
             f"mean_top1_prob_top{top_k}": float(top1.mean())}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pysampler.llm.train",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("build/model"), help="output folder")
-    parser.add_argument("--seconds", type=float, default=300.0, help="training wall time budget")
-    parser.add_argument("--vocab-size", type=int, default=2048)
-    parser.add_argument("--context", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--embd", type=int, default=128)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report", type=Path, default=None,
-                        help="also write a Markdown report (figures and samples) here")
-    args = parser.parse_args(argv)
-
+def train_lm(out: Path = Path("build/lm"), *, seconds: float = 300.0, vocab_size: int = 2048,
+             context: int = 64, batch: int = 32, layers: int = 3, embd: int = 128, heads: int = 4,
+             seed: int = 0, report: Path | None = None) -> dict:
+    """Train the tokenizer and the model on the corpus for ``seconds`` of wall time, save both to
+    ``out`` (``from_pretrained(out)`` reloads them), write ``report`` (Markdown) when given, and
+    return the figures (also in ``out/training.json``)."""
     import torch
 
-    torch.manual_seed(args.seed)
+    torch.manual_seed(seed)
     paragraphs = load_corpus()
     split = int(len(paragraphs) * 0.98)
-    tokenizer = train_tokenizer(paragraphs[:split], args.vocab_size)
+    tokenizer = train_tokenizer(paragraphs[:split], vocab_size)
     train_ids, val_ids = _encode(tokenizer, paragraphs[:split]), _encode(tokenizer, paragraphs[split:])
     print(f"corpus: {len(paragraphs)} paragraphs, {train_ids.size} training tokens, "
           f"{val_ids.size} held-out tokens, vocabulary {len(tokenizer)}")
     model, stats = train_model(train_ids, len(tokenizer), tokenizer.eos_token_id,
-                               seconds=args.seconds, context=args.context, batch=args.batch,
-                               n_layer=args.layers, n_embd=args.embd, n_head=args.heads,
-                               seed=args.seed)
-    stats.update(evaluate(model, val_ids, args.context))
+                               seconds=seconds, context=context, batch=batch,
+                               n_layer=layers, n_embd=embd, n_head=heads,
+                               seed=seed)
+    stats.update(evaluate(model, val_ids, context))
     stats.update({"parameters": sum(p.numel() for p in model.parameters()),
                   "corpus": "Debian python3.11-doc reST sources (PSF licence), prose paragraphs",
-                  "train_tokens": int(train_ids.size), "seconds": args.seconds, "seed": args.seed})
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(args.out)
-    tokenizer.save_pretrained(args.out)
-    (args.out / "training.json").write_text(json.dumps(stats, indent=2) + "\n")
+                  "train_tokens": int(train_ids.size), "seconds": seconds, "seed": seed})
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "training.json").write_text(json.dumps(stats, indent=2) + "\n")
     print(json.dumps(stats, indent=2))
-    if args.report:
-        write_report(args.out, stats, args.report)
+    if report:
+        write_report(out, stats, report)
+    return stats
 
 
 SAMPLE_PROMPTS = ("The function returns", "In this tutorial, we", "A module is")
 
 
 def write_report(model_dir: Path, stats: dict, path: Path) -> None:
-    """results/model.md: training figures, next-token entropy, and sampled continuations."""
-    from ..samplers import SoftmaxSampler
+    """results/lm.md: training figures, next-token entropy, and sampled continuations."""
+    from ..samplers.softmax import SoftmaxSampler
     from .generate import generate, load_lm
 
     lm = load_lm(model_dir)
@@ -197,7 +187,7 @@ def write_report(model_dir: Path, stats: dict, path: Path) -> None:
                        top_k=50, seed=0)
     lines = [
         "# The offline GPT-2", "",
-        "Command: `make model` (`python -m pysampler.llm.train`). " + stats["corpus"] + ".", "",
+        "Command: `make lm` (`pysampler train-lm`). " + stats["corpus"] + ".", "",
         "| figure | value |", "|---|---|",
         f"| parameters | {stats['parameters']:,} |",
         f"| training tokens (corpus) | {stats['train_tokens']:,} |",
@@ -224,5 +214,3 @@ def write_report(model_dir: Path, stats: dict, path: Path) -> None:
     print(f"wrote {path}")
 
 
-if __name__ == "__main__":
-    main()

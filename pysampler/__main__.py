@@ -1,0 +1,5 @@
+"""``python -m pysampler``: the command line (:mod:`pysampler.cli`)."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""The tree sampler's fixed-point format: widths, sigmoid LUT, log-add table and clock count.
+
+The tree sampler (:mod:`pysampler.engines.tree`, RTL core ``pbit_tree``) keeps the kept tokens as
+the leaves of a complete binary tree whose nodes hold fixed-point log-masses; it works in its own
+format, :func:`tree_config`, derived from the HwConfig with G = ``guard_bits`` and
+G_L = ``lut_guard_bits``:
+
+* leaves and masses: f' = frac_bits + G fractional bits, weight_bits + G bits (one LSB = 2^-f'
+  logits; the rounding of the log-masses at every level otherwise accumulates down the tree);
+* sigmoid LUT: step 2^(lut_shift - frac_bits - G_L) logits (G_L bits finer than the HwConfig's
+  LUT), i.e. lut_shift' = lut_shift + G - G_L, and the fewest address bits a' (at most 16) whose
+  clamped edges lie past the field where the sigmoid saturates, beta * F >= (P + 1) ln 2: there
+  every entry is 0 or 2^P, so the clamp loses nothing;
+* tree size: V' = the power of two >= n_pbits (:func:`tree_depth`);
+* log-add: ``LA(a, b) = max(a, b) + LOGADD[min(|a - b| >> s', D)]`` with s' the tree LUT's shift,
+  ``LOGADD[k] = round_half_even(2^f' / beta * ln(1 + exp(-beta * c_k * 2^-f')))`` at the bucket
+  centre ``c_k = k * 2^s' + (2^s' - 1) / 2`` (as the sigmoid LUT), k = 0 .. D, D being the first k
+  whose entry rounds to 0 (so LOGADD[D] = 0 serves every larger distance).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from .config import MAX_LUT_ADDR_BITS, HwConfig
+from .validation import check_int
+
+__all__ = ["DEFAULT_GUARD_BITS", "DEFAULT_LUT_GUARD_BITS", "tree_config", "logadd_table",
+           "tree_depth", "tree_clocks"]
+
+DEFAULT_GUARD_BITS = 5      # leaves and masses: 5 fractional bits beyond the HwConfig's
+DEFAULT_LUT_GUARD_BITS = 3  # sigmoid LUT: a step 8x finer than the HwConfig's LUT
+
+
+def tree_depth(n_pbits: int) -> int:
+    """Levels of the hardware tree: log2 of V', the power of two >= n_pbits (at least 1)."""
+    return max(1, (max(n_pbits, 2) - 1).bit_length())
+
+
+def tree_clocks(n_pbits: int) -> int:
+    """RTL clocks per token once the leaves are written: the reduction (V' - 1 nodes, one a
+    clock, plus one) and 3 clocks per level of the descent, V' + 3 log2 V' + 1."""
+    depth = tree_depth(n_pbits)
+    return (1 << depth) + 3 * depth + 1
+
+
+def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
+                lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS) -> HwConfig:
+    """The tree's fixed-point format (module docstring): ``guard_bits`` more fractional and total
+    bits than ``cfg``, a sigmoid LUT ``lut_guard_bits`` finer whose edges lie past saturation."""
+    check_int("guard_bits", guard_bits, 0, 8)
+    high = cfg.lut_shift + guard_bits
+    check_int(f"lut_guard_bits (at most lut_shift + guard_bits = {high})", lut_guard_bits, 0, high)
+    frac_bits = cfg.frac_bits + guard_bits
+    lut_shift = high - lut_guard_bits
+    step = 2.0 ** (lut_shift - frac_bits)             # logits per LUT entry
+    saturation = (cfg.prob_bits + 1) * math.log(2.0) / cfg.beta
+    addr_bits = 1
+    while addr_bits < MAX_LUT_ADDR_BITS and ((1 << (addr_bits - 1)) - 1) * step < saturation:
+        addr_bits += 1
+    return cfg.replace(weight_bits=cfg.weight_bits + guard_bits, frac_bits=frac_bits,
+                       lut_addr_bits=addr_bits, lut_shift=lut_shift)
+
+
+@lru_cache(maxsize=32)
+def _logadd_cached(frac_bits: int, shift: int, beta: float) -> tuple[int, ...]:
+    scale, step = 2.0 ** frac_bits, 1 << shift
+    entries, k = [], 0
+    while True:
+        centre = k * step + (step - 1) / 2.0
+        value = int(np.rint(scale / beta * np.log1p(np.exp(-beta * centre / scale))))
+        entries.append(value)
+        if value == 0:
+            return tuple(entries)
+        k += 1
+
+
+def logadd_table(cfg: HwConfig) -> np.ndarray:
+    """LOGADD[k], k = 0 .. D (int64): the fixed-point correction of max(a, b) for
+    ``|a - b| >> lut_shift = k``, in ``cfg``'s LSBs (pass :func:`tree_config`); LOGADD[D] = 0
+    serves every larger distance."""
+    return np.array(_logadd_cached(cfg.frac_bits, cfg.lut_shift, cfg.beta), dtype=np.int64)

@@ -1,0 +1,145 @@
+"""The bit-accurate tree sampler: leaves, log-mass reduction and the descent of p-bit decisions.
+
+The kept tokens are the leaves of a complete binary tree (padded with empty leaves to a power of
+two). Each node holds the fixed-point log-mass of its subtree, computed bottom up with a LUT-based
+log-add, and the token is drawn top down: at every node one p-bit decides between the two children
+with P(right) = sigmoid(beta * (m_right - m_left)), read from the sigmoid LUT of the tree format
+(:func:`pysampler.contract.lut.build_lut` of :func:`pysampler.contract.tree_format.tree_config`).
+Every draw ends on a token, so there is no invalid state and no fallback; the only error is
+quantization (logits, log-add table, sigmoid table).
+
+Bit-level contract (the format itself: :mod:`pysampler.contract.tree_format`):
+
+* leaves: ``h_i = q'(z_i - max z)`` (the quantizer of :mod:`pysampler.contract.fixedpoint` at f');
+* masses: ``LA(a, b)`` bottom up, ``LA(empty, b) = b``;
+* descent: from the root, one generator draw per level; p-bit field ``m_right - m_left`` and LUT of
+  the tree format; go right when ``u < LUT[address(field)]``; a node with an empty child moves to
+  the other one (the draw is still spent).
+
+Node masses lie in [min h, max h + ln(V') * 2^f'] and fit ``weight_bits + G`` signed bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..contract.config import HwConfig
+from ..contract.fixedpoint import quantize
+from ..contract.lut import build_lut, lut_address
+from ..contract.program import shift_logits
+from ..contract.rng import rng_draw, rng_spec
+from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
+                                    tree_config, tree_depth)
+
+__all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_token_probs", "TreeTrace", "tree_draw"]
+
+EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
+
+
+def _logadd(a: int, b: int, table: np.ndarray, shift: int) -> int:
+    if a == EMPTY:
+        return b
+    if b == EMPTY:
+        return a
+    return max(a, b) + int(table[min(abs(a - b) >> shift, table.size - 1)])
+
+
+@dataclass(frozen=True)
+class TreeProgram:
+    """Node log-masses of one token distribution, heap order: node k has children 2k and 2k + 1,
+    leaves at V' .. 2V' - 1 (V' = padded size); ``masses[0]`` is unused."""
+
+    cfg: HwConfig       # the tree format (tree_config)
+    masses: np.ndarray
+    n_leaves: int       # V (kept tokens)
+    padded: int         # V'
+    n_saturated: int
+
+    @property
+    def depth(self) -> int:
+        return int(np.log2(self.padded))
+
+
+def tree_program(logits: Any, temperature: float, cfg: HwConfig,
+                 guard_bits: int = DEFAULT_GUARD_BITS,
+                 lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS) -> TreeProgram:
+    """Quantize the shifted logits into leaves and reduce them bottom up with the log-add table.
+
+    ``cfg`` is the hardware's HwConfig; the program is in :func:`tree_config` format."""
+    tcfg = tree_config(cfg, guard_bits, lut_guard_bits)
+    z = shift_logits(logits, temperature)
+    if z.size > cfg.n_pbits:
+        raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
+                         f"pass top_k <= {cfg.n_pbits}")
+    q = quantize(z, tcfg.frac_bits, tcfg.weight_bits, name="logits")
+    padded = 1 << tree_depth(cfg.n_pbits)
+    masses = np.full(2 * padded, EMPTY, dtype=np.int64)
+    masses[padded:padded + z.size] = q.values
+    table = logadd_table(tcfg)
+    for k in range(padded - 1, 0, -1):
+        masses[k] = _logadd(int(masses[2 * k]), int(masses[2 * k + 1]), table,
+                             tcfg.lut_shift)
+    return TreeProgram(tcfg, masses, int(z.size), padded, q.n_saturated)
+
+
+def _right_probability(program: TreeProgram, node: int, lut: np.ndarray) -> tuple[float, int]:
+    """(P(go right) under an ideal RNG, LUT level) at ``node``; -1 level for a forced move."""
+    left, right = program.masses[2 * node], program.masses[2 * node + 1]
+    if right == EMPTY:
+        return 0.0, -1
+    if left == EMPTY:
+        return 1.0, -1
+    level = int(lut[lut_address(int(right - left), program.cfg)])
+    return level / float(1 << program.cfg.prob_bits), level
+
+
+def tree_token_probs(program: TreeProgram) -> np.ndarray:
+    """Exact law of the drawn leaf under an ideal RNG (product of the decisions on its path),
+    shape (V,)."""
+    lut = build_lut(program.cfg)
+    probs = np.ones(2 * program.padded)
+    for node in range(1, program.padded):
+        p_right, _ = _right_probability(program, node, lut)
+        probs[2 * node] = probs[node] * (1.0 - p_right)
+        probs[2 * node + 1] = probs[node] * p_right
+    return probs[program.padded:program.padded + program.n_leaves]
+
+
+@dataclass(frozen=True)
+class TreeTrace:
+    """One token's decisions, root first: node, bit (1 = right), field, LUT level (-1: forced), u."""
+
+    node: list[int]
+    bit: list[int]
+    field: list[int]
+    lut_value: list[int]
+    u: list[int]
+
+
+def tree_draw(program: TreeProgram, state: int, lut: np.ndarray | None = None
+              ) -> tuple[int, int, TreeTrace]:
+    """Draw one token (index into the kept tokens) from generator ``state``.
+
+    Returns (token, new state, trace). One draw per level, forced moves included."""
+    cfg = program.cfg
+    table = build_lut(cfg) if lut is None else lut
+    spec = rng_spec(cfg)
+    s, node = np.uint64(state), 1
+    trace = TreeTrace([], [], [], [], [])
+    while node < program.padded:
+        s, u = rng_draw(s, spec.kind, np.uint64(spec.mask), spec.steps, spec.u_shift)
+        left, right = program.masses[2 * node], program.masses[2 * node + 1]
+        if left == EMPTY or right == EMPTY:
+            field, level, go_right = 0, -1, int(left == EMPTY)
+        else:
+            field = int(right - left)
+            level = int(table[lut_address(field, cfg)])
+            go_right = int(int(u) < level)
+        for name, value in (("node", node), ("bit", go_right), ("field", field),
+                            ("lut_value", level), ("u", int(u))):
+            getattr(trace, name).append(value)
+        node = 2 * node + go_right
+    return node - program.padded, int(s), trace

@@ -1,0 +1,145 @@
+"""Speed benchmark of the bit-accurate model, the float Gibbs sampler and the GPT-2 loop
+(``pysampler bench``, ``make bench``; the co-simulation speed comes from :mod:`sim.bench`).
+
+Prints a table and writes JSON. Every figure comes from this one run on this machine, so ratios
+between rows are side-by-side measurements.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..contract.config import HwConfig
+from ..contract.program import dense_program, onehot_program, shift_logits
+from ..engines.array import BitAccurateModel
+from ..engines.reference import onehot_gibbs
+from ..samplers.policy import ChainPolicy
+from ..samplers.registry import make_sampler
+from .logitsets import synthetic_logits
+
+__all__ = ["run_benchmarks", "naive_random_scan", "llm_latency", "print_results"]
+
+
+def _best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of ``repeats`` timed calls (after one warm-up call), seconds."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def naive_random_scan(logits, lam: float, n_updates: int, seed: int = 0):
+    """The seed-style baseline: one random-scan update per Python call, per-element tensor reads."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.zeros_like(z)
+    for _ in range(n_updates):
+        i = int(torch.randint(len(z), (1,), generator=gen))
+        s = float(y.sum()) - float(y[i])
+        p = torch.sigmoid(z[i] - lam * (2 * s - 1))
+        y[i] = 1.0 if float(torch.rand(1, generator=gen)) < float(p) else 0.0
+    return y
+
+
+def run_benchmarks(repeats: int = 5) -> dict:
+    """All figures as a dict (updates per second, milliseconds per token)."""
+    cfg = HwConfig()
+    z64 = synthetic_logits(64)
+    onehot = onehot_program(z64, 3.0, 1.0, cfg)
+    rng = np.random.default_rng(0)
+    upper = np.triu(rng.normal(0, 1, (64, 64)), 1)
+    dense = dense_program(rng.normal(0, 1, 64), upper + upper.T, cfg)
+    rows: dict[str, dict] = {}
+
+    def model_rate(name, program, chains, sweeps):
+        model = BitAccurateModel(program, chains, seed=1)
+        seconds = _best_time(lambda: model.run(sweeps), repeats)
+        rows[name] = {"updates_per_s": chains * sweeps * program.n / seconds,
+                      "chains": chains, "n": program.n, "sweeps": sweeps}
+
+    model_rate("model one-hot V=64 B=1", onehot, 1, 2000)
+    model_rate("model one-hot V=64 B=4096", onehot, 4096, 40)
+    model_rate("model dense n=64 B=1024", dense, 1024, 20)
+
+    zs = shift_logits(z64)
+    for chains, sweeps in ((1, 500), (4096, 10)):
+        seconds = _best_time(lambda: onehot_gibbs(zs, 3.0, sweeps=sweeps, n_chains=chains,
+                                                  rng=np.random.default_rng(0)), repeats)
+        rows[f"float Gibbs V=64 B={chains}"] = {
+            "updates_per_s": chains * sweeps * 64 / seconds, "chains": chains, "n": 64,
+            "sweeps": sweeps}
+    naive_updates = 3000
+    seconds = _best_time(lambda: naive_random_scan(z64, 3.0, naive_updates), 2)
+    rows["naive baseline (torch, per-update Python)"] = {
+        "updates_per_s": naive_updates / seconds, "chains": 1, "n": 64, "sweeps": None}
+
+    z50 = synthetic_logits(50)
+    tokens = {}
+    for name in ("hw", "gibbs"):
+        sampler = make_sampler(name, cfg, ChainPolicy(lam=3.0, sweeps=64))
+        times = []
+        sampler.sample(z50)
+        for _ in range(200):
+            start = time.perf_counter()
+            sampler.sample(z50)
+            times.append(time.perf_counter() - start)
+        tokens[f"{name} one token V=50, 64 sweeps, B=1"] = {
+            "ms_median": 1e3 * float(np.median(times)), "ms_p90": 1e3 * float(np.quantile(times, 0.9)),
+            "attempts_per_token": sampler.stats.attempts / sampler.stats.tokens}
+    base = rows["naive baseline (torch, per-update Python)"]["updates_per_s"]
+    for row in rows.values():
+        row["x_naive"] = row["updates_per_s"] / base
+    return {"machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version(), "numpy": np.__version__},
+            "throughput": rows, "token_latency": tokens}
+
+
+def llm_latency(model_dir: Path, max_new_tokens: int = 32, repeats: int = 3) -> dict:
+    """Time per generated token in the GPT-2 loop (top_k = 50, default lambda and sweeps) for each
+    sampler, on the offline model; best of ``repeats`` runs of three prompts."""
+    from ..llm import generate, load_lm
+
+    lm = load_lm(model_dir)
+    prompts = ["The function returns", "In this tutorial, we", "A module is"]
+    out = {}
+    for name in ("softmax", "gibbs", "hw"):
+        best = None
+        for _ in range(repeats):
+            sampler = make_sampler(name)
+            results = generate(lm, prompts, sampler, max_new_tokens=max_new_tokens, top_k=50,
+                               stop_at_eos=False)
+            if best is None or results[0].ms_per_token < best["ms_per_token"]:
+                best = {"ms_per_token": results[0].ms_per_token,
+                        "sampler_ms_per_token": results[0].sampler_ms_per_token,
+                        "fallback_rate": sampler.get_invalid_rate(),
+                        "invalid_per_run": sampler.get_attempt_invalid_rate()}
+        out[name] = best
+    out["hw_over_softmax"] = out["hw"]["ms_per_token"] / out["softmax"]["ms_per_token"]
+    return out
+
+
+def print_results(results: dict) -> None:
+    """The benchmark figures as text tables on stdout."""
+    print(f"{'benchmark':48s} {'updates/s':>12s} {'x naive':>9s}")
+    for name, row in results["throughput"].items():
+        print(f"{name:48s} {row['updates_per_s']:12.3e} {row['x_naive']:9.0f}")
+    print(f"\n{'token latency':48s} {'median ms':>12s} {'p90 ms':>9s}")
+    for name, row in results["token_latency"].items():
+        print(f"{name:48s} {row['ms_median']:12.3f} {row['ms_p90']:9.3f}")
+    if "llm" in results:
+        print(f"\n{'GPT-2 loop (offline model, top_k=50, batch of 3)':48s} {'ms/token':>12s} "
+              f"{'sampler ms':>11s}")
+        for name in ("softmax", "gibbs", "hw"):
+            row = results["llm"][name]
+            print(f"{name:48s} {row['ms_per_token']:12.3f} {row['sampler_ms_per_token']:11.3f}")
+        print(f"hw / softmax time per token: {results['llm']['hw_over_softmax']:.2f}x")

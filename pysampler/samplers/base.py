@@ -1,0 +1,191 @@
+"""The token-sampler protocol: draw tokens, and state the exact law of what is drawn.
+
+Every sampler takes one row of logits, reduces the vocabulary (:mod:`.filtering`) and returns a
+token id of the full vocabulary. Each sampler also carries its own exact law (:meth:`TokenSampler.law`)
+and cost, so the exact evaluator (:mod:`pysampler.analysis.exact`), the registry and the CLI never
+ask what type a sampler is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..contract.config import HwConfig
+from ..contract.rng import check_seed
+from .filtering import KeptVocab, check_filters, reduce_vocab
+
+if TYPE_CHECKING:
+    from .policy import ChainPolicy
+
+__all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "as_float_array", "NumpyLanes"]
+
+
+def as_float_array(logits: Any) -> tuple[np.ndarray, bool]:
+    """Logits (numpy array, list or torch tensor) as float64 numpy: (array, came_from_torch)."""
+    if hasattr(logits, "detach") and hasattr(logits, "cpu"):
+        return logits.detach().cpu().double().numpy(), True
+    return np.asarray(logits, dtype=np.float64), False
+
+
+@dataclass(frozen=True)
+class TokenLaw:
+    """Exact law of the token a sampler emits for one reduced vocabulary, under ideal randomness.
+
+    Attributes
+    ----------
+    probs : (V,) float64
+        P(emit kept token k), fallback mass included; sums to 1.
+    invalid_per_attempt : float
+        P(one chain run reads out a non-one-hot state); 0 for samplers without invalid states.
+    fallback : float
+        P(every attempt invalid -> argmax).
+    expected_attempts : float
+        Expected chain runs (or draws) per token.
+    expected_work : float
+        Expected work per token in the sampler's ``work_unit`` (p-bit updates, p-bit decisions).
+    rtl_clocks : float or None
+        Expected clock cycles per token on the sampler's RTL core, writing the program included;
+        None where the sampler has no RTL core.
+    truncation_bound : float
+        TV bound of any truncation the evaluation made (0 when exact).
+    """
+
+    probs: np.ndarray
+    invalid_per_attempt: float = 0.0
+    fallback: float = 0.0
+    expected_attempts: float = 1.0
+    expected_work: float = 0.0
+    rtl_clocks: float | None = None
+    truncation_bound: float = 0.0
+
+
+@dataclass
+class SamplerStats:
+    """Counters since the last :meth:`TokenSampler.reset_stats`."""
+
+    tokens: int = 0
+    updates: int = 0
+    attempts: int = 0
+    invalid_attempts: int = 0
+    fallbacks: int = 0
+    saturated_tokens: int = 0
+
+
+class NumpyLanes:
+    """One numpy PCG64 generator per lane, seeded with (seed, lane), created on first use."""
+
+    def __init__(self) -> None:
+        self._generators: dict[int, np.random.Generator] = {}
+
+    def stream(self, seed: int, lane: int) -> np.random.Generator:
+        if lane not in self._generators:
+            self._generators[lane] = np.random.default_rng([seed, lane])
+        return self._generators[lane]
+
+    def clear(self) -> None:
+        self._generators.clear()
+
+
+class TokenSampler(ABC):
+    """Base class: filtering, batching, statistics, and the law protocol.
+
+    A sampler implements :meth:`_draw_kept` (one token from a reduced vocabulary, updating
+    ``self.stats``), :meth:`_reset_streams` and :meth:`law`; it names the unit of its work per
+    token in ``work_unit``. :meth:`from_config` builds it from the registry's arguments
+    (:func:`pysampler.samplers.registry.make_sampler`).
+    """
+
+    #: unit of TokenLaw.expected_work ("updates", "decisions", ...; "" for none)
+    work_unit: ClassVar[str] = ""
+
+    def __init__(self, *, seed: int = 0):
+        self.seed = check_seed(seed)
+        self.stats = SamplerStats()
+
+    # --- what a sampler provides ----------------------------------------------------------------
+    @abstractmethod
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        """Index into ``kept`` of the sampled token, updating ``self.stats``."""
+
+    @abstractmethod
+    def _reset_streams(self) -> None:
+        """Forget every lane's random state (the next draw starts from ``self.seed`` again)."""
+
+    @abstractmethod
+    def law(self, kept: KeptVocab) -> TokenLaw:
+        """Exact law of the token :meth:`sample_kept` emits for ``kept`` under ideal randomness."""
+
+    @classmethod
+    def from_config(cls, cfg: HwConfig, policy: "ChainPolicy", *, seed: int = 0) -> "TokenSampler":
+        """The sampler for a hardware configuration and a chain policy (each sampler uses what
+        applies to it; this default uses neither)."""
+        return cls(seed=seed)
+
+    @property
+    def policy(self) -> "ChainPolicy | None":
+        """The chain policy, for samplers that run a p-bit chain; None otherwise."""
+        return None
+
+    @property
+    def max_kept(self) -> int | None:
+        """Most kept tokens one draw can take (the array's size), or None for no limit."""
+        return None
+
+    def laws_over_sweeps(self, kept: KeptVocab, sweeps_grid: list[int]) -> list[TokenLaw]:
+        """:meth:`law` with the policy's ``sweeps`` set to each count (chain samplers)."""
+        raise ValueError(f"{type(self).__name__} runs no chain: it has no sweeps to vary")
+
+    # --- shared behaviour --------------------------------------------------------------------------
+    def reseed(self, seed: int) -> None:
+        """Restart every random stream from ``seed`` (statistics are kept)."""
+        self.seed = check_seed(seed)
+        self._reset_streams()
+
+    def sample_kept(self, kept: KeptVocab, lane: int = 0) -> int:
+        """Token id drawn from an already reduced vocabulary (random stream ``lane``)."""
+        return int(kept.ids[self._draw_kept(kept, lane)])
+
+    def sample(self, logits: Any, *, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, min_p: float | None = None) -> int:
+        """Sample one token id from logits (V,) (numpy array or torch tensor)."""
+        z, _ = as_float_array(logits)
+        if z.ndim != 1:
+            raise ValueError(f"logits must be 1-D (V,) for sample(); got shape {z.shape} "
+                             f"(use sample_batch for (B, V))")
+        kept = reduce_vocab(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        return self.sample_kept(kept, 0)
+
+    def sample_batch(self, logits_2d: Any, *, temperature: float = 1.0, top_k: int | None = None,
+                     top_p: float | None = None, min_p: float | None = None) -> Any:
+        """Sample one token per row of logits (B, V); row b uses random stream (lane) b.
+
+        Returns a 1-D int64 torch tensor for a torch input, else a numpy array, shape (B,).
+        """
+        z, is_torch = as_float_array(logits_2d)
+        if z.ndim != 2:
+            raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
+        check_filters(temperature, top_k, top_p, min_p)
+        out = np.empty(z.shape[0], dtype=np.int64)
+        for b, row in enumerate(z):
+            kept = reduce_vocab(row, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+            out[b] = self.sample_kept(kept, b)
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(out)
+        return out
+
+    def get_invalid_rate(self) -> float:
+        """Fraction of tokens that fell back to the argmax after every attempt was invalid."""
+        return self.stats.fallbacks / self.stats.tokens if self.stats.tokens else 0.0
+
+    def get_attempt_invalid_rate(self) -> float:
+        """Fraction of chain runs (attempts) whose read-out was not one-hot."""
+        return self.stats.invalid_attempts / self.stats.attempts if self.stats.attempts else 0.0
+
+    def reset_stats(self) -> None:
+        self.stats = SamplerStats()

@@ -1,0 +1,107 @@
+"""The bit-accurate emulated p-bit array running the one-hot program: what the RTL one-hot core
+(``pbit_onehot``) emits, token for token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..contract.config import HwConfig
+from ..contract.program import OnehotProgram, onehot_program
+from ..contract.rng import derive_state
+from ..engines.array import BitAccurateModel
+from ..engines.propagate import onehot_init_counts
+from .chain import ChainSampler
+from .filtering import KeptVocab
+from .policy import ChainPolicy
+from .registry import register_sampler
+
+__all__ = ["HardwareSampler"]
+
+
+@register_sampler("hw", help="the bit-accurate emulated p-bit array (one-hot core)")
+class HardwareSampler(ChainSampler):
+    """The bit-accurate emulated p-bit array running the one-hot program.
+
+    Parameters
+    ----------
+    cfg : HwConfig, optional
+        Hardware configuration (default: ``HwConfig()``). The kept vocabulary must fit in
+        ``cfg.n_pbits`` units: use top_k <= n_pbits.
+    policy : ChainPolicy, optional
+        As for :class:`pysampler.samplers.gibbs.GibbsSampler` (fields also as keyword arguments).
+    seed : int
+        Lane b's generator starts at ``derive_state(seed, b)`` and runs on from token to token, as
+        one hardware generator would.
+    strict : bool
+        Raise :class:`pysampler.contract.program.SaturationError` when a program saturates the
+        fixed-point range, instead of counting it in ``stats.saturated_tokens``.
+    """
+
+    def __init__(self, cfg: HwConfig | None = None, *, policy: ChainPolicy | None = None,
+                 seed: int = 0, strict: bool = False, **policy_fields: Any):
+        super().__init__(policy=policy, seed=seed, **policy_fields)
+        if cfg is not None and not isinstance(cfg, HwConfig):
+            raise TypeError(f"cfg must be an HwConfig, got {type(cfg).__name__}")
+        self.cfg = HwConfig() if cfg is None else cfg
+        self.strict = strict
+        self._lane_states: dict[int, int] = {}
+        self._last_kept: KeptVocab | None = None
+        self._program: OnehotProgram | None = None
+
+    @classmethod
+    def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0
+                    ) -> "HardwareSampler":
+        return cls(cfg, policy=policy, seed=seed)
+
+    def with_policy(self, policy: ChainPolicy) -> "HardwareSampler":
+        return HardwareSampler(self.cfg, policy=policy, seed=self.seed, strict=self.strict)
+
+    @property
+    def max_kept(self) -> int:
+        return self.cfg.n_pbits
+
+    def _reset_streams(self) -> None:
+        self._lane_states.clear()
+
+    def program_for(self, kept: KeptVocab) -> OnehotProgram:
+        """The one-hot program this sampler runs for ``kept`` (cached for consecutive attempts)."""
+        if kept.size > self.cfg.n_pbits:
+            raise ValueError(f"{kept.size} tokens kept but the array has n_pbits="
+                             f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
+        if self._last_kept is not kept:
+            self._program = onehot_program(kept.logits, self.lam_schedule, 1.0, self.cfg,
+                                           strict=self.strict, offset=self.offset)
+            self._last_kept = kept
+        return self._program
+
+    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
+        if self.program_for(kept).n_saturated:
+            self.stats.saturated_tokens += 1
+        return super()._draw_kept(kept, lane)
+
+    def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
+        if chain is None:
+            state = self._lane_states.get(lane)
+            if state is None:
+                state = derive_state(self.seed, lane, self.cfg)
+            chain = BitAccurateModel(self.program_for(kept), 1,
+                                     rng_states=np.array([state], dtype=np.uint64), init=self.init)
+        chain.run(sweeps)
+        self._lane_states[lane] = int(chain.rng_states[0])
+        return chain, int(chain.onehot_tokens()[0])
+
+    def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
+        """LUT entries / 2**P of the program's fields, one table per schedule entry (the LFSR
+        replaced by an ideal uniform P-bit draw)."""
+        return self.program_for(kept).schedule_on_probabilities()
+
+    def init_law(self, n: int) -> np.ndarray:
+        probs = np.zeros(n + 1)
+        if self.init == "zeros":
+            probs[0] = 1.0
+        else:  # random_onehot: unit (u n) >> P of a P-bit draw
+            p_bits = self.cfg.prob_bits
+            probs[1:] = onehot_init_counts(n, p_bits) / float(1 << p_bits)
+        return probs

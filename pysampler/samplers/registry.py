@@ -1,0 +1,96 @@
+"""One registry of token samplers by name: what the CLI, the experiments and the frontier build.
+
+A sampler class registers itself with :func:`register_sampler` (a class decorator) and is built by
+:func:`make_sampler` through its ``from_config(cfg, policy, seed=...)``. Every module of this
+package is imported on the first look-up, so a new sampler is one new module here (plus its test);
+a sampler defined elsewhere (a plug-in, a test) registers the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from ..contract.config import HwConfig
+
+if TYPE_CHECKING:
+    from .base import TokenSampler
+    from .policy import ChainPolicy
+
+__all__ = ["register_sampler", "unregister_sampler", "make_sampler", "sampler_kinds",
+           "sampler_help", "SamplerEntry"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SamplerEntry:
+    kind: str
+    cls: type
+    help: str
+
+
+_REGISTRY: dict[str, SamplerEntry] = {}
+_DISCOVERED = False
+
+
+def register_sampler(kind: str, *, help: str = "") -> Callable[[T], T]:
+    """Class decorator: register a :class:`~pysampler.samplers.base.TokenSampler` subclass under
+    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all")."""
+    if not kind or kind == "all" or not all(c.isalnum() or c in "-_" for c in kind):
+        raise ValueError(f"sampler kind must be a non-empty name of letters, digits, '-' and '_' "
+                         f"other than 'all', got {kind!r}")
+
+    def decorate(cls: T) -> T:
+        old = _REGISTRY.get(kind)
+        if old is not None and old.cls.__qualname__ != cls.__qualname__:
+            raise ValueError(f"sampler kind {kind!r} is already registered to "
+                             f"{old.cls.__module__}.{old.cls.__qualname__}")
+        _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0])
+        return cls
+
+    return decorate
+
+
+def unregister_sampler(kind: str) -> None:
+    """Remove ``kind`` from the registry (a test's temporary sampler)."""
+    _REGISTRY.pop(kind, None)
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    from .. import samplers as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+    _DISCOVERED = True
+
+
+def sampler_kinds() -> tuple[str, ...]:
+    """Every registered kind, in registration order."""
+    _discover()
+    return tuple(_REGISTRY)
+
+
+def sampler_help() -> dict[str, str]:
+    """kind -> one line of help."""
+    _discover()
+    return {k: e.help for k, e in _REGISTRY.items()}
+
+
+def make_sampler(kind: str, cfg: HwConfig | None = None, policy: "ChainPolicy | None" = None, *,
+                 seed: int = 0) -> "TokenSampler":
+    """The sampler registered as ``kind`` for hardware configuration ``cfg`` (default
+    ``HwConfig()``) and chain policy ``policy`` (default ``ChainPolicy()``); each sampler uses what
+    applies to it. An unknown kind is a ValueError listing the known ones."""
+    from .policy import ChainPolicy
+
+    _discover()
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
+    return _REGISTRY[kind].cls.from_config(HwConfig() if cfg is None else cfg,
+                                           ChainPolicy() if policy is None else policy, seed=seed)

@@ -1,0 +1,113 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from pysampler.contract.config import HwConfig
+from pysampler.contract.program import (DenseProgram, SaturationError, dense_program, ising_program,
+                               onehot_program, qubo_to_spin, spin_to_qubo)
+from pysampler.engines.reference import ising_energy
+
+
+def _all_states(n):
+    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
+
+
+def _qubo_energy(y, J, h):
+    return -(y @ h) - 0.5 * np.einsum("si,ij,sj->s", y, J, y)
+
+
+def test_spin_qubo_round_trip_preserves_energies():
+    rng = np.random.default_rng(0)
+    n = 6
+    upper = np.triu(rng.normal(size=(n, n)), 1)
+    J, h = upper + upper.T, rng.normal(size=n)
+    Jq, hq, const = spin_to_qubo(J, h)
+    y = _all_states(n)
+    assert np.allclose(ising_energy(2 * y - 1, J, h), _qubo_energy(y, Jq, hq) + const)
+    Js, hs, const2 = qubo_to_spin(Jq, hq)
+    assert np.allclose(Js, J) and np.allclose(hs, h)
+    assert np.allclose(_qubo_energy(y, Jq, hq), ising_energy(2 * y - 1, Js, hs) + const2)
+
+
+def test_onehot_program_values():
+    cfg = HwConfig()
+    p = onehot_program([1.0, 3.0, -2.0], lam=2.5, temperature=0.5, cfg=cfg)
+    z = np.array([2.0, 6.0, -4.0]) - 6.0  # / temperature, then shift by max
+    assert np.allclose(p.logits, z)
+    assert p.h.tolist() == np.rint((z + 2.5) * 16).astype(int).tolist()
+    assert p.j == -80 and p.n_saturated == 0 and p.absorbing_tokens == ()
+    dense = p.to_dense()
+    assert np.all(dense.J[~np.eye(3, dtype=bool)] == -80) and np.all(np.diag(dense.J) == 0)
+
+
+def test_onehot_conditional_fields_match_energy_differences():
+    """Field of the dense form = E(y_i=0) - E(y_i=1) of the quantized one-hot energy."""
+    cfg = HwConfig()
+    p = onehot_program(np.random.default_rng(1).normal(0, 2, 5), 2.0, 1.0, cfg).to_dense()
+    for y in _all_states(5):
+        for i in range(5):
+            on, off = y.copy(), y.copy()
+            on[i], off[i] = 1, 0
+            de = p.energy(off) - p.energy(on)
+            assert np.isclose(p.fields(y)[i] / 16, de)
+
+
+def test_saturation_counted_and_strict_raises():
+    cfg = HwConfig()  # range [-32, 31.9375]
+    logits = np.array([0.0, -10.0, -60.0])
+    p = onehot_program(logits, 3.0, 1.0, cfg)
+    assert p.n_saturated == 1 and p.h[2] == cfg.weight_min
+    with pytest.raises(SaturationError, match="saturated"):
+        onehot_program(logits, 3.0, 1.0, cfg, strict=True)
+    with pytest.raises(SaturationError):
+        onehot_program([0.0, 1.0], 20.0, 1.0, cfg, strict=True)  # -2 lam = -40 < -32
+
+
+def test_absorbing_states_detected():
+    # p = 8 bits and a lambda of 20 put every transition at p = 0 or 1: a frozen chain.
+    cfg = HwConfig(prob_bits=8, rng_bits=8, frac_bits=2, weight_bits=10)
+    p = onehot_program([0.0, -1.0, -2.0], 20.0, 1.0, cfg)
+    assert p.absorbing_tokens == (0, 1, 2)
+    assert onehot_program([0.0, -1.0], 3.0, 1.0, HwConfig()).absorbing_tokens == ()
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(logits=[0.0, np.nan], lam=1.0, temperature=1.0), "NaN"),
+    (dict(logits=[0.0, np.inf], lam=1.0, temperature=1.0), "inf"),
+    (dict(logits=[], lam=1.0, temperature=1.0), "empty"),
+    (dict(logits=[[0.0, 1.0]], lam=1.0, temperature=1.0), "1-D"),
+    (dict(logits=[0.0, 1.0], lam=0.0, temperature=1.0), "lam"),
+    (dict(logits=[0.0, 1.0], lam=-1.0, temperature=1.0), "lam"),
+    (dict(logits=[0.0, 1.0], lam=1.0, temperature=0.0), "temperature"),
+    (dict(logits=np.zeros(65), lam=1.0, temperature=1.0), "n_pbits"),
+])
+def test_onehot_program_bad_input(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        onehot_program(cfg=HwConfig(), **kwargs)
+
+
+def test_dense_program_checks():
+    cfg = HwConfig(n_pbits=4)
+    with pytest.raises(ValueError, match="symmetric"):
+        dense_program(np.zeros(2), [[0.0, 1.0], [0.5, 0.0]], cfg)
+    with pytest.raises(ValueError, match="zero diagonal"):
+        dense_program(np.zeros(2), [[1.0, 0.0], [0.0, 0.0]], cfg)
+    with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
+        dense_program(np.zeros(3), np.zeros((2, 2)), cfg)
+    with pytest.raises(ValueError, match="n_pbits=4"):
+        dense_program(np.zeros(5), np.zeros((5, 5)), cfg)
+    with pytest.raises(ValueError, match=r"\[-512, 511\]"):
+        DenseProgram(cfg, np.array([600]), np.zeros((1, 1), dtype=int))
+    with pytest.raises(ValueError, match="integers"):
+        DenseProgram(cfg, np.array([0.5]), np.zeros((1, 1)))
+
+
+def test_ising_program_quantizes_the_qubo_form():
+    cfg = HwConfig(n_pbits=3)
+    J = np.array([[0, 0.5, -0.25], [0.5, 0, 0.125], [-0.25, 0.125, 0]])
+    h = np.array([0.1, -0.2, 0.3])
+    p = ising_program(J, h, cfg)
+    Jq, hq, _ = spin_to_qubo(J, h)
+    assert np.array_equal(p.J, np.rint(Jq * 16).astype(int))
+    assert np.array_equal(p.h, np.rint(hq * 16).astype(int))

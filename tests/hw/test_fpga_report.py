@@ -1,0 +1,22 @@
+"""The FPGA report (hw.fpga): figures per design, and a design that does not fit is a row, not a crash."""
+
+from hw.fpga import DESIGNS, FpgaResult, cycles_per_token, write_report
+from pysampler.contract.tree_format import tree_clocks
+
+
+def test_report_rows_and_a_design_that_does_not_fit(tmp_path):
+    placed = FpgaResult("onehot-V64", "ecp5-25f", 1966, 471, 1, 1, 51.7, 1347, 38_382.0, 20.0)
+    failed = FpgaResult("tree-V1024", "ice40-hx8k", 923, 156, 39, 0, None, 2079, None, 9.0,
+                        "Unable to place cell 'rom.0.12_RAM', no BELs remaining")
+    path = tmp_path / "fpga.md"
+    write_report([placed, failed], {"yosys": "test"}, path, sweeps=20)
+    text = path.read_text()
+    assert "| onehot-V64 | ecp5-25f | 1966 | 471 | 1 | 1 | 51.7 | 1347 | 38,382 |" in text
+    assert "| tree-V1024 | ice40-hx8k | 923 | 156 | 39 | 0 | does not fit: Unable to place" in text
+
+
+def test_cycles_per_token():
+    kind, cfg, _ = DESIGNS["onehot-V64"]
+    assert cycles_per_token(kind, cfg, 20) == 64 + 3 + 20 * 64
+    kind, cfg, _ = DESIGNS["tree-V64"]
+    assert cycles_per_token(kind, cfg, 20) == 64 + tree_clocks(64) == 64 + 64 + 18 + 1

@@ -1,0 +1,217 @@
+"""The generation loop and the drop-in for model.generate, on a tiny random GPT-2 built in seconds
+and loaded through the same from_pretrained path as any checkpoint."""
+
+import numpy as np
+import pytest
+import torch
+
+from pysampler import GibbsSampler, HardwareSampler, HwConfig, SoftmaxSampler, TreeSampler
+from pysampler.samplers.filtering import reduce_vocab
+from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
+from pysampler.samplers import TokenLaw, TokenSampler, sampler_kinds
+
+SENTENCES = ["the quick brown fox jumps over the lazy dog", "a p-bit is a probabilistic bit",
+             "hardware samples tokens with random numbers", "the model writes text one token at a time"]
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(SENTENCES * 20, vocab_size=300, min_frequency=1,
+                            special_tokens=["<|endoftext|>"], show_progress=False)
+    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    model = GPT2LMHeadModel(cfg)
+    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
+        model.lm_head.weight.mul_(8.0)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return load_lm(folder)
+
+
+SAMPLERS = [lambda: SoftmaxSampler(seed=1), lambda: GibbsSampler(seed=1),
+            lambda: HardwareSampler(seed=1), lambda: TreeSampler(seed=1)]
+
+
+@pytest.mark.parametrize("make", SAMPLERS)
+def test_generate_with_each_sampler_is_reproducible(tiny_lm, make):
+    a = generate(tiny_lm, ["the quick", "a p-bit"], make(), max_new_tokens=8, top_k=20, seed=3,
+                 stop_at_eos=False)
+    b = generate(tiny_lm, ["the quick", "a p-bit"], make(), max_new_tokens=8, top_k=20, seed=3,
+                 stop_at_eos=False)
+    assert [r.token_ids for r in a] == [r.token_ids for r in b]
+    for r in a:
+        assert len(r.token_ids) == 8 and len(r.fallbacks) == 8 and len(r.invalid_attempts) == 8
+        assert r.ms_per_token > 0 and r.sampler_ms_per_token <= r.ms_per_token
+        assert isinstance(r.text, str)
+
+
+def test_batched_left_padding_matches_single_prompts(tiny_lm):
+    prompts = ["the", "a p-bit is a probabilistic", "hardware samples"]
+    batched = generate(tiny_lm, prompts, SoftmaxSampler(), max_new_tokens=6, top_k=1,
+                       stop_at_eos=False)
+    for prompt, result in zip(prompts, batched):
+        single = generate(tiny_lm, prompt, SoftmaxSampler(), max_new_tokens=6, top_k=1,
+                          stop_at_eos=False)[0]
+        assert single.token_ids == result.token_ids
+
+
+def test_cached_logits_equal_a_full_recompute(tiny_lm):
+    res = generate(tiny_lm, "the model writes", SoftmaxSampler(seed=2), max_new_tokens=5,
+                   top_k=None, stop_at_eos=False, capture_logits=True)[0]
+    prompt = tiny_lm.tokenizer("the model writes")["input_ids"]
+    for step, kept in enumerate(res.kept):
+        ids = torch.tensor([prompt + res.token_ids[:step]])
+        with torch.no_grad():
+            full = tiny_lm.model(input_ids=ids).logits[0, -1].double().numpy()
+        assert kept.ids.size == full.size
+        np.testing.assert_allclose(kept.logits, full, atol=1e-4)
+
+
+class _EosSampler(TokenSampler):
+    """Test double: always draws EOS when it is kept, else the first kept token."""
+
+    eos = None
+
+    def _draw_kept(self, kept, lane):
+        self.stats.tokens += 1
+        hits = np.flatnonzero(kept.ids == self.eos)
+        return int(hits[0]) if hits.size else 0
+
+    def _reset_streams(self):
+        pass
+
+    def law(self, kept):
+        probs = np.zeros(kept.size)
+        hits = np.flatnonzero(kept.ids == self.eos)
+        probs[int(hits[0]) if hits.size else 0] = 1.0
+        return TokenLaw(probs)
+
+
+def test_stops_at_eos(tiny_lm):
+    sampler = _EosSampler()
+    sampler.eos = tiny_lm.eos_token_id
+    res = generate(tiny_lm, ["the quick", "a"], sampler, max_new_tokens=10, top_k=None)
+    for r in res:
+        assert r.token_ids == [tiny_lm.eos_token_id] and r.text == ""
+
+
+@pytest.mark.parametrize("make", SAMPLERS)
+def test_drop_in_processor_emits_exactly_the_drawn_tokens(tiny_lm, make):
+    from transformers import LogitsProcessorList
+
+    proc = SampledTokenProcessor(make(), top_k=20, temperature=0.9)
+    enc = tiny_lm.tokenizer(["the quick"], return_tensors="pt")
+    out = tiny_lm.model.generate(**enc, do_sample=False, max_new_tokens=8, min_new_tokens=8,
+                                 logits_processor=LogitsProcessorList([proc]),
+                                 pad_token_id=tiny_lm.eos_token_id)
+    emitted = out[0, enc["input_ids"].shape[1]:].tolist()
+    assert emitted == proc.drawn[0][:len(emitted)] and len(emitted) == 8
+
+
+def test_repetition_penalty_matches_transformers():
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, 50)
+    seen = [3, 7, 7, 20, 49]
+    ours = apply_repetition_penalty(logits, seen, 1.3)
+    theirs = RepetitionPenaltyLogitsProcessor(1.3)(torch.tensor([seen]),
+                                                   torch.tensor(logits[None, :]))[0].numpy()
+    np.testing.assert_allclose(ours, theirs)
+    with pytest.raises(ValueError, match="repetition_penalty"):
+        apply_repetition_penalty(logits, seen, 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(top_k=7), dict(top_p=0.8), dict(min_p=0.05),
+                                    dict(temperature=0.7, top_k=30, top_p=0.9, min_p=0.02)])
+def test_filters_agree_with_transformers_warpers(kwargs):
+    from transformers import (LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper,
+                              TopKLogitsWarper, TopPLogitsWarper)
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3, 200)  # continuous: no ties
+    warpers = LogitsProcessorList()
+    if "temperature" in kwargs:
+        warpers.append(TemperatureLogitsWarper(kwargs["temperature"]))
+    if "top_k" in kwargs:
+        warpers.append(TopKLogitsWarper(kwargs["top_k"]))
+    if "top_p" in kwargs:
+        warpers.append(TopPLogitsWarper(kwargs["top_p"]))
+    if "min_p" in kwargs:
+        warpers.append(MinPLogitsWarper(kwargs["min_p"]))
+    hf = warpers(torch.zeros(1, 1, dtype=torch.long), torch.tensor(logits[None, :]))[0].numpy()
+    kept = reduce_vocab(logits, **kwargs)
+    assert kept.ids.tolist() == np.flatnonzero(np.isfinite(hf)).tolist()
+    np.testing.assert_allclose(kept.logits, hf[kept.ids])
+
+
+def test_generate_bad_input(tiny_lm, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="prompts is empty"):
+        generate(tiny_lm, [], SoftmaxSampler())
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        generate(tiny_lm, "a", SoftmaxSampler(), max_new_tokens=0)
+    with pytest.raises(ValueError, match="repetition_penalty"):
+        generate(tiny_lm, "a", SoftmaxSampler(), repetition_penalty=-1.0)
+    with pytest.raises(ValueError, match="top_p"):
+        generate(tiny_lm, "a", SoftmaxSampler(), top_p=2.0)
+    monkeypatch.chdir(tmp_path)  # no build/lm here
+    with pytest.raises(FileNotFoundError, match="make lm"):
+        load_lm()
+    proc = SampledTokenProcessor(SoftmaxSampler())
+    with pytest.raises(ValueError, match="NaN"):
+        proc(None, torch.tensor([[0.0, float("nan")]]))
+
+
+def _model_folder(lm):
+    return lm.model.name_or_path
+
+
+def test_cli_generate_side_by_side(tiny_lm, capsys):
+    from pysampler.cli import main
+
+    main(["generate", "--model", _model_folder(tiny_lm), "--sampler", "all", "--prompt", "the",
+          "--prompt", "a p-bit", "--max-new-tokens", "4", "--top-k", "20", "--seed", "3",
+          "--deterministic"])
+    out = capsys.readouterr().out
+    for kind in ("softmax", "gibbs", "hw", "tree"):  # 'all' means every registered kind
+        assert f"== sampler: {kind}" in out
+    assert out.count("ms/token") == len(sampler_kinds()) and "fallbacks" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--top-k", "100"], "--top-k must be <= n_pbits = 64"),
+    (["--lm", "/nonexistent/model"], "cannot load --lm"),
+    (["--temperature", "0"], "--temperature"),
+    (["--top-p", "1.5"], "top_p"),
+    (["--sampler", "mcmc"], "--sampler"),
+    (["--seed", "-1"], "--seed"),
+    (["--lam", "1,2,3,4,5,6,7,8,9"], "at most 8 entries"),
+    (["--lam", "1.5,-2"], "--lam"),
+])
+def test_cli_generate_bad_arguments_exit_2(tiny_lm, argv, needle):
+    import subprocess
+    import sys
+
+    base = ["generate", "--model", _model_folder(tiny_lm), "--max-new-tokens", "2"]
+    proc = subprocess.run([sys.executable, "-m", "pysampler.cli", *base, *argv],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_lambda_schedule_reaches_the_sampler():
+    from pysampler.cli import _samplers, build_parser
+
+    args = build_parser().parse_args(["generate", "--lam", "1.5,2,3", "--sweeps", "12"])
+    assert args.lam == (1.5, 2.0, 3.0)
+    sampler = _samplers(args)["hw"]
+    assert sampler.lam_schedule == (1.5, 2.0, 3.0) and sampler.lam == 3.0 and sampler.sweeps == 12
+    assert build_parser().parse_args(["generate", "--lam", "2.5"]).lam == 2.5
