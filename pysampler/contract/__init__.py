@@ -1,5 +1,5 @@
-"""The hardware contract: every width, table and generator the bit-accurate model, the RTL (``hw/``),
-the test benches (``sim/``) and a host driver share, each defined once.
+"""The hardware contract: every width, table and generator that the bit-accurate model, the RTL
+(``hw/``), the test benches (``sim/``) and a host driver share, each defined once.
 
 Pure Python (numpy, scipy, numba): importing it loads no sampler, no analysis and no torch, so the
 Amaranth generator and the co-simulation can depend on it alone.

@@ -54,7 +54,7 @@ class HwConfig:
     beta : float
         Inverse temperature folded into the LUT contents, finite and > 0.
     rng : str
-        ``"lfsr"`` (Galois, maximal-length taps from :data:`pysampler.rng.LFSR_TAPS`) or
+        ``"lfsr"`` (Galois, maximal-length taps from :data:`pysampler.contract.rng.LFSR_TAPS`) or
         ``"xorshift"`` (Marsaglia xorshift32 / xorshift64).
     rng_bits : int
         Generator width: 8..64 for ``lfsr``, 32 or 64 for ``xorshift``.

@@ -3,8 +3,8 @@
 One update of p-bit i (sequential schedule: i = 0 .. n-1, one update per clock)::
 
     field = h_i + sum_{j != i} J_ij y_j          (exact integer, field_bits wide, never wraps)
-    L     = LUT[address(field)]                  (pysampler.lut)
-    state, u = rng_draw(state)                   (pysampler.rng; one draw per update, always;
+    L     = LUT[address(field)]                  (contract.lut)
+    state, u = rng_draw(state)                   (contract.rng; one draw per update, always;
                                                  run as its byte leap table, rng.leap_table)
     y_i   = 1 if u < L else 0
 
@@ -243,7 +243,7 @@ class BitAccurateModel:
     def run(self, sweeps: int, *, trace: bool = False) -> Trace | None:
         """Advance every chain by one run of ``sweeps`` sequential sweeps (n updates each); a
         one-hot program's lambda schedule is aligned with the end of this run
-        (:func:`pysampler.program.schedule_entries`).
+        (:func:`pysampler.contract.program.schedule_entries`).
 
         Returns the :class:`Trace` of these updates when ``trace=True``, else None.
         """

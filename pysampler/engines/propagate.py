@@ -165,7 +165,7 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
         A one-hot read-out at a checkpoint ends the run (the "continue" read-out policy): the
         masses returned are then those *emitted* at each checkpoint, not the state law.
     run_sweeps : int, optional
-        Length of the run the schedule is aligned with (:func:`pysampler.program.schedule_entries`);
+        Length of the run the schedule is aligned with (:func:`pysampler.contract.program.schedule_entries`);
         required when T > 1 (sweeps past it use the last entry).
 
     Returns
@@ -198,7 +198,7 @@ def readout_masses(p_on: np.ndarray, init_probs: np.ndarray, sweeps: Sequence[in
 
 
 def onehot_init_counts(n: int, prob_bits: int) -> np.ndarray:
-    """How many of the 2**P draws u give unit k under :func:`pysampler.model.onehot_init_index`:
+    """How many of the 2**P draws u give unit k under :func:`pysampler.engines.array.onehot_init_index`:
     floor(u n / 2^P) = k exactly for ceil(k 2^P / n) <= u < ceil((k + 1) 2^P / n)."""
     edges = [-((-k << prob_bits) // n) for k in range(n + 1)]  # ceil(k 2^P / n), exact ints
     return np.diff(np.array(edges, dtype=np.float64))

@@ -82,7 +82,7 @@ def onehot_gibbs(z: ArrayLike, lam: float | Sequence[float], *, sweeps: int, n_c
         Logits (already temperature-scaled and shifted as the caller wants).
     lam : float or sequence of float
         One-hot penalty > 0, or a per-sweep lambda table aligned with the end of the run
-        (:func:`pysampler.program.schedule_entries`).
+        (:func:`pysampler.contract.program.schedule_entries`).
     sweeps : int
         Sweeps of V updates each (>= 1), one run.
     rng : numpy.random.Generator

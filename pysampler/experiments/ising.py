@@ -57,7 +57,7 @@ def ising_convergence(sizes: Sequence[int] = (8, 12), cfg: HwConfig | None = Non
                       n_chains: int = 2048, sweeps: int = 2000, burn_in: int = 100,
                       seed: int = 0, progress: bool = True) -> list[IsingRow]:
     """Float Gibbs and the bit-accurate model against exact enumeration on random Ising models
-    (:func:`pysampler.logitsets.random_ising`), beta = cfg.beta."""
+    (:func:`pysampler.experiments.logitsets.random_ising`), beta = cfg.beta."""
     cfg = HwConfig() if cfg is None else cfg
     rows = []
     for n in tqdm(sizes, desc="ising", disable=not progress):

@@ -53,7 +53,7 @@ def softmax_match(vocab_sizes: Sequence[int] = MATCH_VOCAB_SIZES,
                   mc_tokens: int = 1000, seed: int = 0, progress: bool = True) -> list[MatchRow]:
     """Exact and Monte Carlo agreement with softmax over a (V, lambda, sweeps) grid.
 
-    Logits: :func:`pysampler.logitsets.synthetic_logits` (Normal(0, 2**2), seed ``seed``).
+    Logits: :func:`pysampler.experiments.logitsets.synthetic_logits` (Normal(0, 2**2), seed ``seed``).
     Exact figures use one propagation per (sampler, V, lambda) read out at every sweep count.
     """
     cfg = HwConfig() if cfg is None else cfg

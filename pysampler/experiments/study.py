@@ -11,7 +11,7 @@ One knob at a time around the default HwConfig (the design's starting point):
 * two whole configurations with more precision (the ``wide`` preset, and a 16-bit / 2^14-entry one),
 * and lambda x sweeps for float and fixed point.
 
-Every point is evaluated on every logit set: synthetic sets (:func:`pysampler.logitsets.synthetic_logits`)
+Every point is evaluated on every logit set: synthetic sets (:func:`pysampler.experiments.logitsets.synthetic_logits`)
 and next-token logits captured from the GPT-2 loop with top_k = 50. Per point: exact TV and KL to the
 softmax (ideal RNG), per-run invalid and per-token fallback rates, saturation count, the float Gibbs
 sampler's exact TV at the same lambda and sweeps, and Monte Carlo with the real generator (TV and its

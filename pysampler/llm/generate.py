@@ -50,7 +50,7 @@ def load_lm(name_or_path: str | Path = DEFAULT_LM_DIR, *, device: str = "cpu",
     """``AutoModelForCausalLM`` and ``AutoTokenizer`` ``from_pretrained(name_or_path)``.
 
     Hub names (``gpt2``, ``distilgpt2``) work wherever the hub is reachable; a local folder always
-    does (``make model`` writes one to build/model). ``dtype``: None (the checkpoint's), "float32",
+    does (``make lm`` writes one to build/lm). ``dtype``: None (the checkpoint's), "float32",
     "bfloat16" or "float16".
     """
     import torch

@@ -1,5 +1,5 @@
-"""Train the offline GPT-2 (``make lm``, ``pysampler train-lm``): a byte-level BPE tokenizer and a small GPT2LMHeadModel
-on English prose that installs from Debian, in a few minutes on a 2-core CPU.
+"""Train the offline GPT-2 (``make lm``, ``pysampler train-lm``): a byte-level BPE tokenizer and a
+small GPT2LMHeadModel on English prose that installs from Debian, in a few minutes on a 2-core CPU.
 
 Corpus: the reStructuredText sources of the Python 3.11 documentation (Debian package
 ``python3.11-doc``, /usr/share/doc/python3.11/html/_sources, PSF licence), about 11 MB. Paragraphs

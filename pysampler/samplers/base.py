@@ -1,9 +1,9 @@
 """The token-sampler protocol: draw tokens, and state the exact law of what is drawn.
 
 Every sampler takes one row of logits, reduces the vocabulary (:mod:`.filtering`) and returns a
-token id of the full vocabulary. Each sampler also carries its own exact law (:meth:`TokenSampler.law`)
-and cost, so the exact evaluator (:mod:`pysampler.analysis.exact`), the registry and the CLI never
-ask what type a sampler is.
+token id of the full vocabulary. Each sampler also carries its own exact law
+(:meth:`TokenSampler.law`) and cost, so the exact evaluator (:mod:`pysampler.analysis.exact`),
+the registry and the CLI never ask what type a sampler is.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class TokenSampler(ABC):
         self.seed = check_seed(seed)
         self.stats = SamplerStats()
 
-    # --- what a sampler provides ----------------------------------------------------------------
+    # --- what a sampler provides -----------------------------------------------------------------
     @abstractmethod
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         """Index into ``kept`` of the sampled token, updating ``self.stats``."""
@@ -139,7 +139,7 @@ class TokenSampler(ABC):
         """:meth:`law` with the policy's ``sweeps`` set to each count (chain samplers)."""
         raise ValueError(f"{type(self).__name__} runs no chain: it has no sweeps to vary")
 
-    # --- shared behaviour --------------------------------------------------------------------------
+    # --- shared behaviour ------------------------------------------------------------------------
     def reseed(self, seed: int) -> None:
         """Restart every random stream from ``seed`` (statistics are kept)."""
         self.seed = check_seed(seed)

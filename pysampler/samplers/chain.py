@@ -4,9 +4,9 @@ chain, and its exact law.
 A chain sampler runs the one-hot program on the kept tokens; a run whose read-out is not one-hot is
 an invalid attempt and is restarted from ``init``, up to ``max_resample`` times, after which the
 token falls back to the argmax of the kept logits (:mod:`.policy`). Subclasses say how one chain
-runs (:meth:`ChainSampler._run`), what its conditionals are (:meth:`ChainSampler.p_on_tables`) and
-how it starts (:meth:`ChainSampler.init_law`); the exact law follows from those by propagating the
-chain's state law (:mod:`pysampler.engines.propagate`).
+runs (:meth:`ChainSampler._run`), what its conditionals are (:meth:`ChainSampler.p_on_tables`)
+and how its random one-hot start is drawn (:meth:`ChainSampler._random_onehot_law`); the exact
+law follows from those by propagating the chain's state law (:mod:`pysampler.engines.propagate`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class ChainSampler(TokenSampler):
         super().__init__(seed=seed)
         self._policy = ChainPolicy.of(policy, **policy_fields)
 
-    # --- the policy, read-only ---------------------------------------------------------------------
+    # --- the policy, read-only -----------------------------------------------------------------
     @property
     def policy(self) -> ChainPolicy:
         return self._policy
@@ -102,7 +102,7 @@ class ChainSampler(TokenSampler):
         """:meth:`with_policy` of the policy with ``changes`` applied."""
         return self.with_policy(self._policy.replace(**changes))
 
-    # --- what a chain sampler provides --------------------------------------------------------------
+    # --- what a chain sampler provides -----------------------------------------------------------
     @abstractmethod
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
         """Run ``sweeps`` sweeps of a chain (a new one from init when ``chain`` is None) as one
@@ -115,10 +115,19 @@ class ChainSampler(TokenSampler):
         (T, V, V), under ideal randomness."""
 
     @abstractmethod
+    def _random_onehot_law(self, n: int) -> np.ndarray:
+        """Law of the unit the ``random_onehot`` init turns on, shape (n,)."""
+
     def init_law(self, n: int) -> np.ndarray:
         """Law of the initial state over (empty, singleton 0..n-1), shape (n + 1,)."""
+        probs = np.zeros(n + 1)
+        if self.init == "zeros":
+            probs[0] = 1.0
+        else:
+            probs[1:] = self._random_onehot_law(n)
+        return probs
 
-    # --- the procedure -------------------------------------------------------------------------------
+    # --- the procedure ---------------------------------------------------------------------------
     def _attempt(self, kept: KeptVocab, lane: int) -> int:
         chain, token = self._run(kept, lane, None, self.sweeps_per_attempt)
         self.stats.updates += self.sweeps_per_attempt * kept.size
@@ -140,7 +149,7 @@ class ChainSampler(TokenSampler):
         self.stats.fallbacks += 1
         return int(np.argmax(kept.logits))
 
-    # --- the exact law -----------------------------------------------------------------------------
+    # --- the exact law ---------------------------------------------------------------------------
     @staticmethod
     def _check_exact_size(kept: KeptVocab) -> None:
         if kept.size > MAX_EXACT_VOCAB:

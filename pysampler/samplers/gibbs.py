@@ -59,7 +59,8 @@ class GibbsSampler(ChainSampler):
 
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
         z = shift_logits(kept.logits, 1.0, self.offset, self.beta)
-        y = onehot_gibbs(z, self.lam_schedule, sweeps=sweeps, rng=self._rngs.stream(self.seed, lane),
+        y = onehot_gibbs(z, self.lam_schedule, sweeps=sweeps,
+                         rng=self._rngs.stream(self.seed, lane),
                          beta=self.beta, scan=self.scan,
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
@@ -71,10 +72,5 @@ class GibbsSampler(ChainSampler):
         return np.stack([onehot_conditional(z[:, None], lam, self.beta, s[None, :])
                          for lam in self.lam_schedule])
 
-    def init_law(self, n: int) -> np.ndarray:
-        probs = np.zeros(n + 1)
-        if self.init == "zeros":
-            probs[0] = 1.0
-        else:  # random_onehot: a uniform unit
-            probs[1:] = 1.0 / n
-        return probs
+    def _random_onehot_law(self, n: int) -> np.ndarray:
+        return np.full(n, 1.0 / n)  # a uniform unit

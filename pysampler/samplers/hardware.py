@@ -97,11 +97,6 @@ class HardwareSampler(ChainSampler):
         replaced by an ideal uniform P-bit draw)."""
         return self.program_for(kept).schedule_on_probabilities()
 
-    def init_law(self, n: int) -> np.ndarray:
-        probs = np.zeros(n + 1)
-        if self.init == "zeros":
-            probs[0] = 1.0
-        else:  # random_onehot: unit (u n) >> P of a P-bit draw
-            p_bits = self.cfg.prob_bits
-            probs[1:] = onehot_init_counts(n, p_bits) / float(1 << p_bits)
-        return probs
+    def _random_onehot_law(self, n: int) -> np.ndarray:
+        """Unit (u n) >> P of a P-bit draw u: counts of the draws per unit over 2^P."""
+        return onehot_init_counts(n, self.cfg.prob_bits) / float(1 << self.cfg.prob_bits)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..contract.config import HwConfig
@@ -63,10 +64,8 @@ def _discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
-    from .. import samplers as package
-
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"{__package__}.{info.name}")
     _DISCOVERED = True
 
 

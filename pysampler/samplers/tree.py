@@ -1,5 +1,5 @@
-"""A p-bit categorical sampler with no invalid states: a binary tree of p-bit decisions, bit-accurate
-with the real generator (:mod:`pysampler.engines.tree`; RTL core ``pbit_tree``)."""
+"""A p-bit categorical sampler with no invalid states: a binary tree of p-bit decisions,
+bit-accurate with the real generator (:mod:`pysampler.engines.tree`; RTL core ``pbit_tree``)."""
 
 from __future__ import annotations
 

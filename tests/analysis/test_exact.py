@@ -78,6 +78,7 @@ def test_random_scan_exact_matches_monte_carlo():
     assert total_variation(law, empirical_distribution(_outcomes(y), 5)) < _tolerance(law, n)
 
 
+@pytest.mark.slow
 def test_whole_procedure_with_restarts_matches_sampler():
     sampler = GibbsSampler(lam=0.7, sweeps=2, max_resample=1, seed=3)  # many restarts, fallbacks
     res = exact_token_distribution(sampler, LOGITS)

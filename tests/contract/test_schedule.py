@@ -87,6 +87,7 @@ def test_model_follows_the_table_update_by_update(sweeps):
     assert model.y[0].tolist() == y.tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda: GibbsSampler(lam=RAMP, sweeps=6, seed=1),
     lambda: HardwareSampler(lam=RAMP, sweeps=6, seed=1, readout="continue", extra_sweeps=2),

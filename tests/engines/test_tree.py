@@ -89,6 +89,7 @@ def test_draw_trace_is_one_decision_per_level():
         TreeSampler(guard_bits=9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cfg", [HwConfig(), HwConfig(rng="xorshift", rng_bits=64)])
 def test_monte_carlo_matches_exact_and_never_invalid(cfg):
     """20,000 draws with the real generator against the exact law: E[TV] of N exact samples plus

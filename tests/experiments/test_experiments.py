@@ -25,6 +25,7 @@ def test_softmax_match_small_grid(tmp_path):
     assert csv_path.read_text().splitlines()[0].startswith("sampler,vocab_size,lam")
 
 
+@pytest.mark.slow
 def test_ising_targets_at_default_config():
     """Issue targets for N = 8: TV < 0.01, KL < 0.05, ESS > 500, float and bit-accurate."""
     rows = ising_convergence((8,), n_chains=512, sweeps=1000, burn_in=50, progress=False)

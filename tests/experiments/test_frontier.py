@@ -62,6 +62,7 @@ def _tolerance(p, n):
     return tv_noise_floor(p, n) + np.sqrt(np.log(1e6) / (2 * n))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", [
     lambda: GibbsSampler(lam=1.0, sweeps=2, readout="continue", extra_sweeps=4, max_resample=1,
                          seed=4),

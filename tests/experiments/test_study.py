@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from pysampler.experiments.study import (StudyRow, finding, run_study, study_points, summarize, synthetic_sets,
                              write_study)
@@ -18,6 +19,7 @@ def test_quick_grid_varies_one_knob_at_a_time():
     assert len(study_points()) > len(points)
 
 
+@pytest.mark.slow
 def test_study_rows_tables_and_plots(tmp_path):
     sets = synthetic_sets((8,))
     sets["gpt2-top50-0"] = np.random.default_rng(0).normal(0, 3, 12)

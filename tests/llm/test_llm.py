@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from pysampler import GibbsSampler, HardwareSampler, HwConfig, SoftmaxSampler, TreeSampler
+from pysampler import GibbsSampler, HardwareSampler, SoftmaxSampler, TreeSampler
 from pysampler.samplers.filtering import reduce_vocab
 from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
 from pysampler.samplers import TokenLaw, TokenSampler, sampler_kinds
@@ -35,6 +35,8 @@ def tiny_lm(tmp_path_factory):
     tok.save_pretrained(folder)
     return load_lm(folder)
 
+
+pytestmark = pytest.mark.lm
 
 SAMPLERS = [lambda: SoftmaxSampler(seed=1), lambda: GibbsSampler(seed=1),
             lambda: HardwareSampler(seed=1), lambda: TreeSampler(seed=1)]
