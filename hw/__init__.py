@@ -1,5 +1,7 @@
-"""The p-bit array in Amaranth HDL: RNG, sigmoid LUT, update engine, one-hot core, dense array.
+"""The p-bit cores in Amaranth HDL: RNG, sigmoid LUT, update engine, the programming-port decoder
+and run sequencer, and the one-hot, dense and tree cores (``pbit_onehot``, ``pbit_dense``,
+``pbit_tree``).
 
-Every contract piece (LUT contents, RNG step, seed derivation, widths) is imported from
-:mod:`pysampler`; nothing here restates it.
+Every contract piece (LUT contents, RNG step, seed derivation, widths, the register map) is
+imported from :mod:`pysampler.contract`; nothing here restates it.
 """

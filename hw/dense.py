@@ -1,4 +1,4 @@
-"""The dense p-bit array: programmable h (n) and J (n x n), y in registers, for n up to 64.
+"""The dense core (``pbit_dense``): programmable h (n) and J (n x n), y in registers, n <= 64.
 
 Field of unit i: ``h_i + sum_{j != i, j < n_active} J_ij y_j``, summed by an adder tree over the
 row of J read (one row per clock) from a memory with one weight-wide lane per column.
@@ -12,12 +12,12 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib.memory import Memory
 
 from pysampler.contract.config import HwConfig
+from pysampler.contract.regmap import Core, Init, Phase
 
-from pysampler.contract import regmap as rm
-from .control import FILL, INIT, PRIME, RUN, PbitCore, flag, write_h
+from .control import PbitCore
 from .lut import lut_rom_address
 
-__all__ = ["DenseArray", "MAX_DENSE_PBITS"]
+__all__ = ["DenseCore", "MAX_DENSE_PBITS"]
 
 MAX_DENSE_PBITS = 64
 
@@ -30,19 +30,18 @@ def _tree_sum(terms: list) -> object:
     return terms[0]
 
 
-class DenseArray(PbitCore):
-    """Dense p-bit array with ``cfg.n_pbits`` <= 64 units (ports: :class:`hw.control.PbitCore`).
+class DenseCore(PbitCore):
+    """Dense p-bit core with ``cfg.n_pbits`` <= 64 units (ports: :class:`hw.control.PbitCore`).
     Init policies: zeros, random_onehot and given (the STATE region)."""
+
+    core = Core.DENSE
 
     def __init__(self, cfg: HwConfig, *, debug_trace: bool = True):
         if cfg.n_pbits > MAX_DENSE_PBITS:
             self._MustUse__silence = True  # a rejected component is not an unused one
-            raise ValueError(f"DenseArray supports n_pbits <= {MAX_DENSE_PBITS}, got "
+            raise ValueError(f"DenseCore supports n_pbits <= {MAX_DENSE_PBITS}, got "
                              f"{cfg.n_pbits}; use OnehotCore for large one-hot programs")
-        super().__init__(cfg, dense=True, debug_trace=debug_trace)
-
-    def accepts_init(self, code: int) -> bool:
-        return code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_GIVEN)
+        super().__init__(cfg, debug_trace=debug_trace)
 
     def datapath(self, m: Module, c: SimpleNamespace) -> None:
         cfg, n, wb, b = self.cfg, self.cfg.n_pbits, self.cfg.weight_bits, self.idx_bits
@@ -67,26 +66,15 @@ class DenseArray(PbitCore):
         if self.debug_trace:
             m.d.comb += self.trace.field.eq(field_q)
 
+        # Writes the decoder has checked against the map (address in range, value accepted).
         row_i, col_j = c.offset[b:2 * b], c.offset[:b]
-        with m.If(c.write):
-            with m.Switch(c.region):
-                with m.Case(rm.REGION_H):
-                    write_h(m, c, h_wr, n)
-                with m.Case(rm.REGION_STATE):
-                    with m.If(c.offset >= n):
-                        flag(m, c.err_set, rm.ERR_ADDR)
-                    with m.Elif(c.data > 1):
-                        flag(m, c.err_set, rm.ERR_VALUE)
-                    with m.Else():
-                        m.d.sync += y.bit_select(c.offset[:b], 1).eq(c.data[0])
-                with m.Case(rm.REGION_J):
-                    with m.If((c.offset[2 * b:] != 0) | (row_i >= n) | (col_j >= n)):
-                        flag(m, c.err_set, rm.ERR_ADDR)
-                    with m.Elif(~c.fits_weight):
-                        flag(m, c.err_set, rm.ERR_VALUE)
-                    with m.Else():
-                        m.d.comb += [j_wr.addr.eq(row_i), j_wr.data.eq(c.data[:wb].replicate(n)),
-                                     j_wr.en.eq((Const(1, n) << col_j)[:n])]
+        with m.If(c.written["H"]):
+            m.d.comb += [h_wr.addr.eq(c.offset), h_wr.data.eq(c.data), h_wr.en.eq(1)]
+        with m.If(c.written["STATE"]):
+            m.d.sync += y.bit_select(c.offset[:b], 1).eq(c.data[0])
+        with m.If(c.written["J"]):
+            m.d.comb += [j_wr.addr.eq(row_i), j_wr.data.eq(c.data[:wb].replicate(n)),
+                         j_wr.en.eq((Const(1, n) << col_j)[:n])]
 
         def row_field(h_value, row, y_vec, unit):
             """h + sum over active j != unit of J[unit][j] * y_vec[j]."""
@@ -95,21 +83,21 @@ class DenseArray(PbitCore):
             return h_value + _tree_sum(terms)
 
         h_next = h_rd.data.as_signed()
-        with m.If((c.phase == INIT) | (c.phase == FILL)):
+        with m.If((c.phase == Phase.INIT) | (c.phase == Phase.FILL)):
             m.d.comb += [h_rd.addr.eq(0), j_rd.addr.eq(0)]
-        with m.If(c.phase == INIT):
-            with m.If(c.init_mode == rm.INIT_ZEROS):
+        with m.If(c.phase == Phase.INIT):
+            with m.If(c.init_mode == Init.ZEROS):
                 m.d.sync += y.eq(0)
             with m.Elif(c.init_onehot):
                 m.d.sync += y.eq((Const(1, n) << c.k_now)[:n])
-        with m.If(c.phase == PRIME):
+        with m.If(c.phase == Phase.PRIME):
             field0 = Signal(signed(cfg.field_bits))
             m.d.comb += field0.eq(row_field(h_next, j_rd.data, y, 0))
             address0 = lut_rom_address(m, field0, cfg)
             m.d.comb += [c.engine.address0.eq(address0), c.engine.address1.eq(address0),
                          h_rd.addr.eq(c.nxt), j_rd.addr.eq(c.nxt)]
             m.d.sync += field_q.eq(field0)
-        with m.If(c.phase == RUN):
+        with m.If(c.phase == Phase.RUN):
             # Field of unit nxt for both outcomes of this clock's decision on unit idx.
             y_off = Signal(n)
             m.d.comb += y_off.eq(y & ~(Const(1, n) << c.idx)[:n])

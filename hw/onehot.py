@@ -1,13 +1,15 @@
-"""The one-hot sampler core: h in memory, one coupling j, a popcount. Scales to large V.
+"""The one-hot sampler core (``pbit_onehot``): h in memory, one coupling j, a popcount. Scales to
+large V.
 
 Field of unit i: ``h_i + d_e + j_e * (popcount - y_i)``, with (d_e, j_e) the bias offset and
-coupling of the lambda-schedule entry e of the current sweep (:mod:`hw.regmap`; one entry, d = 0,
-without a schedule). The core keeps ``cpop_e = j_e * popcount`` for every entry as registers that
-move by +-j_e when a unit flips, so no multiplier sits in the update loop (and a new entry at a
-sweep boundary needs no product either), and keeps y in a 1-bit-wide memory. During the first sweep of a run the old value of a unit comes from the
-init policy (zeros, or the one unit random_onehot turned on), so no clearing pass is needed.
-h is read three units ahead into a register (h memory does not change during a run), so the field
-arithmetic starts from a flip-flop rather than from a block RAM's slow output.
+coupling of the lambda-schedule entry e of the current sweep (SCHED_OFFSET[e], SCHED_COUPLING[e] of
+:mod:`pysampler.contract.regmap`; one entry, d = 0, without a schedule). The core keeps
+``cpop_e = j_e * popcount`` for every entry as registers that move by +-j_e when a unit flips, so
+no multiplier sits in the update loop (and a new entry at a sweep boundary needs no product
+either), and keeps y in a 1-bit-wide memory. During the first sweep of a run the old value of a
+unit comes from the init policy (zeros, or the one unit random_onehot turned on), so no clearing
+pass is needed. h is read three units ahead into a register (h memory does not change during a
+run), so the field arithmetic starts from a flip-flop rather than from a block RAM's slow output.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from types import SimpleNamespace
 from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib.memory import Memory
 
-from pysampler.contract.config import HwConfig
-
 from pysampler.contract import regmap as rm
-from .control import FILL, INIT, PRIME, RUN, PbitCore, flag, write_h
+from pysampler.contract.config import HwConfig
+from pysampler.contract.regmap import Core, Phase
+
+from .control import PbitCore
 from .lut import lut_rom_address
 
 __all__ = ["OnehotCore"]
@@ -37,10 +40,12 @@ class OnehotCore(PbitCore):
     debug_trace : bool
         As :class:`hw.control.PbitCore`.
     schedule_depth : int
-        Lambda-schedule entries the core holds, 1..:data:`hw.regmap.SCHEDULE_DEPTH` (default:
+        Lambda-schedule entries the core holds, 1..``regmap.SCHEDULE_DEPTH`` (default:
         all); each costs a ``j_e * popcount`` register and its adder, so a core that needs no
         schedule is built with 1 (SCHED_LEN then accepts only 1).
     """
+
+    core = Core.ONEHOT
 
     def __init__(self, cfg: HwConfig, *, debug_trace: bool = True,
                  schedule_depth: int = rm.SCHEDULE_DEPTH):
@@ -50,10 +55,7 @@ class OnehotCore(PbitCore):
             raise ValueError(f"schedule_depth must be an int in [1, {rm.SCHEDULE_DEPTH}], "
                              f"got {schedule_depth!r}")
         self.schedule_depth = schedule_depth
-        super().__init__(cfg, dense=False, debug_trace=debug_trace)
-
-    def accepts_init(self, code: int) -> bool:
-        return code in (rm.INIT_ZEROS, rm.INIT_RANDOM_ONEHOT, rm.INIT_KEEP)
+        super().__init__(cfg, debug_trace=debug_trace)
 
     def datapath(self, m: Module, c: SimpleNamespace) -> None:
         cfg, n = self.cfg, self.cfg.n_pbits
@@ -76,11 +78,8 @@ class OnehotCore(PbitCore):
         if self.debug_trace:
             m.d.comb += self.trace.field.eq(field_q)
 
-        with m.If(c.write):
-            with m.If(c.region == rm.REGION_H):
-                write_h(m, c, h_wr, n)
-            with m.Elif(c.region != rm.REGION_REG):
-                flag(m, c.err_set, rm.ERR_ADDR)
+        with m.If(c.written["H"]):
+            m.d.comb += [h_wr.addr.eq(c.offset), h_wr.data.eq(c.data), h_wr.en.eq(1)]
 
         def init_value(unit):
             return c.init_onehot & (unit == c.k_init)
@@ -105,7 +104,7 @@ class OnehotCore(PbitCore):
         sel_cp = Signal(signed(cfg.field_bits + 1))
         sel_j = Signal(signed(cfg.weight_bits))
         h_now = h_rd.data.as_signed()
-        with m.If((c.phase == INIT) & ~c.keep):  # keep: popcount and j_e * popcount stay
+        with m.If((c.phase == Phase.INIT) & ~c.keep):  # keep: popcount and j_e * popcount stay
             m.d.sync += pop.eq(c.init_onehot)
             m.d.sync += [cpops[e].eq(Mux(c.init_onehot, c.sched_couplings[e], 0))
                          for e in range(depth)]
@@ -116,14 +115,14 @@ class OnehotCore(PbitCore):
         y0_q = Signal()     # stored value of unit 0 (keep)
         last_new_q = Signal()
         decided_q = Signal()  # a unit was decided in the previous clock
-        m.d.sync += decided_q.eq(c.phase == RUN)
-        with m.If(c.phase == INIT):
+        m.d.sync += decided_q.eq(c.phase == Phase.RUN)
+        with m.If(c.phase == Phase.INIT):
             m.d.comb += [h_rd.addr.eq(0), y_rd.addr.eq(0)]
-        with m.If(c.phase == FILL):  # unit 0
+        with m.If(c.phase == Phase.FILL):  # unit 0
             _, _, offset0 = select(c.entry_ahead[0], "fill")
             m.d.comb += [h_rd.addr.eq(c.nxt), y_rd.addr.eq(c.nxt)]
             m.d.sync += [hb_q.eq(h_now + offset0), y0_q.eq(y_rd.data)]
-        with m.If(c.phase == PRIME):  # unit 0's field; registers for unit 1 (nxt)
+        with m.If(c.phase == Phase.PRIME):  # unit 0's field; registers for unit 1 (nxt)
             y0 = Mux(c.keep, y0_q, init_value(0))
             cpop, coupling, _ = select(c.entry_ahead[0], "prime0")
             field0 = Signal(signed(cfg.field_bits))
@@ -137,7 +136,7 @@ class OnehotCore(PbitCore):
                          hb_q.eq(h_now + off1), sel_cp.eq(cp1), sel_j.eq(j1)]
             with m.If(~c.keep):
                 m.d.sync += tok.eq(Mux(c.init_onehot, c.k_init, 0))
-        with m.If(c.phase == RUN):
+        with m.If(c.phase == Phase.RUN):
             # Everything for unit nxt is computed for both outcomes of this clock's decision; the
             # decision (c.new) only selects.
             cpop0 = Signal(signed(cfg.field_bits + 1))

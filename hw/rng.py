@@ -17,9 +17,9 @@ class Rng(wiring.Component):
     """The ``cfg.rng`` generator advanced ``cfg.rng_steps`` steps per clock.
 
     The next-state logic is the GF(2) matrix of ``rng_steps`` calls of
-    :func:`pysampler.rng.rng_step` (:func:`pysampler.rng.transition_matrix`): each next-state bit
-    is the XOR of the state bits its row selects. It is therefore the Python definition, applied to
-    the basis states, and needs no second description of the generator.
+    :func:`pysampler.contract.rng.rng_step` (:func:`pysampler.contract.rng.transition_matrix`):
+    each next-state bit is the XOR of the state bits its row selects. It is therefore the Python
+    definition, applied to the basis states, and needs no second description of the generator.
 
     Parameters
     ----------

@@ -1,7 +1,9 @@
-"""The tree sampler core: an exact categorical draw from p-bit decisions, no invalid states.
+"""The tree sampler core (``pbit_tree``): an exact categorical draw from p-bit decisions, no invalid
+states.
 
-Contract: :mod:`pysampler.tree` (tree format = :func:`pysampler.tree.tree_config`, log-add table
-:func:`pysampler.tree.logadd_table`, sigmoid ROM of the tree format, one generator draw per level).
+Contract: :mod:`pysampler.contract.tree_format` (the tree format ``tree_config``, the log-add table
+``logadd_table``, the sigmoid ROM of the tree format, one generator draw per level); the model:
+:mod:`pysampler.engines.tree`.
 
 Heap-ordered memory of V' = 2^ceil(log2 n_pbits) leaves and V' - 1 inner nodes (node k has children
 2k and 2k + 1), each word a log-mass plus a "not empty" flag. A run::
@@ -13,7 +15,7 @@ Heap-ordered memory of V' = 2^ceil(log2 n_pbits) leaves and V' - 1 inner nodes (
 So a token costs V' + 3 log2 V' + 1 clocks: at most 2 V for V >= 16. Leaves are written through
 the H region of the programming port (tree format, weight_bits + guard bits wide); leaves at or past
 N_ACTIVE are empty. A start before any leaf has been written since reset is refused
-(ERR_BAD_START).
+(``Err.BAD_START``). The run phases are :class:`~pysampler.contract.regmap.TreePhase`.
 """
 
 from __future__ import annotations
@@ -27,14 +29,13 @@ from pysampler.contract.config import HwConfig
 from pysampler.contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
                                             tree_config, tree_depth)
 from pysampler.contract import regmap as rm
+from pysampler.contract.regmap import Core, Err, TreePhase
 
-from .control import flag, program_port
+from .control import flag, program_port, prog_signature
 from .lut import lut_rom, lut_rom_address
 from .rng import Rng
 
 __all__ = ["TreeCore"]
-
-IDLE, REDUCE, READ, LOOKUP, DECIDE = 0, 1, 2, 3, 4
 
 
 class TreeCore(wiring.Component):
@@ -43,8 +44,11 @@ class TreeCore(wiring.Component):
 
     Attributes
     ----------
+    regmap : CoreMap
+        The tree core's register map (:mod:`pysampler.contract.regmap`; H = the leaves, in the
+        tree format).
     prog, start, busy, done, err
-        As the other cores (:mod:`hw.regmap`; H region = leaves, REG N_ACTIVE / SEED / CLEAR_ERR).
+        As the other cores.
     token : Out(index_bits)
         The drawn token, valid from ``done``.
     trace : Out(valid, node, bit, forced, field, lut, u)
@@ -59,11 +63,10 @@ class TreeCore(wiring.Component):
         self.depth = tree_depth(cfg.n_pbits)
         self.padded = 1 << self.depth
         self.mass_bits = self.tcfg.weight_bits + 1 + self.depth.bit_length()
+        self.regmap = rm.CoreMap.of(Core.TREE, self.tcfg)  # leaves accepted in the tree format
         n = cfg.n_pbits
         super().__init__({
-            "prog": In(Signature({
-                "addr": Out(2 + rm.offset_bits(n, False)), "data": Out(rm.DATA_BITS),
-                "we": Out(1)})),
+            "prog": In(prog_signature(self.regmap)),
             "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
             "token": Out(rm.index_bits(n)),
             "trace": Out(Signature({
@@ -74,7 +77,7 @@ class TreeCore(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        tcfg, n, padded = self.tcfg, self.cfg.n_pbits, self.padded
+        tcfg, padded = self.tcfg, self.padded
         width = self.mass_bits
         m.submodules.rng = rng = Rng(tcfg)
         m.submodules.rom = rom = lut_rom(tcfg)
@@ -88,31 +91,23 @@ class TreeCore(wiring.Component):
         rd_a = mass.read_port(transparent_for=(wr,))
         rd_b = mass.read_port(transparent_for=(wr,))
 
-        phase = Signal(range(5), init=IDLE)
-        busy = phase != IDLE
-        port = program_port(m, self.prog, busy, tcfg, rng, n, rm.offset_bits(n, False))
+        phase = Signal(TreePhase, init=TreePhase.IDLE)
+        busy = phase != TreePhase.IDLE
+        port = program_port(m, self.prog, busy, self.regmap, rng)
         m.d.comb += [self.busy.eq(busy), self.err.eq(port.err)]
 
         loaded = Signal()  # a leaf has been written since reset
-        with m.If(port.write):
-            with m.If(port.region == rm.REGION_H):
-                with m.If(port.offset >= n):
-                    flag(m, port.err_set, rm.ERR_ADDR)
-                with m.Elif(~port.fits_weight):
-                    flag(m, port.err_set, rm.ERR_VALUE)
-                with m.Else():
-                    m.d.comb += [wr.addr.eq(padded + port.offset),
-                                 wr.data.eq(Cat(port.data_s[:width], 1)), wr.en.eq(1)]
-                    m.d.sync += loaded.eq(1)
-            with m.Elif(port.region != rm.REGION_REG):
-                flag(m, port.err_set, rm.ERR_ADDR)
+        with m.If(port.written["H"]):
+            m.d.comb += [wr.addr.eq(padded + port.offset),
+                         wr.data.eq(Cat(port.data_s[:width], 1)), wr.en.eq(1)]
+            m.d.sync += loaded.eq(1)
         with m.If(self.start):
             with m.If(busy):
-                flag(m, port.err_set, rm.ERR_BUSY_START)
+                flag(m, port.err_set, Err.BUSY_START)
             with m.Elif(~loaded):  # nothing to draw from: refused
-                flag(m, port.err_set, rm.ERR_BAD_START)
+                flag(m, port.err_set, Err.BAD_START)
             with m.Else():
-                m.d.sync += [phase.eq(REDUCE), self.done.eq(0)]
+                m.d.sync += [phase.eq(TreePhase.REDUCE), self.done.eq(0)]
 
         def word(data, address):
             """(log-mass, present) of a node word read from ``address``."""
@@ -139,7 +134,7 @@ class TreeCore(wiring.Component):
         merged = Signal(signed(width))
         m.d.comb += merged.eq(Mux(~a_ok, b_val, Mux(~b_ok, a_val,
                                                    Mux(diff < 0, a_val, b_val) + logadd_rd.data)))
-        with m.If(phase == REDUCE):
+        with m.If(phase == TreePhase.REDUCE):
             m.d.comb += [rd_a.addr.eq(2 * k), rd_b.addr.eq(2 * k + 1)]
             m.d.sync += [k_q.eq(k), reading.eq(k != 0)]
             with m.If(k != 0):
@@ -147,32 +142,32 @@ class TreeCore(wiring.Component):
             with m.If(reading):
                 m.d.comb += [wr.addr.eq(k_q), wr.data.eq(Cat(merged, a_ok | b_ok)), wr.en.eq(1)]
             with m.If(k == 0):  # the write of node 1 happens in this clock
-                m.d.sync += [phase.eq(READ), k.eq(padded - 1), reading.eq(0)]
+                m.d.sync += [phase.eq(TreePhase.READ), k.eq(padded - 1), reading.eq(0)]
 
         # DESCEND: READ the children of node, LOOKUP the field, DECIDE with one draw.
         node = Signal(self.depth + 1, init=1)
         forced = Signal()
         go_right_forced = Signal()
         field_q = Signal(signed(width + 1))
-        with m.If(phase == READ):
+        with m.If(phase == TreePhase.READ):
             m.d.comb += [rd_a.addr.eq(2 * node), rd_b.addr.eq(2 * node + 1)]
-            m.d.sync += phase.eq(LOOKUP)
-        with m.If(phase == LOOKUP):
+            m.d.sync += phase.eq(TreePhase.LOOKUP)
+        with m.If(phase == TreePhase.LOOKUP):
             m.d.comb += lut_rd.addr.eq(lut_rom_address(m, diff, tcfg))
             m.d.sync += [forced.eq(~a_ok | ~b_ok), go_right_forced.eq(~a_ok),
-                         field_q.eq(Mux(a_ok & b_ok, diff, 0)), phase.eq(DECIDE)]
+                         field_q.eq(Mux(a_ok & b_ok, diff, 0)), phase.eq(TreePhase.DECIDE)]
         bit = Signal()
         m.d.comb += bit.eq(Mux(forced, go_right_forced, rng.u < lut_rd.data))
-        with m.If(phase == DECIDE):
+        with m.If(phase == TreePhase.DECIDE):
             m.d.comb += rng.advance.eq(1)
             nxt = Cat(bit, node)[:self.depth + 1]
             with m.If(nxt >= padded):
-                m.d.sync += [phase.eq(IDLE), self.done.eq(1), node.eq(1),
+                m.d.sync += [phase.eq(TreePhase.IDLE), self.done.eq(1), node.eq(1),
                              self.token.eq(nxt - padded)]
             with m.Else():
-                m.d.sync += [node.eq(nxt), phase.eq(READ)]
+                m.d.sync += [node.eq(nxt), phase.eq(TreePhase.READ)]
         m.d.comb += [
-            self.trace.valid.eq(phase == DECIDE), self.trace.node.eq(node), self.trace.bit.eq(bit),
+            self.trace.valid.eq(phase == TreePhase.DECIDE), self.trace.node.eq(node), self.trace.bit.eq(bit),
             self.trace.forced.eq(forced), self.trace.field.eq(field_q),
             self.trace.lut.eq(Mux(forced, 0, lut_rd.data)), self.trace.u.eq(rng.u),
         ]

@@ -354,7 +354,12 @@ def _run_bench(args: argparse.Namespace) -> None:
         print(f"(no LM at {lm_dir}: GPT-2 loop timing skipped; `make lm` builds it)")
     print_results(results)
     if not args.no_cosim:
-        results["cosim"] = _import_hw("sim.bench").cosim_speed(args.cosim_sweeps)
+        cosim = results["cosim"] = _import_hw("sim.bench").cosim_speed(args.cosim_sweeps)
+        print(f"\nco-simulation ({cosim['program']}, {cosim['sweeps']} sweeps, every clock "
+              f"compared):")
+        for sim in ("icarus", "verilator"):
+            print(f"{sim:10s} {cosim[sim]['clocks_per_s']:10.0f} simulated clocks/s")
+        print(f"verilator / icarus: {cosim['verilator_over_icarus']:.2f}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")

@@ -1,22 +1,24 @@
-"""Test routines shared by the cocotb modules of both cores (random programs, edge programs, bad
-input, reset in the middle of a run). Each returns the number of updates it compared."""
+"""Check routines of the one-hot and dense cores (random programs, edge programs, bad input, reset
+in the middle of a run, token runs, KEEP runs). Each drives an :class:`~sim.tb.ArrayTB`, compares
+with the bit-accurate model (:mod:`sim.compare`) and returns the number of updates it compared."""
 
 from __future__ import annotations
 
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from pysampler.contract import regmap as rm
 from pysampler.contract.config import HwConfig
-from pysampler.experiments.logitsets import synthetic_logits
-from pysampler.engines.array import BitAccurateModel
 from pysampler.contract.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
+from pysampler.contract.regmap import REGISTERS, SCHEDULE_DEPTH, Err, Region, index_bits
 from pysampler.contract.rng import derive_state
+from pysampler.engines.array import BitAccurateModel
+from pysampler.experiments.logitsets import synthetic_logits
 
-from tb import TB, CompareError
+from .compare import CompareError, compare_run
+from .tb import ArrayTB
 
 __all__ = ["random_onehot_program", "random_dense_program", "run_and_compare", "random_programs",
-           "bad_input", "reset_mid_run", "edge_programs"]
+           "bad_input", "reset_mid_run", "edge_programs", "realistic_tokens", "keep_runs"]
 
 
 def random_onehot_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> OnehotProgram:
@@ -35,7 +37,7 @@ def random_dense_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> Den
     return DenseProgram(cfg, rng.integers(lo, hi + 1, n), upper + upper.T)
 
 
-async def run_and_compare(tb: TB, program, state: int, sweeps: int, init: str, label: str,
+async def run_and_compare(tb: ArrayTB, program, state: int, sweeps: int, init: str, label: str,
                           given=None) -> tuple[int, int]:
     """Run ``program`` from generator state ``state`` on RTL and model; returns
     (updates compared, the generator state after the run)."""
@@ -43,7 +45,7 @@ async def run_and_compare(tb: TB, program, state: int, sweeps: int, init: str, l
                              init=np.asarray(given) if init == "given" else init)
     expected = model.run(sweeps, trace=True)
     result = await tb.run(sweeps, init, program.n)
-    count = tb.compare(result, model, expected, label)
+    count = compare_run(result, model, expected, label, tb.debug)
     if program.n <= 16:
         y = await tb.read_state(program.n)
         if not np.array_equal(y, model.y[0]):
@@ -51,7 +53,7 @@ async def run_and_compare(tb: TB, program, state: int, sweeps: int, init: str, l
     return count, int(model.rng_states[0])
 
 
-async def random_programs(tb: TB, n_programs: int, seed: int, max_sweeps: int = 3) -> int:
+async def random_programs(tb: ArrayTB, n_programs: int, seed: int, max_sweeps: int = 3) -> int:
     """Random programs of random size, random seeds (sometimes continuing the generator), every
     init policy the core has."""
     cfg = tb.cfg
@@ -79,7 +81,7 @@ async def random_programs(tb: TB, n_programs: int, seed: int, max_sweeps: int = 
                                              init, f"random program {p} (n={n}, init={init})", given)
         total += count
         if tb.err():
-            raise CompareError(f"random program {p}: unexpected error flags {tb.err():#x}")
+            raise CompareError(f"random program {p}: unexpected error flags {_flags(tb.err())}")
     return total
 
 
@@ -125,7 +127,7 @@ def _dense_edges(cfg: HwConfig) -> list[DenseProgram]:
     ]
 
 
-async def edge_programs(tb: TB, seed: int) -> int:
+async def edge_programs(tb: ArrayTB, seed: int) -> int:
     cfg = tb.cfg
     programs = _dense_edges(cfg) if tb.dense else _onehot_edges(cfg)
     inits = ["zeros", "random_onehot"] + (["given"] if tb.dense else [])
@@ -144,11 +146,20 @@ async def edge_programs(tb: TB, seed: int) -> int:
                                              f"edge program {p} (n={program.n}, init={init})", given)
             total += count
     if tb.err():
-        raise CompareError(f"edge programs: unexpected error flags {tb.err():#x}")
+        raise CompareError(f"edge programs: unexpected error flags {_flags(tb.err())}")
     return total
 
 
-async def bad_input(tb: TB, seed: int) -> int:
+def _flags(value: int) -> str:
+    return Err(value).name or "0"
+
+
+def _unmapped_register(tb: ArrayTB) -> int:
+    """An address in the REG region that holds no register of the core."""
+    return tb.regmap.raw_address(Region.REG, tb.regmap.free_offsets(Region.REG)[-1])
+
+
+async def bad_input(tb: ArrayTB, seed: int) -> int:
     """Every rejected input is ignored and flagged; the next run still matches the model."""
     cfg, n = tb.cfg, tb.cfg.n_pbits
     rng = np.random.default_rng(seed)
@@ -158,51 +169,56 @@ async def bad_input(tb: TB, seed: int) -> int:
     await tb.program(program)
     total = 0
 
-    async def expect(flag: int, what: str) -> None:
+    async def expect(flag: Err, what: str) -> None:
         if tb.err() != flag:
-            raise CompareError(f"{what}: err = {tb.err():#x}, expected {flag:#x}")
+            raise CompareError(f"{what}: err = {_flags(tb.err())}, expected {flag.name}")
         await tb.clear_err()
         if tb.err():
-            raise CompareError(f"CLEAR_ERR left err = {tb.err():#x}")
+            raise CompareError(f"CLEAR_ERR left err = {_flags(tb.err())}")
 
-    missing = rm.REGION_J if not tb.dense else None
-    if missing is not None:
-        await tb.write(missing, 0, 1)
-        await expect(rm.ERR_ADDR, "write to a region the one-hot core lacks")
-    await tb.write(rm.REGION_REG, 7, 1)
-    await expect(rm.ERR_ADDR, "write to an undefined register")
-    await tb.write(rm.REGION_H, 0, cfg.weight_max + 1)
-    await expect(rm.ERR_VALUE, "h that does not fit weight_bits")
-    await tb.write(rm.REGION_H, 0, cfg.weight_min - 1)
-    await expect(rm.ERR_VALUE, "h below the weight range")
+    for region in set(Region) - set(tb.regmap.regions):
+        await tb.bus.write_raw(tb.regmap.raw_address(region, 0), 1)
+        await expect(Err.ADDR, f"write to the {region.name} region the core lacks")
+    await tb.bus.write_raw(_unmapped_register(tb), 1)
+    await expect(Err.ADDR, "write to an undefined register")
+    await tb.bus.write(("H", 0), cfg.weight_max + 1)
+    await expect(Err.VALUE, "h that does not fit weight_bits")
+    await tb.bus.write(("H", 0), cfg.weight_min - 1)
+    await expect(Err.VALUE, "h below the weight range")
+    if n < 1 << tb.regmap.offset_bits:
+        await tb.bus.write_raw(tb.regmap.raw_address(Region.H, n), 0)
+        await expect(Err.ADDR, "h past n_pbits")
     for bad in (0, n + 1):
-        await tb.write(rm.REGION_REG, rm.REG_N_ACTIVE, bad)
-        await expect(rm.ERR_VALUE, f"N_ACTIVE = {bad}")
-    if tb.dense:  # the dense array has no lambda schedule
-        await tb.write(rm.REGION_REG, rm.REG_SCHED_LEN, 1)
-        await expect(rm.ERR_ADDR, "SCHED_LEN on the dense array")
-    else:
-        for bad in (0, rm.SCHEDULE_DEPTH + 1):
-            await tb.write(rm.REGION_REG, rm.REG_SCHED_LEN, bad)
-            await expect(rm.ERR_VALUE, f"SCHED_LEN = {bad}")
-        await tb.write(rm.REGION_REG, rm.sched_offset_reg(rm.SCHEDULE_DEPTH - 1), cfg.weight_max + 1)
-        await expect(rm.ERR_VALUE, "schedule offset that does not fit weight_bits")
-        await tb.write(rm.REGION_REG, rm.sched_coupling_reg(3), cfg.weight_min - 1)
-        await expect(rm.ERR_VALUE, "schedule coupling below the weight range")
+        await tb.bus.write("N_ACTIVE", bad)
+        await expect(Err.VALUE, f"N_ACTIVE = {bad}")
+    for reg in REGISTERS:  # registers of other cores (or builds): free offsets here
+        if reg.name not in tb.regmap and reg.region in tb.regmap.regions \
+                and reg.offsets.base < 1 << tb.regmap.offset_bits:
+            await tb.bus.write_raw(tb.regmap.raw_address(reg.region, reg.offsets.base), 1)
+            await expect(Err.ADDR, f"{reg.label} on the {tb.core.value} core")
+    if not tb.dense:
+        for bad in (0, SCHEDULE_DEPTH + 1):
+            await tb.bus.write("SCHED_LEN", bad)
+            await expect(Err.VALUE, f"SCHED_LEN = {bad}")
+        await tb.bus.write(("SCHED_OFFSET", SCHEDULE_DEPTH - 1), cfg.weight_max + 1)
+        await expect(Err.VALUE, "schedule offset that does not fit weight_bits")
+        await tb.bus.write(("SCHED_COUPLING", 3), cfg.weight_min - 1)
+        await expect(Err.VALUE, "schedule coupling below the weight range")
     if tb.dense:
-        await tb.write(rm.REGION_STATE, 0, 2)
-        await expect(rm.ERR_VALUE, "y = 2")
-    await tb.write_many([(rm.REGION_REG, rm.REG_SEED_LO, 0)] +
-                        ([(rm.REGION_REG, rm.REG_SEED_HI, 0)] if cfg.rng_bits > 32 else []))
-    await FallingEdge(tb.dut.clk)
-    await expect(rm.ERR_SEED, "zero seed")
+        await tb.bus.write(("STATE", 0), 2)
+        await expect(Err.VALUE, "y = 2")
+        if n < 1 << index_bits(n):
+            await tb.bus.write_raw(tb.regmap.raw_address(Region.J, n << index_bits(n)), 0)
+            await expect(Err.ADDR, "J row past n_pbits")
+    await tb.seed(0)
+    await expect(Err.SEED, "zero seed")
     await tb.pulse_start(0, "zeros")
     await FallingEdge(tb.dut.clk)
-    await expect(rm.ERR_BAD_START, "start with sweeps = 0")
+    await expect(Err.BAD_START, "start with sweeps = 0")
     if not tb.dense:
         await tb.pulse_start(1, "given")
         await FallingEdge(tb.dut.clk)
-        await expect(rm.ERR_BAD_START, "init = given on the one-hot core")
+        await expect(Err.BAD_START, "init = given on the one-hot core")
 
     # None of the above changed the program or the generator: a run still matches the model.
     count, state = await run_and_compare(tb, program, state, 2, "zeros", "after rejected writes")
@@ -213,26 +229,18 @@ async def bad_input(tb: TB, seed: int) -> int:
     model = BitAccurateModel(program, 1, rng_states=[state], init="random_onehot")
     model.run(4)
     await tb.pulse_start(4, "random_onehot")
-    await tb.write_many([(rm.REGION_H, 0, 1), (rm.REGION_REG, rm.REG_SEED_LO, 12345)])
+    await tb.bus.write_many([(("H", 0), 1), ("SEED_LO", 12345)])
     await tb.pulse_start(9, "zeros")
-    await _finish_run(tb, 4 * n)
-    if tb.err() != (rm.ERR_BUSY_WRITE | rm.ERR_BUSY_START):
-        raise CompareError(f"writes/start while busy: err = {tb.err():#x}")
+    await tb.finish_run(4 * n)
+    if tb.err() != Err.BUSY_WRITE | Err.BUSY_START:
+        raise CompareError(f"writes/start while busy: err = {_flags(tb.err())}")
     await tb.clear_err()
     count, _ = await run_and_compare(tb, program, int(model.rng_states[0]), 1, "zeros",
                                      "after writes while busy")
     return total + count
 
 
-async def _finish_run(tb: TB, total_updates: int) -> None:
-    for _ in range(total_updates + 16):
-        if int(tb.dut.done.value) and not int(tb.dut.busy.value):
-            return
-        await FallingEdge(tb.dut.clk)
-    raise CompareError("run did not finish")
-
-
-async def reset_mid_run(tb: TB, seed: int) -> int:
+async def reset_mid_run(tb: ArrayTB, seed: int) -> int:
     """Reset during a run: idle, no done, no errors, generator back at derive_state(0, 0)."""
     cfg, n = tb.cfg, tb.cfg.n_pbits
     rng = np.random.default_rng(seed + 1)
@@ -242,7 +250,7 @@ async def reset_mid_run(tb: TB, seed: int) -> int:
     await tb.pulse_start(5, "zeros")
     for _ in range(n + 3):
         await FallingEdge(tb.dut.clk)
-    await tb.write(rm.REGION_REG, 7, 0)  # leave an error flag set too
+    await tb.bus.write_raw(_unmapped_register(tb), 0)  # leave an error flag set too
     await tb.reset()
     if int(tb.dut.busy.value) or int(tb.dut.done.value) or tb.err():
         raise CompareError("reset did not leave the core idle with no done and no errors")
@@ -252,7 +260,7 @@ async def reset_mid_run(tb: TB, seed: int) -> int:
     return count
 
 
-async def realistic_tokens(tb: TB, runs: int, sweeps: int, seed: int) -> int:
+async def realistic_tokens(tb: ArrayTB, runs: int, sweeps: int, seed: int) -> int:
     """Token runs as HardwareSampler does them: synthetic LM-like logits (Normal(0, 2^2)) over all
     n_pbits units, init zeros, one generator running on from token to token; lambda 3 in even
     runs, the ramp (1.5, 2, 2.5, 3) in odd ones."""
@@ -270,7 +278,7 @@ async def realistic_tokens(tb: TB, runs: int, sweeps: int, seed: int) -> int:
     return total
 
 
-async def keep_runs(tb: TB, n_programs: int, seed: int) -> int:
+async def keep_runs(tb: ArrayTB, n_programs: int, seed: int) -> int:
     """The one-hot core's KEEP start (the continue read-out policy's extra sweeps): a run from
     zeros, then runs that go on from the state the last one left, each compared with one model
     chain that simply runs on. KEEP is refused after reset and after a coupling or N_ACTIVE write
@@ -280,8 +288,8 @@ async def keep_runs(tb: TB, n_programs: int, seed: int) -> int:
     await tb.reset()
     await tb.pulse_start(1, "keep")
     await FallingEdge(tb.dut.clk)
-    if tb.err() != rm.ERR_BAD_START or int(tb.dut.busy.value):
-        raise CompareError(f"KEEP right after reset: err = {tb.err():#x}, expected refusal")
+    if tb.err() != Err.BAD_START or int(tb.dut.busy.value):
+        raise CompareError(f"KEEP right after reset: err = {_flags(tb.err())}, expected refusal")
     await tb.clear_err()
     total = 0
     for p in range(n_programs):
@@ -296,17 +304,19 @@ async def keep_runs(tb: TB, n_programs: int, seed: int) -> int:
         for r, (init, sweeps) in enumerate(runs):
             expected = model.run(sweeps, trace=True)
             result = await tb.run(sweeps, init, n)
-            total += tb.compare(result, model, expected, f"keep program {p} run {r} ({init})")
+            total += compare_run(result, model, expected, f"keep program {p} run {r} ({init})",
+                                 tb.debug)
         if p == 0:  # an h write keeps the chain; a coupling write does not
-            await tb.write(rm.REGION_H, 0, int(program.h[0]))
+            await tb.bus.write(("H", 0), int(program.h[0]))
             expected = model.run(1, trace=True)
-            total += tb.compare(await tb.run(1, "keep", n), model, expected, "keep after h write")
-            await tb.write(rm.REGION_REG, rm.REG_COUPLING, int(program.couplings[0]))
+            total += compare_run(await tb.run(1, "keep", n), model, expected, "keep after h write",
+                                 tb.debug)
+            await tb.bus.write("COUPLING", int(program.couplings[0]))
             await tb.pulse_start(1, "keep")
             await FallingEdge(tb.dut.clk)
-            if tb.err() != rm.ERR_BAD_START:
-                raise CompareError(f"KEEP after a coupling write: err = {tb.err():#x}")
+            if tb.err() != Err.BAD_START:
+                raise CompareError(f"KEEP after a coupling write: err = {_flags(tb.err())}")
             await tb.clear_err()
     if tb.err():
-        raise CompareError(f"keep runs: unexpected error flags {tb.err():#x}")
+        raise CompareError(f"keep runs: unexpected error flags {_flags(tb.err())}")
     return total

@@ -1,41 +1,52 @@
 """Build the Verilog of a core for a configuration and run its cocotb module, from Python.
 
-``run_cosim(sim, config_name, cfg, kind, ...)`` exports the Verilog (hw.export), builds it once per
-(simulator, configuration, core, waves) in build/sim/, runs the tests and returns the number of
-compared updates per test. ``WAVES=1`` in the environment writes a waveform (FST for Icarus,
-VCD for Verilator) into the build folder.
+``run_cosim(sim, config_name, cfg, kind, ...)`` exports the Verilog (:mod:`hw.export`; again only
+when a generator or contract source changed), builds it once per (simulator, configuration, core,
+waves) in build/sim/, runs the cocotb module ``sim.tb_<kind>``, raises :class:`CosimFailed` when a
+cocotb test fails, and returns the compared-update counts. ``WAVES=1`` in the environment writes a
+waveform (FST for Icarus, VCD for Verilator) into the build folder.
+
+``python -m sim.runner --sim verilator --config tiny --kind dense`` runs one co-simulation (for
+debugging; the test suite's entry is ``pytest -m cosim``) and exits non-zero when it fails.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
+from hw.export import TOP_NAMES, export_config
 from hw.lint import verilator_bin
-from pysampler.contract.config import HwConfig
+from pysampler.contract.config import HwConfig, get_preset, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-SIM_DIR = ROOT / "sim"
 BUILD = ROOT / "build"
 SIMULATORS = ("icarus", "verilator")
+#: the folders the Verilog is generated from (every .py below them, recursively)
+GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
-__all__ = ["run_cosim", "SIMULATORS", "COSIM_CASES", "cosim_config"]
+__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "cosim_config",
+           "ensure_verilog", "failed_tests"]
+
+
+class CosimFailed(AssertionError):
+    """A co-simulation whose cocotb tests failed, or that ended without results."""
 
 
 def cosim_config(name: str) -> HwConfig:
     """Configurations the co-simulation covers: the presets, and the default at V = 1024."""
-    from pysampler.contract.config import get_preset
-
     if name == "v1024":
         return get_preset("default").replace(n_pbits=1024)
     return get_preset(name)
 
 
 # (configuration, core, random programs, token runs): three HwConfigs with different widths, both
-# RNG kinds, rng_steps 1 and 16, both cores; and the one-hot core at V = 1024 on LM-like logits.
+# RNG kinds, rng_steps 1 and 16, all cores; and the one-hot core at V = 1024 on LM-like logits.
 COSIM_CASES = [
     ("tiny", "onehot", 200, 4), ("tiny", "dense", 200, 0),
     ("default", "onehot", 200, 8), ("default", "dense", 200, 0),
@@ -46,13 +57,25 @@ COSIM_CASES = [
 
 
 def _generator_fingerprint(cfg: HwConfig) -> str:
-    """Hash of the configuration and of every source the Verilog is generated from (hw/ and the
-    contract in pysampler/), so an edited generator or contract is never simulated stale."""
+    """Hash of the configuration and of every source the Verilog is generated from, so an edited
+    generator or contract is never simulated stale."""
     digest = hashlib.sha256(cfg.to_json().encode())
-    for folder in ("hw", "pysampler/contract"):
+    for folder in GENERATOR_SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
-            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str) -> bool:
+    """Export ``cfg``'s cores into ``vdir`` unless the Verilog there was generated from the same
+    sources and configuration (a ``generator.sha256`` stamp); returns whether it exported."""
+    stamp, fingerprint = vdir / "generator.sha256", _generator_fingerprint(cfg)
+    if stamp.exists() and stamp.read_text() == fingerprint \
+            and (vdir / f"{TOP_NAMES[kind]}.v").exists():
+        return False
+    export_config(cfg, vdir)
+    stamp.write_text(fingerprint)
+    return True
 
 
 def _prepare_env(sim: str) -> None:
@@ -66,35 +89,49 @@ def _prepare_env(sim: str) -> None:
     os.environ.setdefault("XDG_CACHE_HOME", str(BUILD / "cache"))
 
 
+def failed_tests(results_xml: Path) -> list[str]:
+    """Names of the failed (or errored) tests in a cocotb results file (JUnit XML)."""
+    root = ElementTree.parse(results_xml).getroot()
+    return [f"{case.get('classname')}.{case.get('name')}" for case in root.iter("testcase")
+            if case.find("failure") is not None or case.find("error") is not None]
+
+
 def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs: int = 200,
               seed: int = 0, max_sweeps: int = 3, token_runs: int = 4, token_sweeps: int = 40,
-              waves: bool | None = None, testcase: str | None = None,
-              bench_sweeps: int = 100) -> dict[str, float]:
-    """Build (if needed) and run the cocotb tests of ``kind`` ("onehot"/"dense") for ``cfg``.
+              waves: bool | None = None, testcase: str | None = None, bench_sweeps: int = 100,
+              verilog_dir: Path | None = None, build_dir: Path | None = None) -> dict[str, float]:
+    """Build (if needed) and run the cocotb tests of ``kind`` ("onehot", "dense" or "tree") for
+    ``cfg`` on ``sim``; returns the report (compared updates per test, measured figures).
 
-    Raises SystemExit (from cocotb's runner) when a cocotb test fails.
+    ``verilog_dir``: simulate the Verilog there as it is (``<top>.v`` and ``config.json``)
+    instead of exporting into build/verilog/<config_name>; ``build_dir``: where the simulator
+    builds (default build/sim/<sim>/<config_name>/<kind>).
+
+    Raises
+    ------
+    CosimFailed
+        When a cocotb test fails (naming the tests) or the simulation ends without a results
+        file, whoever the caller is.
     """
     from cocotb_tools.runner import get_runner
-
-    from hw.export import TOP_NAMES, export_config
 
     if sim not in SIMULATORS:
         raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
     _prepare_env(sim)
-    vdir = BUILD / "verilog" / config_name
-    stamp, fingerprint = vdir / "generator.sha256", _generator_fingerprint(cfg)
-    if not stamp.exists() or stamp.read_text() != fingerprint \
-            or not (vdir / f"{TOP_NAMES[kind]}.v").exists():
-        export_config(cfg, vdir)
-        stamp.write_text(fingerprint)
+    vdir = verilog_dir
+    if vdir is None:
+        vdir = BUILD / "verilog" / config_name
+        ensure_verilog(cfg, vdir, kind)
     top = TOP_NAMES[kind]
-    build_dir = BUILD / "sim" / sim / config_name / (kind + ("-waves" if waves else ""))
+    if build_dir is None:
+        build_dir = BUILD / "sim" / sim / config_name / (kind + ("-waves" if waves else ""))
     runner = get_runner(sim)
     runner.build(sources=[vdir / f"{top}.v"], hdl_toplevel=top, build_dir=build_dir,
                  always=False, timescale=("1ns", "1ps"), waves=waves,
                  build_args=["-Wno-fatal"] if sim == "verilator" else [])
     report = build_dir / f"report-{os.getpid()}.json"
+    results = build_dir / "results.xml"
     report.unlink(missing_ok=True)
     env = {
         "PBIT_CONFIG": str(vdir / "config.json"), "PBIT_KIND": kind, "PBIT_PROGRAMS": str(programs),
@@ -102,26 +139,46 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         "PBIT_TOKEN_RUNS": str(token_runs), "PBIT_TOKEN_SWEEPS": str(token_sweeps),
         "PBIT_BENCH_SWEEPS": str(bench_sweeps),
     }
-    for folder in (str(ROOT), str(SIM_DIR)):  # cocotb passes this process's sys.path on
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    runner.test(hdl_toplevel=top, test_module=f"tb_{kind}", build_dir=build_dir,
-                test_dir=build_dir, extra_env=env, waves=waves, testcase=testcase)
-    counts = json.loads(report.read_text()) if report.exists() else {}
-    report.unlink(missing_ok=True)
-    return counts
+    try:
+        # cocotb's runner exits (SystemExit) on a failure only under pytest; the results file
+        # is read here in every case.
+        runner.test(hdl_toplevel=top, test_module=f"sim.tb_{kind}", build_dir=build_dir,
+                    test_dir=build_dir, extra_env=env, waves=waves, testcase=testcase,
+                    results_xml=str(results))
+    except SystemExit as exit_:
+        if not results.exists():
+            raise CosimFailed(f"{sim} {config_name} {kind}: the simulation ended ({exit_.code}) "
+                              f"without a results file") from None
+    try:
+        if not results.exists():
+            raise CosimFailed(f"{sim} {config_name} {kind}: no results file {results}")
+        failed = failed_tests(results)
+        if failed:
+            raise CosimFailed(f"{sim} {config_name} {kind}: {len(failed)} cocotb test(s) failed: "
+                              f"{', '.join(failed)} (log above; results in {results})")
+        return json.loads(report.read_text()) if report.exists() else {}
+    finally:
+        report.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one co-simulation (a debugging entry; exits 1 when it fails)."""
+    parser = argparse.ArgumentParser(prog="python -m sim.runner",
+                                     description="run one co-simulation")
+    parser.add_argument("--sim", choices=SIMULATORS, default="icarus")
+    parser.add_argument("--config", default="default", help="preset, 'v1024' or a .json file")
+    parser.add_argument("--kind", choices=sorted(TOP_NAMES), default="onehot")
+    parser.add_argument("--programs", type=int, default=20)
+    parser.add_argument("--testcase", default=None, help="run only this cocotb test")
+    args = parser.parse_args(argv)
+    cfg = cosim_config(args.config) if args.config == "v1024" else load_config(args.config)
+    try:
+        counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
+                           programs=args.programs, testcase=args.testcase)
+    except CosimFailed as err:
+        parser.exit(1, f"python -m sim.runner: {err}\n")
+    print(json.dumps(counts, indent=2))
 
 
 if __name__ == "__main__":
-    import argparse
-
-    from pysampler.contract.config import load_config
-
-    parser = argparse.ArgumentParser(description="run one co-simulation")
-    parser.add_argument("--sim", choices=SIMULATORS, default="icarus")
-    parser.add_argument("--config", default="default")
-    parser.add_argument("--kind", choices=("onehot", "dense"), default="onehot")
-    parser.add_argument("--programs", type=int, default=20)
-    args = parser.parse_args()
-    print(run_cosim(args.sim, args.config, load_config(args.config), args.kind,
-                    programs=args.programs))
+    main()

@@ -1,24 +1,19 @@
-"""cocotb tests that both cores run: every update compared with the bit-accurate model.
-
-Parameters come from the runner through the environment: PBIT_CONFIG (HwConfig JSON), PBIT_KIND
-("onehot" or "dense"), PBIT_PROGRAMS (random programs), PBIT_SEED, PBIT_MAX_SWEEPS, PBIT_REPORT
-(JSON file collecting compared-update counts).
-"""
-
-import os
+"""cocotb tests that the one-hot and dense cores both run: every update compared with the
+bit-accurate model. Parameters come from the runner (:mod:`sim.env`)."""
 
 import cocotb
 
-from checks import bad_input, edge_programs, random_programs, reset_mid_run
-from tb import TB, env_config, env_int, report_updates
+from .checks import bad_input, edge_programs, random_programs, reset_mid_run
+from .env import env_config, env_core, env_int, report_updates
+from .tb import ArrayTB
 
 __all__ = ["start_tb", "random_programs_test", "edge_programs_test", "bad_input_test",
            "reset_mid_run_test"]
 
 
-async def start_tb(dut) -> TB:
-    """A TB for the core the runner built, clock started and reset done."""
-    tb = TB(dut, env_config(), dense=os.environ["PBIT_KIND"] == "dense")
+async def start_tb(dut) -> ArrayTB:
+    """A test bench for the core the runner built, clock started and reset done."""
+    tb = ArrayTB(dut, env_config(), env_core())
     await tb.start()
     return tb
 

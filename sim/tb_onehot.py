@@ -1,15 +1,18 @@
-"""cocotb tests of pbit_onehot: the shared tests of tb_common, plus token runs on LM-like logits
-(PBIT_TOKEN_RUNS, PBIT_TOKEN_SWEEPS), runs that KEEP the last run's state, and the throughput run
-of `make bench` (PBIT_BENCH_SWEEPS)."""
+"""cocotb tests of ``pbit_onehot`` (hw/onehot.py): the shared tests of :mod:`sim.tb_common`, plus
+token runs on LM-like logits (PBIT_TOKEN_RUNS, PBIT_TOKEN_SWEEPS), runs that KEEP the last run's
+state, and the timed run of :func:`sim.bench.cosim_speed` (PBIT_BENCH_SWEEPS)."""
 
 import time
 
 import cocotb
 
-from checks import keep_runs, realistic_tokens, run_and_compare
-from tb import env_int, report_updates, report_value
-from tb_common import (bad_input_test, edge_programs_test, random_programs_test,  # noqa: F401
-                       reset_mid_run_test, start_tb)
+from pysampler.contract.program import onehot_program
+from pysampler.experiments.logitsets import synthetic_logits
+
+from .checks import keep_runs, realistic_tokens, run_and_compare
+from .env import env_int, report_updates, report_value
+from .tb_common import (bad_input_test, edge_programs_test, random_programs_test,  # noqa: F401
+                        reset_mid_run_test, start_tb)
 
 
 @cocotb.test()
@@ -28,10 +31,7 @@ async def keep_runs_test(dut):
 @cocotb.test()
 async def throughput_test(dut):
     """Simulated clocks per second of a full co-simulated run (trace read and compared every
-    clock): one token program over all units, PBIT_BENCH_SWEEPS sweeps (make bench)."""
-    from pysampler.experiments.logitsets import synthetic_logits
-    from pysampler.contract.program import onehot_program
-
+    clock): one token program over all units, PBIT_BENCH_SWEEPS sweeps."""
     tb = await start_tb(dut)
     program = onehot_program(synthetic_logits(tb.cfg.n_pbits), 3.0, 1.0, tb.cfg)
     await tb.seed(1)

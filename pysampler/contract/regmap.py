@@ -1,102 +1,560 @@
-"""Programming-port address map and error flags shared by the cores, the testbenches and the docs.
+"""The programming port of the cores as data: every register once, and what is generated from it.
 
-An address is ``region << offset_bits | offset``. Data words are ``DATA_BITS`` wide; h and J are
-written as two's complement integers that must fit ``weight_bits`` (sign-extended in the word).
+:data:`REGISTERS` describes each register or register array once: its name, region, offset (a
+formula for arrays), access, width, reset value, the values it accepts, the cores that have it and
+whether writing it leaves a kept chain stale (KEEP). :class:`CoreMap` lays the registers of one
+core out for one build (``CoreMap.of(Core.ONEHOT, cfg)``): the addresses, the resolved widths,
+resets and bounds. From it come
 
-========  ======  ==========================================================================
-region    offset  meaning
-========  ======  ==========================================================================
-H         i       h[i], 0 <= i < n_pbits
-REG       0       COUPLING: the one-hot core's j (= q(-2 lambda)), i.e. schedule entry 0's
-                  coupling; ignored by the dense array
-REG       1       N_ACTIVE: units in use, 1..n_pbits (reset: n_pbits)
-REG       2       SEED_LO: low 32 bits of the generator state (commits when rng_bits <= 32)
-REG       3       SEED_HI: high bits; writing it commits {SEED_HI, SEED_LO} (rng_bits > 32)
-REG       4       CLEAR_ERR: any write clears the sticky error flags
-REG       5       SCHED_LEN: entries T of the lambda schedule, 1..SCHEDULE_DEPTH (reset: 1;
-                  one-hot core only)
-REG       8 + 2t  SCHED_OFFSET[t]: bias offset of schedule entry t (reset: 0; one-hot core)
-REG       9 + 2t  SCHED_COUPLING[t]: coupling of schedule entry t (t = 0 is COUPLING)
-STATE     i       y[i] (0 or 1): the initial state for init = GIVEN (dense array only)
-J         i<<b|j  J[i][j], b = index_bits(n_pbits) (dense array only)
-========  ======  ==========================================================================
+- the RTL decoder (``hw.control.program_port`` loops over a core's map),
+- the test benches' bus accesses (``sim.bus.ProgBus.write(("H", i), value)``),
+- the Markdown table of ``docs/hardware.md`` (:func:`markdown`, :func:`update_docs`; ``pysampler
+  docs``),
 
-Init policies (the ``init`` port at start): ZEROS, RANDOM_ONEHOT, GIVEN (dense array: y as written
-through STATE, or as the last run left it) and KEEP (one-hot core: go on from the state the last
-run left, e.g. the "continue" read-out policy's extra sweeps; refused with ERR_BAD_START after
-reset or after a write to COUPLING, a schedule coupling or N_ACTIVE since that run, which would
-leave the core's running j * popcount stale).
+and later a bus bridge (AXI-Lite: the same registers at byte addresses), a C header and host-driver
+constants can be generated the same way.
 
-Schedule: a run of S sweeps uses entry max(0, T - r) in the sweep with r sweeps left (this one
-included), so the table is aligned with the run's end (:func:`pysampler.program.schedule_entries`);
-the field is then h_i + SCHED_OFFSET[e] + SCHED_COUPLING[e] * (other units on).
+Layout: an address is ``region << offset_bits | offset`` (:func:`address`), ``REGION_BITS`` of
+region above ``offset_bits`` of offset (:func:`offset_bits`: the dense core's J matrix needs two
+unit indices; the one-hot and tree cores share one layout with room for the full schedule table).
+Data words are ``DATA_BITS`` wide; signed values (h, J, couplings, offsets) are written as two's
+complement integers that must fit ``weight_bits`` (sign-extended in the word).
 
-A write the map does not hold, a value that does not fit, a zero seed, any write while busy, and a
-start that is not accepted are ignored, and each sets its sticky bit in ``err``.
+The run phases (:class:`Phase`, :class:`TreePhase`), the init policies of the ``init`` port
+(:class:`Init`, :data:`INIT_CORES`) and the sticky error flags of the ``err`` port (:class:`Err`)
+are int enums; Amaranth takes their members as constants.
+
+Pure Python: importing this module loads neither Amaranth nor cocotb.
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from math import ceil, log2
+from pathlib import Path
+from typing import Callable, Iterator, Union
 
+from .config import HwConfig
 from .program import MAX_SCHEDULE
+from .rng import derive_state
 
 __all__ = [
-    "DATA_BITS", "REGION_H", "REGION_REG", "REGION_STATE", "REGION_J", "REG_COUPLING",
-    "REG_N_ACTIVE", "REG_SEED_LO", "REG_SEED_HI", "REG_CLEAR_ERR", "REG_SCHED_LEN",
-    "REG_SCHED_BASE", "SCHEDULE_DEPTH", "sched_offset_reg", "sched_coupling_reg", "INIT_ZEROS",
-    "INIT_RANDOM_ONEHOT", "INIT_GIVEN", "INIT_KEEP", "INIT_CODES", "ERR_ADDR", "ERR_VALUE", "ERR_SEED",
-    "ERR_BUSY_WRITE", "ERR_BUSY_START", "ERR_BAD_START", "ERR_BITS", "SWEEPS_BITS",
-    "index_bits", "offset_bits", "address",
+    "DATA_BITS", "REGION_BITS", "SWEEPS_BITS", "SCHEDULE_DEPTH", "ERR_BITS",
+    "Core", "Region", "Access", "Storage", "Check", "Phase", "TreePhase", "Init", "Err",
+    "INIT_CORES", "INIT_CODES", "ERR_DOCS", "Quantity", "Offsets", "Register", "REGISTERS",
+    "MapParams", "CoreMap", "Ref", "accepts_init", "index_bits", "offset_bits", "address",
+    "markdown", "update_docs", "DOC_FILES",
+    # the names before the map was data (offsets and codes, derived from it)
+    "REGION_H", "REGION_REG", "REGION_STATE", "REGION_J", "REG_COUPLING", "REG_N_ACTIVE",
+    "REG_SEED_LO", "REG_SEED_HI", "REG_CLEAR_ERR", "REG_SCHED_LEN", "sched_offset_reg",
+    "sched_coupling_reg",
 ]
 
 DATA_BITS = 32
+REGION_BITS = 2
 SWEEPS_BITS = 16
-
-REGION_H, REGION_REG, REGION_STATE, REGION_J = 0, 1, 2, 3
-REG_COUPLING, REG_N_ACTIVE, REG_SEED_LO, REG_SEED_HI, REG_CLEAR_ERR = 0, 1, 2, 3, 4
-REG_SCHED_LEN, REG_SCHED_BASE = 5, 8
-SCHEDULE_DEPTH = MAX_SCHEDULE  # the contract's table size (pysampler.program)
+SCHEDULE_DEPTH = MAX_SCHEDULE  # the contract's table size (pysampler.contract.program)
 
 
-def sched_offset_reg(entry: int) -> int:
-    """REG offset of schedule entry ``entry``'s bias offset."""
-    return REG_SCHED_BASE + 2 * entry
+# --- enums ---------------------------------------------------------------------------------------
+class Core(str, enum.Enum):
+    """The cores; ``Core.ONEHOT.top`` is the Verilog module ``pbit_onehot`` (hw/onehot.py,
+    sim/tb_onehot.py)."""
+
+    ONEHOT = "onehot"
+    DENSE = "dense"
+    TREE = "tree"
+
+    @property
+    def top(self) -> str:
+        """Name of the core's Verilog module."""
+        return f"pbit_{self.value}"
 
 
-def sched_coupling_reg(entry: int) -> int:
-    """REG offset of schedule entry ``entry``'s coupling."""
-    return REG_SCHED_BASE + 2 * entry + 1
+class Region(enum.IntEnum):
+    """The address's top ``REGION_BITS``."""
+
+    H = 0      # biases (the tree core: leaf log-masses)
+    REG = 1    # control registers
+    STATE = 2  # initial state for init = GIVEN
+    J = 3      # coupling matrix
 
 
-INIT_ZEROS, INIT_RANDOM_ONEHOT, INIT_GIVEN, INIT_KEEP = 0, 1, 2, 3
-INIT_CODES = {"zeros": INIT_ZEROS, "random_onehot": INIT_RANDOM_ONEHOT, "given": INIT_GIVEN,
-              "keep": INIT_KEEP}
+class Access(enum.Enum):
+    """What a bus write does (the port has no reads: state comes out on the core's own ports)."""
 
-ERR_ADDR = 1 << 0        # address outside the map (or a region this core does not have)
-ERR_VALUE = 1 << 1       # value does not fit (h/J range, N_ACTIVE range, y not 0/1)
-ERR_SEED = 1 << 2        # seed commit of 0: ignored, a generator at 0 never leaves it
-ERR_BUSY_WRITE = 1 << 3  # programming write while busy: ignored
-ERR_BUSY_START = 1 << 4  # start while busy: ignored, the running job goes on
-ERR_BAD_START = 1 << 5   # start with sweeps = 0, an init policy this core lacks, or keep with no
-                         # chain to keep: ignored
-ERR_BITS = 6
+    W = "w"            # write-only: the value is kept
+    STROBE = "strobe"  # write-only: the write acts, the value is ignored
 
 
+class Storage(enum.Enum):
+    """Where an accepted value goes."""
+
+    FLOPS = "flops"      # a register of the port decoder (hw.control.program_port)
+    CORE = "core"        # the core's memory or state registers: the decoder checks, the core writes
+    SEED = "seed word"   # one 32-bit word of the generator state; the last word's write loads it
+    NONE = "none"        # a strobe
+
+
+class Phase(enum.IntEnum):
+    """Run phases of the one-hot and dense cores (hw.control)."""
+
+    IDLE = 0
+    INIT = 1   # apply the init policy (random_onehot takes one draw)
+    FILL = 2   # the one-hot core's h pipeline fills
+    PRIME = 3  # field of unit 0 to the LUT
+    RUN = 4    # one update a clock, sweeps * n_active clocks
+
+
+class TreePhase(enum.IntEnum):
+    """Run phases of the tree core (hw.tree)."""
+
+    IDLE = 0
+    REDUCE = 1  # log-add reduction, one inner node a clock
+    READ = 2    # descent: read the two children of the node
+    LOOKUP = 3  # sigmoid of m_right - m_left
+    DECIDE = 4  # one p-bit decision, one draw
+
+
+class Init(enum.IntEnum):
+    """Codes of the ``init`` port: where a run starts from."""
+
+    ZEROS = 0
+    RANDOM_ONEHOT = 1  # one unit on, (u * n_active) >> prob_bits, from one draw
+    GIVEN = 2          # y as written through STATE, or as the last run left it
+    KEEP = 3           # go on from the last run's state (its popcount sums included)
+
+
+class Err(enum.IntFlag):
+    """Bits of the sticky ``err`` port."""
+
+    ADDR = 1 << 0
+    VALUE = 1 << 1
+    SEED = 1 << 2
+    BUSY_WRITE = 1 << 3
+    BUSY_START = 1 << 4
+    BAD_START = 1 << 5
+
+
+ERR_BITS = len(Err)
+
+ERR_DOCS = {
+    Err.ADDR: "write to an address the core's map does not hold",
+    Err.VALUE: "value the register does not accept (its `accepts` column)",
+    Err.SEED: "seed load of 0 (a generator at 0 never leaves it)",
+    Err.BUSY_WRITE: "programming write while busy",
+    Err.BUSY_START: "start while busy (the running job goes on untouched)",
+    Err.BAD_START: "start with sweeps = 0, an init policy the core lacks, KEEP with no chain to "
+                   "keep (after reset, or after a write marked `stale` in the KEEP column), or a "
+                   "tree start before any leaf was written",
+}
+
+_ARRAY_CORES = frozenset({Core.ONEHOT, Core.DENSE})
+INIT_CORES: dict[Init, frozenset[Core]] = {
+    Init.ZEROS: _ARRAY_CORES,
+    Init.RANDOM_ONEHOT: _ARRAY_CORES,
+    Init.GIVEN: frozenset({Core.DENSE}),
+    Init.KEEP: frozenset({Core.ONEHOT}),
+}
+INIT_CODES = {code.name.lower(): code for code in Init}  # the policy names of the samplers
+
+
+def accepts_init(core: Core, code: int) -> bool:
+    """Whether ``core`` starts a run with init policy ``code``."""
+    return any(code == known and core in cores for known, cores in INIT_CORES.items())
+
+
+# --- build-dependent numbers ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class MapParams:
+    """What a core's map depends on: the build's sizes (``weight_bits`` of the core's own weight
+    format: the tree core's leaves are wider, ``tree_format.tree_config``)."""
+
+    n_pbits: int
+    weight_bits: int
+    rng_bits: int
+    schedule_depth: int
+    reset_state: int  # the generator after reset, derive_state(0, 0, cfg)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number that depends on the build: its text (docs, headers) and its value."""
+
+    text: str
+    of: Callable[[MapParams], int]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Number = Union[int, Quantity]
+N_PBITS = Quantity("n_pbits", lambda p: p.n_pbits)
+WEIGHT_BITS = Quantity("weight_bits", lambda p: p.weight_bits)
+DEPTH = Quantity("schedule_depth", lambda p: p.schedule_depth)
+
+
+def _value(number: Number, p: MapParams) -> int:
+    return number.of(p) if isinstance(number, Quantity) else number
+
+
+class Check(enum.Enum):
+    """The values a register accepts; a refused write is ignored and raises :attr:`error`."""
+
+    ANY = "any"
+    WEIGHT = "signed, fits weight_bits"
+    N_ACTIVE = "1..n_pbits"
+    SCHED_LEN = "1..schedule_depth"
+    BIT = "0 or 1"
+    SEED = "state != 0 when loaded"
+
+    @property
+    def signed(self) -> bool:
+        """The data word is read as two's complement."""
+        return self is Check.WEIGHT
+
+    @property
+    def error(self) -> Err:
+        return Err.SEED if self is Check.SEED else Err.VALUE
+
+    def bounds(self, p: MapParams) -> tuple[int, int] | None:
+        """Accepted range (inclusive) of the data word, None when any word is accepted (SEED:
+        checked on the whole state when the last word is written)."""
+        if self is Check.WEIGHT:
+            return -(1 << (p.weight_bits - 1)), (1 << (p.weight_bits - 1)) - 1
+        if self is Check.N_ACTIVE:
+            return 1, p.n_pbits
+        if self is Check.SCHED_LEN:
+            return 1, p.schedule_depth
+        if self is Check.BIT:
+            return 0, 1
+        return None
+
+
+# --- registers -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Offsets:
+    """Where the entries of a register sit in its region: ``base + stride * k``, or the J layout
+    ``(i << index_bits(n_pbits)) | j`` when ``matrix``."""
+
+    base: int = 0
+    stride: int = 1
+    matrix: bool = False
+
+    def of(self, index: int | tuple[int, int], n_pbits: int) -> int:
+        if self.matrix:
+            i, j = index
+            return (i << index_bits(n_pbits)) | j
+        return self.base + self.stride * index
+
+    def text(self, index_name: str) -> str:
+        if self.matrix:
+            return "i << index_bits \\| j"
+        if self.stride == 0:
+            return str(self.base)
+        scaled = index_name if self.stride == 1 else f"{self.stride}{index_name}"
+        return scaled if self.base == 0 else f"{self.base} + {scaled}"
+
+
+@dataclass(frozen=True)
+class Register:
+    """One register, or one array of registers (``count`` entries, or ``count`` x ``count`` for a
+    matrix), of the programming port.
+
+    ``reset`` None: not reset (memories keep their contents; the dense core's y is rewritten by the
+    init policy). ``keep_stale``: a write (accepted or not) leaves a kept chain stale, so the
+    next KEEP start is refused: the one-hot core's running j * popcount sums assume the couplings
+    and N_ACTIVE of the last run. ``alias_of0``: entry 0 is that register (the same storage).
+    ``word``: which 32-bit word of the generator state a SEED register holds; the word holding
+    the top bit loads the generator, words past it do not exist in the build.
+    """
+
+    name: str
+    region: Region
+    offsets: Offsets
+    access: Access
+    storage: Storage
+    width: Number
+    reset: Number | None
+    check: Check
+    cores: frozenset[Core]
+    doc: str
+    count: Number = 1
+    index_name: str = ""
+    keep_stale: bool = False
+    alias_of0: str | None = None
+    word: int = 0
+
+    @property
+    def is_array(self) -> bool:
+        return bool(self.index_name)
+
+    @property
+    def label(self) -> str:
+        """``H[i]``, ``J[i][j]``, ``N_ACTIVE``."""
+        if self.offsets.matrix:
+            return f"{self.name}[i][j]"
+        return f"{self.name}[{self.index_name}]" if self.is_array else self.name
+
+
+_ALL = frozenset(Core)
+_ONEHOT = frozenset({Core.ONEHOT})
+_DENSE = frozenset({Core.DENSE})
+
+
+def _scalar(offset: int) -> Offsets:
+    return Offsets(offset, 0)
+
+
+REGISTERS: tuple[Register, ...] = (
+    Register("H", Region.H, Offsets(), Access.W, Storage.CORE, WEIGHT_BITS, None, Check.WEIGHT,
+             _ALL, "bias h[i] of unit i (the tree core: leaf i's log-mass, tree format)",
+             count=N_PBITS, index_name="i"),
+    Register("COUPLING", Region.REG, _scalar(0), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
+             Check.WEIGHT, _ALL, "coupling j = q(-2 lambda) of schedule entry 0 (the same "
+             "register as SCHED_COUPLING[0]); dense and tree cores accept it and ignore it",
+             keep_stale=True),
+    Register("N_ACTIVE", Region.REG, _scalar(1), Access.W, Storage.FLOPS,
+             Quantity("bits(n_pbits)", lambda p: p.n_pbits.bit_length()), N_PBITS, Check.N_ACTIVE,
+             _ALL, "units in use (tree: leaves at or past it are empty)", keep_stale=True),
+    Register("SEED_LO", Region.REG, _scalar(2), Access.W, Storage.SEED, 32,
+             Quantity("low word of derive_state(0, 0)", lambda p: p.reset_state & 0xFFFFFFFF),
+             Check.SEED, _ALL, "generator state bits 31..0; loads the generator when "
+             "rng_bits <= 32", word=0),
+    Register("SEED_HI", Region.REG, _scalar(3), Access.W, Storage.SEED,
+             Quantity("rng_bits - 32", lambda p: max(p.rng_bits - 32, 0)), None, Check.SEED, _ALL,
+             "generator state bits rng_bits-1..32 (only when rng_bits > 32); loads "
+             "{SEED_HI, SEED_LO}", word=1),
+    Register("CLEAR_ERR", Region.REG, _scalar(4), Access.STROBE, Storage.NONE, 0, None,
+             Check.ANY, _ALL, "clears the sticky error flags"),
+    Register("SCHED_LEN", Region.REG, _scalar(5), Access.W, Storage.FLOPS,
+             Quantity("bits(schedule_depth)", lambda p: p.schedule_depth.bit_length()), 1,
+             Check.SCHED_LEN, _ONEHOT, "entries T of the lambda schedule"),
+    Register("SCHED_OFFSET", Region.REG, Offsets(8, 2), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
+             Check.WEIGHT, _ONEHOT, "bias offset of schedule entry t", count=DEPTH,
+             index_name="t"),
+    Register("SCHED_COUPLING", Region.REG, Offsets(9, 2), Access.W, Storage.FLOPS, WEIGHT_BITS,
+             0, Check.WEIGHT, _ONEHOT, "coupling of schedule entry t (t = 0: COUPLING)",
+             count=DEPTH, index_name="t", keep_stale=True, alias_of0="COUPLING"),
+    Register("STATE", Region.STATE, Offsets(), Access.W, Storage.CORE, 1, None, Check.BIT, _DENSE,
+             "y[i], the initial state for init = GIVEN", count=N_PBITS, index_name="i"),
+    Register("J", Region.J, Offsets(matrix=True), Access.W, Storage.CORE, WEIGHT_BITS, None,
+             Check.WEIGHT, _DENSE, "coupling J[i][j]", count=N_PBITS, index_name="i"),
+)
+
+_BY_NAME = {reg.name: reg for reg in REGISTERS}
+
+
+# --- layout --------------------------------------------------------------------------------------
 def index_bits(n_pbits: int) -> int:
     """Width of a unit index (at least 1)."""
     return max(1, ceil(log2(n_pbits))) if n_pbits > 1 else 1
 
 
 def offset_bits(n_pbits: int, dense: bool) -> int:
-    """Width of the offset field: room for J[i][j] (dense) or h[i] and the registers (the
-    one-hot core's schedule registers reach REG offset 8 + 2 * SCHEDULE_DEPTH - 1)."""
+    """Width of the offset field: room for J[i][j] (dense) or for h[i] and the registers (the
+    full schedule table, whatever a core's schedule depth)."""
     bits = index_bits(n_pbits)
     if dense:
         return max(2 * bits, 3)
-    return max(bits, (sched_coupling_reg(SCHEDULE_DEPTH - 1)).bit_length())
+    last = _BY_NAME["SCHED_COUPLING"].offsets.of(SCHEDULE_DEPTH - 1, n_pbits)
+    return max(bits, last.bit_length())
 
 
 def address(region: int, offset: int, n_pbits: int, dense: bool) -> int:
     """Full programming address of (region, offset)."""
     return (region << offset_bits(n_pbits, dense)) | offset
+
+
+Ref = Union[str, tuple]  # "N_ACTIVE", ("H", i), ("J", (i, j))
+
+
+@dataclass(frozen=True)
+class CoreMap:
+    """The registers of one core in one build, laid out (the builder of the map).
+
+    Attributes
+    ----------
+    core : Core
+    params : MapParams
+    registers : tuple of Register
+        The registers this build has, in :data:`REGISTERS` order.
+    """
+
+    core: Core
+    params: MapParams
+    registers: tuple[Register, ...]
+
+    @classmethod
+    def of(cls, core: Core | str, cfg: HwConfig, schedule_depth: int | None = None) -> "CoreMap":
+        """The map of ``core`` built for ``cfg`` (the tree core: pass its tree format to get its
+        leaf range). ``schedule_depth``: the one-hot core's table size (default: the full
+        :data:`SCHEDULE_DEPTH`; the other cores have none)."""
+        core = Core(core)
+        depth = (SCHEDULE_DEPTH if schedule_depth is None else schedule_depth) \
+            if core is Core.ONEHOT else 0
+        p = MapParams(cfg.n_pbits, cfg.weight_bits, cfg.rng_bits, depth,
+                      derive_state(0, 0, cfg))
+        present = tuple(reg for reg in REGISTERS if core in reg.cores
+                        and _value(reg.count, p) > 0 and 32 * reg.word < p.rng_bits)
+        return cls(core, p, present)
+
+    # layout
+    @property
+    def offset_bits(self) -> int:
+        return offset_bits(self.params.n_pbits, self.core is Core.DENSE)
+
+    @property
+    def addr_bits(self) -> int:
+        return REGION_BITS + self.offset_bits
+
+    @property
+    def regions(self) -> list[Region]:
+        return sorted({reg.region for reg in self.registers})
+
+    def in_region(self, region: Region) -> list[Register]:
+        return [reg for reg in self.registers if reg.region is region]
+
+    def __getitem__(self, name: str) -> Register:
+        for reg in self.registers:
+            if reg.name == name:
+                return reg
+        raise KeyError(f"{self.core.value} core has no register {name!r}")
+
+    def __contains__(self, name: str) -> bool:
+        return any(reg.name == name for reg in self.registers)
+
+    def indices(self, reg: Register) -> Iterator:
+        """Every index of ``reg`` (None for a scalar, (i, j) for a matrix)."""
+        count = _value(reg.count, self.params)
+        if reg.offsets.matrix:
+            yield from ((i, j) for i in range(count) for j in range(count))
+        elif reg.is_array:
+            yield from range(count)
+        else:
+            yield None
+
+    def offset(self, ref: Ref) -> int:
+        """Offset in its region of ``"NAME"``, ``("NAME", index)`` or ``("J", (i, j))``."""
+        name, index = (ref, None) if isinstance(ref, str) else ref
+        reg = self[name]
+        if reg.is_array != (index is not None):
+            raise ValueError(f"{reg.label}: {'an index is needed' if reg.is_array else 'no index'}")
+        if index is None:
+            return reg.offsets.base
+        count = _value(reg.count, self.params)
+        parts = index if reg.offsets.matrix else (index,)
+        if len(parts) != (2 if reg.offsets.matrix else 1) or not all(0 <= k < count for k in parts):
+            raise ValueError(f"{reg.label}: index {index} outside the {self.core.value} core's map")
+        return reg.offsets.of(index, self.params.n_pbits)
+
+    def address(self, ref: Ref) -> int:
+        """Full programming address of a register entry (see :meth:`offset`)."""
+        name = ref if isinstance(ref, str) else ref[0]
+        return self.raw_address(self[name].region, self.offset(ref))
+
+    def raw_address(self, region: Region, offset: int) -> int:
+        """Address of (region, offset) in this core's layout, held by the map or not."""
+        return (int(region) << self.offset_bits) | offset
+
+    def free_offsets(self, region: Region) -> list[int]:
+        """Offsets of ``region`` that hold no register of this core (a write there is refused)."""
+        used = {reg.offsets.of(index, self.params.n_pbits) if index is not None
+                else reg.offsets.base
+                for reg in self.in_region(region) for index in self.indices(reg)}
+        return [k for k in range(1 << self.offset_bits) if k not in used]
+
+    # values
+    def width(self, reg: Register) -> int:
+        return _value(reg.width, self.params)
+
+    def reset(self, reg: Register) -> int | None:
+        return None if reg.reset is None else _value(reg.reset, self.params)
+
+    def bounds(self, reg: Register) -> tuple[int, int] | None:
+        return reg.check.bounds(self.params)
+
+    def accepts(self, name: str, value: int) -> bool:
+        """Whether a write of ``value`` (a data word, read as signed where the register is) to
+        ``name`` passes the register's check; seed words are checked when the state loads."""
+        bounds = self.bounds(self[name])
+        return bounds is None or bounds[0] <= value <= bounds[1]
+
+    def seed_words(self, state: int) -> list[tuple[str, int]]:
+        """The writes that load generator state ``state``, the loading word last."""
+        words = sorted((reg for reg in self.registers if reg.storage is Storage.SEED),
+                       key=lambda reg: reg.word)
+        return [(reg.name, (state >> (32 * reg.word)) & 0xFFFFFFFF) for reg in words]
+
+
+# --- the names before the map was data -----------------------------------------------------------
+REGION_H, REGION_REG, REGION_STATE, REGION_J = Region.H, Region.REG, Region.STATE, Region.J
+(REG_COUPLING, REG_N_ACTIVE, REG_SEED_LO, REG_SEED_HI, REG_CLEAR_ERR, REG_SCHED_LEN) = (
+    _BY_NAME[name].offsets.base
+    for name in ("COUPLING", "N_ACTIVE", "SEED_LO", "SEED_HI", "CLEAR_ERR", "SCHED_LEN"))
+
+
+def sched_offset_reg(entry: int) -> int:
+    """REG offset of schedule entry ``entry``'s bias offset."""
+    return _BY_NAME["SCHED_OFFSET"].offsets.of(entry, 1)
+
+
+def sched_coupling_reg(entry: int) -> int:
+    """REG offset of schedule entry ``entry``'s coupling."""
+    return _BY_NAME["SCHED_COUPLING"].offsets.of(entry, 1)
+
+
+# --- docs ----------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+DOC_FILES = (ROOT / "docs" / "hardware.md",)
+BEGIN, END = "<!-- regmap:begin -->", "<!-- regmap:end -->"
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value).replace("|", "\\|")
+
+
+def _cores(cores: frozenset[Core]) -> str:
+    return "all" if cores == _ALL else ", ".join(c.value for c in Core if c in cores)
+
+
+def markdown() -> str:
+    """The register map, the error flags and the init codes as Markdown tables."""
+    lines = ["| register | region | offset | access | width | reset | accepts | cores | KEEP "
+             "| meaning |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for reg in REGISTERS:
+        offset = reg.offsets.text(reg.index_name)
+        width = "-" if reg.width == 0 else _cell(reg.width)
+        lines.append(
+            f"| `{reg.label}` | {int(reg.region)} {reg.region.name} | {offset} | "
+            f"{reg.access.value} | {width} | {_cell(reg.reset)} | {reg.check.value} | "
+            f"{_cores(reg.cores)} | {'stale' if reg.keep_stale else ''} | {_cell(reg.doc)} |")
+    lines += ["", "| `err` bit | flag | set by (the action is ignored) |", "| --- | --- | --- |"]
+    lines += [f"| {flag.bit_length() - 1} | `{flag.name}` | {doc} |"
+              for flag, doc in ERR_DOCS.items()]
+    lines += ["", "| `init` | policy | cores |", "| --- | --- | --- |"]
+    lines += [f"| {int(code)} | `{code.name}` | {_cores(INIT_CORES[code])} |" for code in Init]
+    return "\n".join(lines)
+
+
+def _with_block(text: str, path: Path) -> str:
+    start, stop = text.find(BEGIN), text.find(END)
+    if start < 0 or stop < start:
+        raise ValueError(f"{path}: no {BEGIN} ... {END} block")
+    return text[:start + len(BEGIN)] + "\n" + markdown() + "\n" + text[stop:]
+
+
+def update_docs(check: bool = False) -> list[Path]:
+    """Rewrite the generated block (between ``<!-- regmap:begin -->`` and ``<!-- regmap:end
+    -->``) of each of :data:`DOC_FILES`; returns the files that were out of date. With ``check``
+    nothing is written."""
+    stale = []
+    for path in DOC_FILES:
+        text = path.read_text()
+        new = _with_block(text, path)
+        if new != text:
+            stale.append(path)
+            if not check:
+                path.write_text(new)
+    return stale

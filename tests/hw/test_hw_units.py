@@ -5,7 +5,7 @@ import pytest
 from amaranth import Elaboratable, Module, Signal, signed
 from amaranth.sim import Simulator
 
-from hw.dense import DenseArray
+from hw.dense import DenseCore
 from hw.lut import UpdateEngine, lut_rom_address
 from hw.rng import Rng
 from pysampler.contract.config import HwConfig
@@ -114,7 +114,7 @@ def test_update_engine_reads_the_python_lut_for_every_field(cfg):
 
 def test_generator_rejects_what_it_cannot_build():
     with pytest.raises(ValueError, match="n_pbits <= 64"):
-        DenseArray(HwConfig(n_pbits=128))
+        DenseCore(HwConfig(n_pbits=128))
     from hw.export import to_verilog
 
     with pytest.raises(ValueError, match="kind"):

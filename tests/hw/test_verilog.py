@@ -48,3 +48,15 @@ def test_onehot_core_with_a_smaller_schedule_table_lints_clean(depth, tmp_path):
     for bad in (0, 9, True):
         with pytest.raises(ValueError, match="schedule_depth"):
             OnehotCore(PRESETS["tiny"], schedule_depth=bad)
+
+
+def test_re_export_leaves_unchanged_files_alone(tmp_path):
+    """A re-export rewrites only what changed, so simulators do not rebuild for nothing."""
+    cfg = PRESETS["tiny"]
+    written = export_config(cfg, tmp_path)
+    (tmp_path / "config.json").write_text("{}\n")  # one file out of date
+    stamps = {p: p.stat().st_mtime_ns for p in written}
+    assert export_config(cfg, tmp_path) == written
+    changed = [p.name for p in written if p.stat().st_mtime_ns != stamps[p]]
+    assert changed == ["config.json"]
+    assert HwConfig.from_json((tmp_path / "config.json").read_text()) == cfg

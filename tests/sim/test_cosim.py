@@ -11,6 +11,8 @@ from sim.runner import COSIM_CASES, SIMULATORS, cosim_config, run_cosim
 
 from ..conftest import record_cosim_updates
 
+pytestmark = [pytest.mark.cosim, pytest.mark.slow]
+
 
 @pytest.mark.parametrize("sim", SIMULATORS)
 @pytest.mark.parametrize("config_name,kind,programs,token_runs", COSIM_CASES)

@@ -1,0 +1,156 @@
+"""The register map as data: one address per register entry, resets and checks that agree, the
+enums' codes, the address layout the RTL was built with, and docs/hardware.md generated from it."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pysampler.contract import regmap as rm
+from pysampler.contract.config import PRESETS, HwConfig
+from pysampler.contract.regmap import (REGISTERS, Access, Core, CoreMap, Err, Init, Phase, Region,
+                                       Storage, TreePhase)
+
+BUILDS = [(core, cfg, depth) for cfg in [*PRESETS.values(), HwConfig(n_pbits=1),
+                                         HwConfig(n_pbits=2), HwConfig(n_pbits=1024)]
+          for core in Core if not (core is Core.DENSE and cfg.n_pbits > 64)
+          for depth in ([1, rm.SCHEDULE_DEPTH] if core is Core.ONEHOT else [None])]
+
+
+def _all_entries(regmap: CoreMap):
+    for reg in regmap.registers:
+        for index in regmap.indices(reg):
+            yield reg, index, regmap.address(reg.name if index is None else (reg.name, index))
+
+
+@pytest.mark.parametrize("core,cfg,depth", BUILDS)
+def test_no_two_entries_share_an_address_and_all_fit_the_port(core, cfg, depth):
+    regmap = CoreMap.of(core, cfg, depth)
+    addresses = [address for _, _, address in _all_entries(regmap)]
+    assert len(addresses) == len(set(addresses))
+    assert all(0 <= a < 1 << regmap.addr_bits for a in addresses)
+    # a memory region holds one array, filling it from offset 0 (the decoder relies on it)
+    for region in regmap.regions:
+        held = regmap.in_region(region)
+        if any(reg.storage is Storage.CORE for reg in held):
+            assert len(held) == 1 and held[0].offsets.base == 0
+
+
+@pytest.mark.parametrize("core,cfg,depth", BUILDS)
+def test_resets_widths_and_checks_agree(core, cfg, depth):
+    regmap = CoreMap.of(core, cfg, depth)
+    for reg in regmap.registers:
+        width, reset, bounds = regmap.width(reg), regmap.reset(reg), regmap.bounds(reg)
+        assert 0 <= width <= rm.DATA_BITS, reg.name
+        if reg.storage is Storage.FLOPS:
+            assert reset is not None and bounds is not None, reg.name
+            assert bounds[0] <= reset <= bounds[1], reg.name
+        if bounds is not None:  # every accepted value fits the register
+            lo, hi = bounds
+            if reg.check.signed:
+                assert -(1 << (width - 1)) <= lo and hi < 1 << (width - 1), reg.name
+            else:
+                assert 0 <= lo and hi < 1 << width, reg.name
+            assert regmap.accepts(reg.name, lo) and regmap.accepts(reg.name, hi)
+            assert not regmap.accepts(reg.name, lo - 1) and not regmap.accepts(reg.name, hi + 1)
+        if reg.access is Access.STROBE:
+            assert reg.storage is Storage.NONE and width == 0, reg.name
+        if reg.alias_of0:
+            assert regmap[reg.alias_of0].check is reg.check
+            assert regmap.reset(regmap[reg.alias_of0]) == reset
+            assert regmap[reg.alias_of0].keep_stale == reg.keep_stale
+    if "COUPLING" in regmap:
+        assert regmap.bounds(regmap["COUPLING"]) == (cfg.weight_min, cfg.weight_max)
+    seed_bits = sum(regmap.width(reg) for reg in regmap.registers if reg.storage is Storage.SEED)
+    assert seed_bits >= cfg.rng_bits and seed_bits - 32 < cfg.rng_bits
+    assert regmap.reset(regmap["SEED_LO"]) == regmap.params.reset_state & 0xFFFFFFFF
+
+
+def test_the_address_layout_is_the_one_the_rtl_was_built_with():
+    """Pinned addresses: the map as data changed nothing a host or the Verilog sees."""
+    v64 = HwConfig(n_pbits=64)
+    onehot, tree = CoreMap.of(Core.ONEHOT, v64), CoreMap.of(Core.TREE, v64)
+    assert onehot.offset_bits == tree.offset_bits == 6 and onehot.addr_bits == 8
+    assert [onehot.address(name) for name in ("COUPLING", "N_ACTIVE", "SEED_LO", "CLEAR_ERR",
+                                              "SCHED_LEN")] == [64, 65, 66, 68, 69]
+    assert onehot.address(("SCHED_OFFSET", 0)) == 72 and onehot.address(("SCHED_COUPLING", 7)) == 87
+    assert onehot.address(("H", 63)) == 63 and tree.address(("H", 5)) == 5
+    assert CoreMap.of(Core.ONEHOT, HwConfig(n_pbits=16)).offset_bits == 5
+    dense = CoreMap.of(Core.DENSE, HwConfig(n_pbits=16))
+    assert dense.offset_bits == 8
+    assert dense.address(("J", (3, 5))) == (3 << 8) | (3 << 4) | 5
+    assert dense.address(("STATE", 2)) == (2 << 8) | 2 and dense.address("N_ACTIVE") == 257
+    assert CoreMap.of(Core.DENSE, HwConfig(n_pbits=2)).offset_bits == 3
+    wide = CoreMap.of(Core.ONEHOT, PRESETS["wide"])
+    assert [name for name, _ in wide.seed_words(1)] == ["SEED_LO", "SEED_HI"]
+    assert wide.seed_words((5 << 32) | 7) == [("SEED_LO", 7), ("SEED_HI", 5)]
+    assert (rm.REGION_H, rm.REG_N_ACTIVE, rm.sched_coupling_reg(7)) == (0, 1, 23)
+    assert rm.address(Region.REG, 1, 64, False) == onehot.address("N_ACTIVE")
+
+
+def test_the_map_refuses_what_a_core_does_not_have():
+    cfg = HwConfig(n_pbits=16)
+    onehot, dense = CoreMap.of(Core.ONEHOT, cfg), CoreMap.of(Core.DENSE, cfg)
+    assert "J" not in onehot and "STATE" not in onehot and "SCHED_LEN" not in dense
+    assert "SEED_HI" not in onehot and "SEED_HI" in CoreMap.of(Core.ONEHOT, PRESETS["wide"])
+    assert len(list(CoreMap.of(Core.ONEHOT, cfg, 3).indices(onehot["SCHED_OFFSET"]))) == 3
+    with pytest.raises(KeyError, match="J"):
+        onehot.address(("J", (0, 0)))
+    for bad in (("H", 16), ("H", -1), "H", ("N_ACTIVE", 0)):
+        with pytest.raises(ValueError):
+            onehot.address(bad)
+    assert 7 in onehot.free_offsets(Region.REG) and 5 not in onehot.free_offsets(Region.REG)
+
+
+def test_enums_carry_the_port_codes():
+    assert [(code.name, int(code)) for code in Init] == [
+        ("ZEROS", 0), ("RANDOM_ONEHOT", 1), ("GIVEN", 2), ("KEEP", 3)]
+    assert rm.INIT_CODES == {"zeros": 0, "random_onehot": 1, "given": 2, "keep": 3}
+    assert max(Init).bit_length() == 2  # the init port is 2 bits wide
+    assert [int(flag) for flag in Err] == [1 << k for k in range(rm.ERR_BITS)] and rm.ERR_BITS == 6
+    assert set(rm.ERR_DOCS) == set(Err)
+    for phases in (Phase, TreePhase):
+        assert [int(p) for p in phases] == list(range(len(phases))) and phases.IDLE == 0
+    assert [int(region) for region in Region] == list(range(1 << rm.REGION_BITS))
+    assert {code: sorted(c.value for c in Core if rm.accepts_init(c, code)) for code in Init} == {
+        Init.ZEROS: ["dense", "onehot"], Init.RANDOM_ONEHOT: ["dense", "onehot"],
+        Init.GIVEN: ["dense"], Init.KEEP: ["onehot"]}
+    assert not rm.accepts_init(Core.TREE, Init.ZEROS) and not rm.accepts_init(Core.ONEHOT, 7)
+    assert [reg.name for reg in REGISTERS if reg.keep_stale] == ["COUPLING", "N_ACTIVE",
+                                                                "SCHED_COUPLING"]
+    assert Core.ONEHOT.top == "pbit_onehot"
+
+
+def test_docs_hold_the_generated_table():
+    assert rm.update_docs(check=True) == []
+    table = rm.markdown()
+    assert all(f"`{reg.label}`" in table for reg in REGISTERS)
+    assert all(f"`{flag.name}`" in table for flag in Err)
+
+
+def test_update_docs_rewrites_only_a_stale_block(tmp_path, monkeypatch):
+    doc = tmp_path / "hardware.md"
+    doc.write_text(f"# Title\n\nprose\n\n{rm.BEGIN}\nold table\n{rm.END}\n\nmore prose\n")
+    monkeypatch.setattr(rm, "DOC_FILES", (doc,))
+    assert rm.update_docs(check=True) == [doc]
+    assert "old table" in doc.read_text()
+    assert rm.update_docs() == [doc]
+    text = doc.read_text()
+    assert "old table" not in text and rm.markdown() in text
+    assert text.startswith("# Title\n\nprose\n\n") and text.endswith(f"{rm.END}\n\nmore prose\n")
+    assert rm.update_docs() == [] and rm.update_docs(check=True) == []
+    doc.write_text("no markers\n")
+    with pytest.raises(ValueError, match="regmap:begin"):
+        rm.update_docs(check=True)
+
+
+def test_the_map_loads_without_amaranth_cocotb_or_the_rest_of_pysampler():
+    code = ("import sys, pysampler.contract.regmap\n"
+            "bad = sorted(m for m in sys.modules\n"
+            "             if m.split('.')[0] in ('amaranth', 'cocotb', 'hw', 'sim', 'torch')\n"
+            "             or m.startswith('pysampler.')\n"
+            "             and not m.startswith('pysampler.contract'))\n"
+            "print(bad)\n"
+            "sys.exit(bool(bad))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

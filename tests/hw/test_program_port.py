@@ -1,0 +1,143 @@
+"""The generated programming-port decoder (hw.control.program_port) against its one definition, the
+register map: in Amaranth's simulator, every register of every core takes the values its check
+accepts, refuses the others with the check's flag, every address the map leaves free is refused,
+and exactly the map's keep_stale registers make the next KEEP start fail."""
+
+import pytest
+from amaranth.sim import Simulator
+
+from hw.dense import DenseCore
+from hw.onehot import OnehotCore
+from hw.tree import TreeCore
+from pysampler.contract.config import HwConfig
+from pysampler.contract.regmap import Core, CoreMap, Err, Init, Region, Storage, accepts_init
+
+CORES = {Core.ONEHOT: OnehotCore, Core.DENSE: DenseCore, Core.TREE: TreeCore}
+CONFIGS = [HwConfig(n_pbits=6, weight_bits=6, frac_bits=2, lut_addr_bits=6, prob_bits=8,
+                    rng_bits=16),
+           HwConfig(n_pbits=5, weight_bits=7, frac_bits=2, lut_addr_bits=6, prob_bits=8,
+                    rng="xorshift", rng_bits=64)]   # two seed words
+
+
+def _entries(regmap: CoreMap, reg):
+    """The first and last index of an array (every index of a small one)."""
+    indices = list(regmap.indices(reg))
+    return indices if len(indices) <= 2 else [indices[0], indices[-1]]
+
+
+def _cases(regmap: CoreMap):
+    """(what, address, value, expected err) for every register entry and free address."""
+    cases = []
+    for reg in regmap.registers:
+        if reg.storage is Storage.SEED:
+            continue  # loads are checked apart (a word's effect depends on the others)
+        bounds = regmap.bounds(reg)
+        for index in _entries(regmap, reg):
+            address = regmap.address(reg.name if index is None else (reg.name, index))
+            good = [0] if bounds is None else list(bounds)
+            bad = [] if bounds is None else [bounds[0] - 1, bounds[1] + 1]
+            cases += [(f"{reg.label} {index} = {v}", address, v, 0) for v in good]
+            cases += [(f"{reg.label} {index} = {v}", address, v, reg.check.error) for v in bad
+                      if -(1 << 31) <= v < 1 << 32]
+    for region in Region:
+        if region not in regmap.regions:
+            cases.append((f"region {region.name}", regmap.raw_address(region, 0), 0, Err.ADDR))
+        elif region is Region.REG:
+            cases += [(f"free REG offset {k}", regmap.raw_address(region, k), 0, Err.ADDR)
+                      for k in regmap.free_offsets(region)]
+    return cases
+
+
+def _simulate(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+async def _write(ctx, dut, address: int, value: int) -> None:
+    ctx.set(dut.prog.addr, address)
+    ctx.set(dut.prog.data, value & 0xFFFFFFFF)
+    ctx.set(dut.prog.we, 1)
+    await ctx.tick()
+    ctx.set(dut.prog.we, 0)
+
+
+async def _start(ctx, dut, init: Init | None = None) -> None:
+    """Pulse start (sweeps 1, init ``init`` on the sweep cores) and wait for the core to idle."""
+    if init is not None:
+        ctx.set(dut.sweeps, 1)
+        ctx.set(dut.init, init)
+    ctx.set(dut.start, 1)
+    await ctx.tick()
+    ctx.set(dut.start, 0)
+    for _ in range(200):
+        if not ctx.get(dut.busy):
+            return
+        await ctx.tick()
+    raise AssertionError("the run did not end")
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["lfsr16", "xorshift64"])
+@pytest.mark.parametrize("core", list(Core), ids=[c.value for c in Core])
+def test_every_write_is_decoded_as_the_map_says(core, cfg):
+    dut = CORES[core](cfg)
+    regmap = dut.regmap
+    clear = regmap.address("CLEAR_ERR")
+    cases = _cases(regmap)
+    seen = []
+
+    async def bench(ctx):
+        for what, address, value, expected in cases:
+            await _write(ctx, dut, address, value)
+            seen.append((what, Err(ctx.get(dut.err)), Err(expected)))
+            await _write(ctx, dut, clear, 0)
+            assert ctx.get(dut.err) == 0, f"CLEAR_ERR after {what}"
+        for state, expected in ((0, Err.SEED), (1, Err(0)), (1 << (cfg.rng_bits - 1), Err(0))):
+            for name, word in regmap.seed_words(state):
+                await _write(ctx, dut, regmap.address(name), word)
+            seen.append((f"seed {state:#x}", Err(ctx.get(dut.err)), expected))
+            await _write(ctx, dut, clear, 0)
+
+    _simulate(dut, bench)
+    wrong = [(what, got, want) for what, got, want in seen if got != want]
+    assert not wrong, wrong
+    assert len(seen) > 10
+
+
+@pytest.mark.parametrize("core", [Core.ONEHOT, Core.DENSE], ids=["onehot", "dense"])
+def test_init_codes_and_keep_staleness_follow_the_map(core):
+    cfg = CONFIGS[0]
+    dut = CORES[core](cfg)
+    regmap = dut.regmap
+    clear = regmap.address("CLEAR_ERR")
+    seen = []
+
+    async def bench(ctx):
+        for code in sorted(Init, key=lambda code: code is not Init.KEEP):  # KEEP first
+            await _start(ctx, dut, code)
+            refused = bool(ctx.get(dut.err) & Err.BAD_START)
+            # KEEP right after reset has no chain to keep
+            seen.append((code.name, refused, not accepts_init(core, code) or code is Init.KEEP))
+            await _write(ctx, dut, clear, 0)
+        if not accepts_init(core, Init.KEEP):
+            return
+        await _start(ctx, dut, Init.ZEROS)
+        await _start(ctx, dut, Init.KEEP)
+        seen.append(("KEEP after a run", bool(ctx.get(dut.err)), False))
+        for reg in regmap.registers:
+            if reg.storage is Storage.SEED or reg.name == "CLEAR_ERR":
+                continue
+            for index in _entries(regmap, reg):
+                await _start(ctx, dut, Init.ZEROS)
+                value = 1 if regmap.bounds(reg) is None else regmap.bounds(reg)[1]
+                await _write(ctx, dut, regmap.address(reg.name if index is None
+                                                      else (reg.name, index)), value)
+                await _start(ctx, dut, Init.KEEP)
+                refused = bool(ctx.get(dut.err) & Err.BAD_START)
+                seen.append((f"KEEP after {reg.label} {index}", refused, reg.keep_stale))
+                await _write(ctx, dut, clear, 0)
+
+    _simulate(dut, bench)
+    wrong = [case for case in seen if case[1] != case[2]]
+    assert not wrong, wrong
