@@ -27,8 +27,8 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench match ising study frontier \
-	calibrate verilog sim fpga docs clean
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench match ising study frontier fullvocab \
+	calibrate verilog sim soak coverage mutate fpga docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -85,6 +85,9 @@ study: setup $(LM)  ## the quantization study -> results/study.{csv,md}, results
 frontier: setup $(LM)  ## exact cost frontier of the p-bit samplers -> results/frontier.{md,csv,png}
 	$(PYSAMPLER) frontier --out results
 
+fullvocab: setup $(LM)  ## every sampler on the benchmark of logit rows -> results/fullvocab.{md,csv,png}
+	$(PYSAMPLER) fullvocab --out results
+
 calibrate: setup  ## lambda and sweeps for a target TV at V = 64
 	$(PYSAMPLER) calibrate --vocab-size 64 --target-tv 0.01
 
@@ -94,8 +97,17 @@ verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
 	$(PY) -m pytest -n 2 -m cosim tests
 
+soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model
+	$(PYSAMPLER) soak --updates 1e8
+
+coverage: setup  ## functional coverage of the bulk co-simulation -> results/coverage.md
+	$(PYSAMPLER) coverage --out results/coverage.md
+
+mutate: setup  ## single-line mutations of the cores, caught or not -> results/mutations.md
+	$(PYSAMPLER) mutate --out results/mutations.md
+
 fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/fpga.md
-	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[dev,fpga]'
+	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
 	$(PYSAMPLER) fpga --out results/fpga.md
 
 docs: setup  ## regenerate the generated parts of docs/ (the register map table)

@@ -252,7 +252,10 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleN
     offset = prog.addr[:regmap.offset_bits]
     data_s = prog.data.as_signed()
     write = Signal()
-    err_set = Signal(rm.ERR_BITS)
+    # Only the flags this core can raise get a bit here (flag() on another one fails at
+    # elaboration); the others stay 0 in ``err``. A bit that is never raised would be emitted as a
+    # constant `always @*` block, which Icarus never runs (X) and Verilator's lint rejects.
+    err_set = Signal(max(f.bit_length() for f in rm.err_flags(regmap.core)))
     err = Signal(rm.ERR_BITS)
     m.d.comb += write.eq(prog.we & ~busy)
     with m.If(prog.we & busy):

@@ -1,7 +1,7 @@
 """Verilog export of the cores (``pysampler verilog --config NAME``).
 
-Writes ``<out>/pbit_onehot.v``, ``pbit_tree.v`` (and ``pbit_dense.v`` when n_pbits <= 64) plus
-``config.json``. The Verilog carries no source locations and no absolute paths, and a file whose
+Writes ``<out>/pbit_onehot.v``, ``pbit_tree.v``, ``pbit_stream.v`` (and ``pbit_dense.v`` when
+n_pbits <= 64) plus ``config.json``. The Verilog carries no source locations and no absolute paths, and a file whose
 content has not changed is not rewritten, so a re-export does not make simulators rebuild.
 """
 
@@ -17,6 +17,7 @@ from pysampler.contract.regmap import Core
 
 from .dense import MAX_DENSE_PBITS, DenseCore
 from .onehot import OnehotCore
+from .stream import StreamCore
 from .tree import TreeCore
 
 __all__ = ["to_verilog", "export_config", "TOP_NAMES"]
@@ -31,7 +32,7 @@ def _cache_in_build() -> None:
 
 def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
                schedule_depth: int | None = None) -> str:
-    """Verilog text of the ``kind`` ("onehot", "dense" or "tree") core for ``cfg``;
+    """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
     ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table)."""
     try:
         core = Core(kind)
@@ -43,6 +44,8 @@ def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
         component = OnehotCore(cfg, debug_trace=debug_trace, **depth)
     elif core is Core.DENSE:
         component = DenseCore(cfg, debug_trace=debug_trace)
+    elif core is Core.STREAM:
+        component = StreamCore(cfg, debug_trace=debug_trace)
     else:
         component = TreeCore(cfg)
     return verilog.convert(component, name=core.top, emit_src=False)
@@ -59,6 +62,7 @@ def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     cores = [Core.ONEHOT, Core.TREE] + ([Core.DENSE] if cfg.n_pbits <= MAX_DENSE_PBITS else [])
+    cores.append(Core.STREAM)  # rows of up to the stream format's max_vocab, whatever n_pbits
     for core in cores:
         path = out_dir / f"{core.top}.v"
         _write_if_changed(path, to_verilog(cfg, core, debug_trace=debug_trace))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pysampler.contract.config import HwConfig, get_preset
+from pysampler.contract.stream_format import DEFAULT_RESERVOIRS, stream_clocks
 from pysampler.contract.tree_format import tree_clocks
 
 from .export import TOP_NAMES, to_verilog
@@ -38,6 +39,10 @@ DESIGNS = {
     "dense-n32": ("dense", _default(32), {}),
     "tree-V64": ("tree", _default(64), {}),
     "tree-V1024": ("tree", _default(1024), {}),
+    "tree-V4096": ("tree", _default(4096), {}),
+    # the stream core takes rows of up to 65,536 logits whatever n_pbits; n_pbits = the row length
+    # the tokens/s column assumes
+    "stream-V50257": ("stream", _default(50_257), {}),
 }
 
 TARGETS = {
@@ -95,6 +100,8 @@ def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int) -> int:
     n = cfg.n_pbits
     if kind == "tree":
         return n + tree_clocks(n)
+    if kind == "stream":  # no programming: the logits stream in, one a clock
+        return stream_clocks(n, DEFAULT_RESERVOIRS)
     return n + 3 + sweeps * n
 
 
@@ -155,7 +162,8 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         f"Tokens/s: Gibbs cores, one attempt of the samplers' default {sweeps} sweeps "
         f"plus programming the n biases and three set-up clocks (n + 3 + {sweeps} n); "
         "tree core, programming the n leaves, the reduction and 3 clocks per level "
-        "(n + V' + 3 log2 V' + 1).", "",
+        "(n + V' + 3 log2 V' + 1); stream core, one logit a clock and the merges "
+        "(V + 2 (C - 1) + 3, C = 2).", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

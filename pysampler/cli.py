@@ -31,6 +31,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -115,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--sweeps", type=_positive_int, default=None,
                      help=f"sweeps per attempt (default: {DEFAULT_SWEEPS})")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0 (default 1.0)")
-    gen.add_argument("--top-k", type=_positive_int, default=50,
-                     help="keep the k largest logits; <= n_pbits for the array samplers "
-                          "(default 50)")
+    gen.add_argument("--top-k", type=_non_negative_int, default=50,
+                     help="keep the k largest logits; <= n_pbits for the array samplers; 0: no "
+                          "top-k, the whole vocabulary (default 50)")
     gen.add_argument("--top-p", type=float, default=None, help="nucleus mass in (0, 1]")
     gen.add_argument("--min-p", type=float, default=None, help="min-p in [0, 1)")
     gen.add_argument("--repetition-penalty", type=_positive_float, default=1.0,
@@ -177,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="recorded sweeps per chain")
     _add_out(ising, "ising.md / ising.csv")
 
+    full = sub.add_parser("fullvocab", parents=[common],
+                          help="every sampler on the benchmark of logit rows (V = 8 .. 50,257, "
+                               "flat to peaked, LM-captured) -> results/fullvocab.{md,csv,png}")
+    full.add_argument("--quick", action="store_true", help="V in {8, 32, 2048}, two configs")
+    _add_lm(full, "whose rows join the benchmark")
+    full.add_argument("--no-lm", action="store_true", help="synthetic rows only")
+    _add_out(full, "fullvocab.{md,csv,png}")
+
+    sub.add_parser("stream-error", parents=[common],
+                   help="the stream sampler's error analysis (docs/stream.md's tables)")
+
     bench = sub.add_parser("bench", parents=[common],
                            help="speed of the bit-accurate model, float Gibbs, the GPT-2 loop and "
                                 "the co-simulation -> results/bench.json")
@@ -202,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="report file (default: results/fpga.md)")
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
+
+    for name, what in (("soak", "compare >= 10^8 updates of free-running RTL with the model "
+                                 "(bulk mode, Verilator)"),
+                       ("coverage", "functional coverage of the bulk co-simulation -> "
+                                    "results/coverage.md"),
+                       ("mutate", "single-line mutations of the cores: caught or not -> "
+                                  "results/mutations.md")):
+        sub.add_parser(name, help=what + f"; its options: `pysampler {name} --options`",
+                       add_help=False)
 
     docs = sub.add_parser("docs", parents=[common],
                           help="regenerate the generated parts of docs/ (the register map table)")
@@ -249,7 +279,7 @@ def _samplers(args: argparse.Namespace) -> dict:
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
     samplers = {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
     for kind, sampler in samplers.items():
-        if sampler.max_kept is not None and args.top_k > sampler.max_kept:
+        if sampler.max_kept is not None and args.top_k and args.top_k > sampler.max_kept:
             raise ValueError(f"--top-k must be <= n_pbits = {sampler.max_kept} for the {kind} "
                              f"sampler, got {args.top_k}")
     return samplers
@@ -259,7 +289,8 @@ def _run_generate(args: argparse.Namespace) -> None:
     from .llm import generate, load_lm
     from .samplers.filtering import check_filters
 
-    check_filters(args.temperature, args.top_k, args.top_p, args.min_p)  # before the LM loads
+    top_k = args.top_k or None  # 0: no top-k
+    check_filters(args.temperature, top_k, args.top_p, args.min_p)  # before the LM loads
     samplers = _samplers(args)
     try:
         lm = load_lm(args.lm, device=args.device)
@@ -268,7 +299,7 @@ def _run_generate(args: argparse.Namespace) -> None:
     prompts = args.prompt or list(DEMO_PROMPTS)
     for kind, sampler in samplers.items():
         results = generate(lm, prompts, sampler, max_new_tokens=args.max_new_tokens,
-                           temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                           temperature=args.temperature, top_k=top_k, top_p=args.top_p,
                            min_p=args.min_p, repetition_penalty=args.repetition_penalty,
                            seed=args.seed)
         print(f"== sampler: {kind}")
@@ -330,6 +361,19 @@ def _run_ising(args: argparse.Namespace) -> None:
                        seed=args.seed))
 
 
+def _run_fullvocab(args: argparse.Namespace) -> None:
+    from .experiments.fullvocab import fullvocab_report
+
+    print(fullvocab_report(args.out, None if args.no_lm else args.lm, quick=args.quick,
+                           seed=args.seed))
+
+
+def _run_stream_error(args: argparse.Namespace) -> None:
+    from .experiments.stream_error import main as stream_error
+
+    stream_error()
+
+
 def _import_hw(what: str):
     """hw/ and sim/ sit beside pysampler in the repository (the [hw] extra installs their tools)."""
     import importlib
@@ -360,6 +404,9 @@ def _run_bench(args: argparse.Namespace) -> None:
         for sim in ("icarus", "verilator"):
             print(f"{sim:10s} {cosim[sim]['clocks_per_s']:10.0f} simulated clocks/s")
         print(f"verilator / icarus: {cosim['verilator_over_icarus']:.2f}x")
+        if "bulk_verilator" in cosim:
+            print(f"bulk mode (Verilator, free-running core, batch compare): "
+                  f"{cosim['bulk_verilator']['updates_per_s']:.3e} compared updates/s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")
@@ -390,6 +437,14 @@ def _run_fpga(args: argparse.Namespace) -> None:
     fpga.run_report(args.out, designs=args.designs, targets=args.targets, sweeps=DEFAULT_SWEEPS)
 
 
+def _run_verification(args: argparse.Namespace) -> None:
+    """soak, coverage, mutate: the verification tools of sim/ (they exit non-zero on a failure)."""
+    rest = ["--help" if arg == "--options" else arg for arg in args.tool_args]
+    code = _import_hw(f"sim.{args.command}").main(rest)
+    if code:
+        raise SystemExit(code)
+
+
 def _run_docs(args: argparse.Namespace) -> None:
     from .contract import regmap
 
@@ -406,17 +461,25 @@ def _run_train_lm(args: argparse.Namespace) -> None:
     train_lm(args.out, seconds=args.seconds, seed=args.seed, report=args.report)
 
 
+VERIFICATION_TOOLS = ("soak", "coverage", "mutate")
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
+    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
+    "soak": _run_verification, "coverage": _run_verification, "mutate": _run_verification,
     "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _deterministic(args.deterministic)
-    if args.command in ("generate", "study", "frontier", "bench", "train-lm"):
+    args, rest = parser.parse_known_args(argv)
+    if args.command in VERIFICATION_TOOLS:
+        args.tool_args = rest  # the tool parses its own options
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    _deterministic(getattr(args, "deterministic", False))
+    if args.command in ("generate", "study", "frontier", "fullvocab", "bench", "train-lm"):
         _quiet_transformers()
     try:
         COMMANDS[args.command](args)

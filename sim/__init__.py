@@ -13,7 +13,15 @@ module             what it holds
 ``tb_dense``,      (``pbit_onehot`` <-> ``hw/onehot.py`` <-> ``sim/tb_onehot.py``)
 ``tb_tree``
 ``env``            what the runner passes a cocotb process, and the report it gets back
-``runner``         export, build, run, and fail loudly (:func:`run_cosim`)
-``bench``          co-simulation speed (:func:`cosim_speed`)
+``runner``         export, build, run, and fail loudly (:func:`run_cosim`); the cocotb and bulk
+                   cases
+``programs``       the random and edge programs (no simulator needed)
+``bulk``           bulk mode: the core runs free in a compiled Verilator harness
+                   (``bulk_main.cpp``), its records compared with the model in batches;
+                   functional coverage (:class:`~sim.bulk.Coverage`)
+``soak``           ``python -m sim.soak`` (``make soak``): 10^8 compared updates
+``coverage``       ``python -m sim.coverage`` (``make coverage``): the coverage report
+``mutate``         ``python -m sim.mutate`` (``make mutate``): single-line mutations of the cores
+``bench``          co-simulation speed (:func:`cosim_speed`, :func:`bulk_speed`)
 =================  ==========================================================================
 """

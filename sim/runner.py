@@ -30,29 +30,52 @@ SIMULATORS = ("icarus", "verilator")
 #: the folders the Verilog is generated from (every .py below them, recursively)
 GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
-__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "cosim_config",
-           "ensure_verilog", "failed_tests"]
+__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES", "CLAMP_CONFIG",
+           "cosim_config", "ensure_verilog", "failed_tests"]
 
 
 class CosimFailed(AssertionError):
     """A co-simulation whose cocotb tests failed, or that ended without results."""
 
 
+#: a configuration whose LUT clamps inside its field range: 32 entries at frac_bits 4 cover only
+#: +-1 logit, so the entries at both clamps differ from their neighbours and a wrong clamp shows
+CLAMP_CONFIG = HwConfig(n_pbits=16, weight_bits=8, frac_bits=4, lut_addr_bits=5, lut_shift=0,
+                        prob_bits=12, rng="lfsr", rng_bits=20, rng_steps=3)
+
+
 def cosim_config(name: str) -> HwConfig:
-    """Configurations the co-simulation covers: the presets, and the default at V = 1024."""
+    """Configurations the co-simulation covers: the presets, the default at V = 1024 ("v1024")
+    and :data:`CLAMP_CONFIG` ("clamp")."""
     if name == "v1024":
         return get_preset("default").replace(n_pbits=1024)
+    if name == "clamp":
+        return CLAMP_CONFIG
     return get_preset(name)
 
 
-# (configuration, core, random programs, token runs): three HwConfigs with different widths, both
-# RNG kinds, rng_steps 1 and 16, all cores; and the one-hot core at V = 1024 on LM-like logits.
+#: the cocotb cases, (simulator, configuration, core, random programs, token runs): the protocol
+#: (bad input, reset during a run, busy writes, KEEP refusals, error flags, the throughput run)
+#: and a few random programs on every core with both simulators; the bulk of the random programs
+#: and the long token runs are the bulk mode's (sim/bulk.py, :data:`BULK_CASES`), on Verilator.
 COSIM_CASES = [
-    ("tiny", "onehot", 200, 4), ("tiny", "dense", 200, 0),
-    ("default", "onehot", 200, 8), ("default", "dense", 200, 0),
-    ("wide", "onehot", 200, 4), ("wide", "dense", 200, 0),
-    ("v1024", "onehot", 20, 10),
-    ("tiny", "tree", 100, 0), ("default", "tree", 100, 0),
+    ("icarus", "tiny", "onehot", 20, 1), ("icarus", "tiny", "dense", 20, 0),
+    ("icarus", "clamp", "onehot", 20, 1), ("icarus", "wide", "onehot", 10, 1),
+    ("icarus", "tiny", "tree", 100, 0), ("icarus", "default", "tree", 100, 0),
+    ("verilator", "default", "onehot", 40, 2), ("verilator", "default", "dense", 40, 0),
+    ("verilator", "default", "tree", 100, 0),
+]
+
+#: the bulk cases on Verilator, (configuration, core, random programs, long runs, sweeps per
+#: long run): every configuration on both sweep cores, the clamping one included; the long runs
+#: are token runs on LM-like logits (one-hot core, V = 1024 among them) or random full-size
+#: programs (dense core). Each case also runs the edge, directed, KEEP and refused-input steps.
+BULK_CASES = [
+    ("v1024", "onehot", 40, 8, 200),
+    ("default", "onehot", 400, 8, 1000), ("default", "dense", 400, 8, 500),
+    ("wide", "onehot", 400, 8, 500), ("wide", "dense", 400, 8, 500),
+    ("tiny", "onehot", 400, 8, 1000), ("tiny", "dense", 400, 8, 1000),
+    ("clamp", "onehot", 400, 8, 1000), ("clamp", "dense", 400, 8, 1000),
 ]
 
 
@@ -166,12 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sim.runner",
                                      description="run one co-simulation")
     parser.add_argument("--sim", choices=SIMULATORS, default="icarus")
-    parser.add_argument("--config", default="default", help="preset, 'v1024' or a .json file")
+    parser.add_argument("--config", default="default",
+                        help="preset, 'v1024', 'clamp' or a .json file")
     parser.add_argument("--kind", choices=sorted(TOP_NAMES), default="onehot")
     parser.add_argument("--programs", type=int, default=20)
     parser.add_argument("--testcase", default=None, help="run only this cocotb test")
     args = parser.parse_args(argv)
-    cfg = cosim_config(args.config) if args.config == "v1024" else load_config(args.config)
+    cfg = cosim_config(args.config) if args.config in ("v1024", "clamp") \
+        else load_config(args.config)
     try:
         counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
                            programs=args.programs, testcase=args.testcase)

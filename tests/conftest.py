@@ -1,4 +1,11 @@
-"""Shared set-up. Statistical tests use fixed seeds; their tolerances are derived in place."""
+"""Shared set-up. Statistical tests use fixed seeds; their tolerances are derived in place.
+
+Scheduling: the longest tests run first (the co-simulation, then the language model, then the
+other slow tests, then the rest; within each group by the durations the last session measured,
+build/test-durations.json, where there are any), and pytest-xdist hands out one test at a time
+(``--maxschedchunk 1`` unless given), so that two workers finish together instead of one running
+a long test alone at the end.
+"""
 
 import json
 import os
@@ -6,9 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TALLY = ROOT / "build" / "cosim-updates"
+DURATIONS = ROOT / "build" / "test-durations.json"
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "build" / "numba-cache"))
 os.environ.setdefault("XDG_CACHE_HOME", str(ROOT / "build" / "cache"))
+
+_measured: dict[str, float] = {}
 
 
 def record_cosim_updates(case: str, count: int) -> None:
@@ -17,10 +27,50 @@ def record_cosim_updates(case: str, count: int) -> None:
     (TALLY / f"{case}.json").write_text(json.dumps(count))
 
 
+def pytest_configure(config):
+    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
+        config.option.maxschedchunk = 1
+
+
+def _group(item) -> int:
+    for rank, marker in enumerate(("cosim", "lm", "slow")):
+        if item.get_closest_marker(marker) is not None:
+            return rank
+    return 3
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Longest first (deterministic, so every xdist worker collects the same order)."""
+    try:
+        last = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        last = {}
+    position = {item.nodeid: k for k, item in enumerate(items)}
+    items.sort(key=lambda item: (_group(item), -float(last.get(item.nodeid, 0.0)),
+                                 position[item.nodeid]))
+
+
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):  # the controller, once per session
         for stale in TALLY.glob("*.json"):
             stale.unlink()
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput") or not _measured:
+        return
+    try:
+        durations = json.loads(DURATIONS.read_text())
+    except (OSError, ValueError):
+        durations = {}
+    durations.update({k: round(v, 2) for k, v in _measured.items()})
+    DURATIONS.parent.mkdir(parents=True, exist_ok=True)
+    DURATIONS.write_text(json.dumps(durations, indent=0, sort_keys=True))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -32,4 +82,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for case, count in counts.items():
         terminalreporter.write_line(f"{case:32s} {count:10d} updates compared")
     terminalreporter.write_line(f"{'total':32s} {sum(counts.values()):10d} updates compared, "
-                                f"RTL vs bit-accurate model")
+                                f"RTL vs bit-accurate model (bulk-* cases: Verilator bulk mode)")

@@ -32,10 +32,13 @@ class Quantized:
         The fixed-point integers, each within the signed ``total_bits`` range.
     n_saturated : int
         How many elements were clamped to the range.
+    saturated : np.ndarray of bool
+        Which elements were clamped (the shape of ``values``).
     """
 
     values: np.ndarray
     n_saturated: int
+    saturated: np.ndarray | None = None  # bool, the shape of values: which elements were clamped
 
 
 def quantize(x: ArrayLike, frac_bits: int, total_bits: int, *, name: str = "x") -> Quantized:
@@ -61,7 +64,7 @@ def quantize(x: ArrayLike, frac_bits: int, total_bits: int, *, name: str = "x") 
     scaled = np.rint(np.ldexp(arr, frac_bits))  # exact scaling by a power of two; rint = half-even
     over = (scaled < lo) | (scaled > hi)
     values = np.clip(scaled, lo, hi).astype(np.int64)
-    return Quantized(values=values, n_saturated=int(over.sum()))
+    return Quantized(values=values, n_saturated=int(over.sum()), saturated=over)
 
 
 def dequantize(q: ArrayLike, frac_bits: int) -> np.ndarray:

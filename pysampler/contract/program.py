@@ -25,6 +25,7 @@ __all__ = [
     "DenseProgram", "OnehotProgram", "onehot_program", "dense_program", "ising_program",
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
     "OFFSETS", "min_invalid_offset", "MAX_SCHEDULE", "lambda_schedule", "schedule_entries",
+    "OnehotBatch", "onehot_programs",
 ]
 
 MAX_SCHEDULE = 8  # entries of the per-sweep lambda table (the RTL holds this many)
@@ -325,6 +326,62 @@ def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature:
                       if program.n == 1 or np.all(np.delete(others_blocked, k)))
     object.__setattr__(program, "absorbing_tokens", absorbing)
     return program
+
+
+@dataclass(frozen=True)
+class OnehotBatch:
+    """The one-hot programs of B rows of the same size at once (what :func:`onehot_program` builds
+    for each row, less the absorbing-state report).
+
+    Attributes
+    ----------
+    h : np.ndarray of int64, shape (B, n)
+    bias_offsets, couplings : np.ndarray of int64, shape (T,)
+        The schedule table, the same for every row (it depends on lambda alone).
+    n_saturated : np.ndarray of int64, shape (B,)
+        Values clamped per row (h, offsets and couplings together, as ``OnehotProgram``).
+    """
+
+    h: np.ndarray
+    bias_offsets: np.ndarray
+    couplings: np.ndarray
+    n_saturated: np.ndarray
+
+
+def onehot_programs(logits: ArrayLike, lam: float | Sequence[float], cfg: HwConfig, *,
+                    offset: str = "max", strict: bool = False) -> OnehotBatch:
+    """:func:`onehot_program` (temperature 1) of every row of ``logits`` (B, n), vectorised: the
+    same integers, bit for bit.
+
+    The shift is per row: by its max, or by :func:`min_invalid_offset` of the row.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] == 0:
+        raise ValueError(f"logits must be 2-D (B, n) with n >= 1, got shape {z.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError("logits contain NaN or inf; all values must be finite")
+    _check_size(z.shape[1], cfg, "logits")
+    lams = lambda_schedule(lam)
+    final = lams[-1]
+    top = z.max(axis=1, keepdims=True)
+    if offset == "max":
+        z = z - top
+    elif offset == "min_invalid":
+        if z.shape[1] == 1:
+            z = z - top
+        else:  # min_invalid_offset per row, the same operations on each row
+            w = np.exp(cfg.beta * (z - top))
+            pairs = 0.5 * (w.sum(axis=1, keepdims=True) ** 2 - np.sum(w * w, axis=1,
+                                                                        keepdims=True))
+            z = z + (-top - np.log(pairs) / (2.0 * cfg.beta))
+    else:
+        raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
+    hq = quantize(z + final, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
+    offq = quantize(np.array(lams) - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
+    jq = quantize(-2.0 * np.array(lams), cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    per_row = hq.saturated.sum(axis=1) + offq.n_saturated + jq.n_saturated
+    _report_saturation(int(per_row.max()), strict, "h/J")
+    return OnehotBatch(hq.values, offq.values, jq.values, per_row.astype(np.int64))
 
 
 def dense_program(h: ArrayLike, J: ArrayLike, cfg: HwConfig, *, strict: bool = False

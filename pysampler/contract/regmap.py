@@ -41,8 +41,8 @@ from .rng import derive_state
 
 __all__ = [
     "DATA_BITS", "REGION_BITS", "SWEEPS_BITS", "SCHEDULE_DEPTH", "ERR_BITS",
-    "Core", "Region", "Access", "Storage", "Check", "Phase", "TreePhase", "Init", "Err",
-    "INIT_CORES", "INIT_CODES", "ERR_DOCS", "Quantity", "Offsets", "Register", "REGISTERS",
+    "Core", "Region", "Access", "Storage", "Check", "Phase", "TreePhase", "StreamPhase", "Init", "Err",
+    "INIT_CORES", "INIT_CODES", "ERR_DOCS", "err_flags", "Quantity", "Offsets", "Register", "REGISTERS",
     "MapParams", "CoreMap", "Ref", "accepts_init", "index_bits", "offset_bits", "address",
     "markdown", "update_docs", "DOC_FILES",
     # the names before the map was data (offsets and codes, derived from it)
@@ -65,6 +65,7 @@ class Core(str, enum.Enum):
     ONEHOT = "onehot"
     DENSE = "dense"
     TREE = "tree"
+    STREAM = "stream"
 
     @property
     def top(self) -> str:
@@ -117,6 +118,16 @@ class TreePhase(enum.IntEnum):
     DECIDE = 4  # one p-bit decision, one draw
 
 
+class StreamPhase(enum.IntEnum):
+    """Run phases of the stream core (hw.stream)."""
+
+    IDLE = 0
+    STREAM = 1  # one logit a clock (valid/ready), one decision a logit
+    DRAIN = 2   # the accumulator's second stage for the last logit
+    LOOKUP = 3  # merge: sigmoid of M_right - M_left
+    MERGE = 4   # merge: one p-bit decision, one draw
+
+
 class Init(enum.IntEnum):
     """Codes of the ``init`` port: where a run starts from."""
 
@@ -135,6 +146,7 @@ class Err(enum.IntFlag):
     BUSY_WRITE = 1 << 3
     BUSY_START = 1 << 4
     BAD_START = 1 << 5
+    STREAM = 1 << 6
 
 
 ERR_BITS = len(Err)
@@ -148,7 +160,18 @@ ERR_DOCS = {
     Err.BAD_START: "start with sweeps = 0, an init policy the core lacks, KEEP with no chain to "
                    "keep (after reset, or after a write marked `stale` in the KEEP column), or a "
                    "tree start before any leaf was written",
+    Err.STREAM: "stream core: a row whose `last` flag disagrees with N_ACTIVE (`last` before "
+                "logit N_ACTIVE - 1: the row ended early and the token is drawn from what came; "
+                "no `last` on logit N_ACTIVE - 1: the source has extra logits, which the core "
+                "does not take)",
 }
+
+
+def err_flags(core: "Core | str") -> tuple[Err, ...]:
+    """The error flags ``core`` can raise (the others stay 0 in its ``err`` port): every flag of
+    the shared port and sequencer, and ``Err.STREAM`` on the stream core only."""
+    core = Core(core)
+    return tuple(f for f in Err if f is not Err.STREAM or core is Core.STREAM)
 
 _ARRAY_CORES = frozenset({Core.ONEHOT, Core.DENSE})
 INIT_CORES: dict[Init, frozenset[Core]] = {
@@ -301,6 +324,7 @@ class Register:
 _ALL = frozenset(Core)
 _ONEHOT = frozenset({Core.ONEHOT})
 _DENSE = frozenset({Core.DENSE})
+_MEMORY = _ALL - {Core.STREAM}  # cores that hold their logits (the stream core holds none)
 
 
 def _scalar(offset: int) -> Offsets:
@@ -309,15 +333,17 @@ def _scalar(offset: int) -> Offsets:
 
 REGISTERS: tuple[Register, ...] = (
     Register("H", Region.H, Offsets(), Access.W, Storage.CORE, WEIGHT_BITS, None, Check.WEIGHT,
-             _ALL, "bias h[i] of unit i (the tree core: leaf i's log-mass, tree format)",
+             _MEMORY, "bias h[i] of unit i (the tree core: leaf i's log-mass, tree format)",
              count=N_PBITS, index_name="i"),
     Register("COUPLING", Region.REG, _scalar(0), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
              Check.WEIGHT, _ALL, "coupling j = q(-2 lambda) of schedule entry 0 (the same "
-             "register as SCHED_COUPLING[0]); dense and tree cores accept it and ignore it",
+             "register as SCHED_COUPLING[0]); dense, tree and stream cores accept it and "
+             "ignore it",
              keep_stale=True),
     Register("N_ACTIVE", Region.REG, _scalar(1), Access.W, Storage.FLOPS,
              Quantity("bits(n_pbits)", lambda p: p.n_pbits.bit_length()), N_PBITS, Check.N_ACTIVE,
-             _ALL, "units in use (tree: leaves at or past it are empty)", keep_stale=True),
+             _ALL, "units in use (tree: leaves at or past it are empty; stream: the row "
+             "length V, n_pbits = the core's max_vocab)", keep_stale=True),
     Register("SEED_LO", Region.REG, _scalar(2), Access.W, Storage.SEED, 32,
              Quantity("low word of derive_state(0, 0)", lambda p: p.reset_state & 0xFFFFFFFF),
              Check.SEED, _ALL, "generator state bits 31..0; loads the generator when "

@@ -30,7 +30,7 @@ from ..contract.program import DenseProgram, OnehotProgram, schedule_entries
 from ..contract.rng import check_state, derive_states, leap_draw, leap_table
 from ..contract.validation import check_int
 
-__all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "onehot_init_index"]
+__all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "onehot_init_index", "run_onehot_rows"]
 
 INIT_POLICIES = ("zeros", "random_onehot")
 
@@ -272,3 +272,31 @@ class BitAccurateModel:
         tokens = np.argmax(self.y, axis=1).astype(np.int64)
         tokens[self.popcount() != 1] = -1
         return tokens
+
+
+def run_onehot_rows(h: np.ndarray, bias_offsets: np.ndarray, couplings: np.ndarray, cfg: HwConfig,
+                    y: np.ndarray, states: np.ndarray, sweeps: int, *, init: str | None = None
+                    ) -> None:
+    """One run of ``sweeps`` sweeps of B one-hot chains, chain b with its own biases ``h[b]``
+    (int64 (B, n)), the shared schedule table (``bias_offsets``, ``couplings``: int64 (T,), aligned
+    with the run's end) and its own generator state: exactly what ``BitAccurateModel`` does for
+    each row's program. ``y`` (uint8 (B, n)) and ``states`` (uint64 (B,)) are updated in place;
+    ``init`` ("zeros" or "random_onehot") first resets ``y`` as :meth:`BitAccurateModel.reset`."""
+    check_int("sweeps", sweeps, 1)
+    lut, table = _hardware_tables(cfg)
+    u_shift = cfg.rng_bits - cfg.prob_bits
+    if init == "zeros":
+        y[:] = 0
+    elif init == "random_onehot":
+        _onehot_init_kernel(y, states, table, u_shift, cfg.prob_bits)
+    elif init is not None:
+        raise ValueError(f"init must be one of {INIT_POLICIES} or None, got {init!r}")
+    n_rows = h.shape[0]
+    offsets = np.ascontiguousarray(np.broadcast_to(bias_offsets, (n_rows, len(bias_offsets))))
+    coups = np.ascontiguousarray(np.broadcast_to(couplings, (n_rows, len(couplings))))
+    half = cfg.lut_size // 2
+    rec = Trace.empty(1, 1)
+    _onehot_kernel(np.ascontiguousarray(h, dtype=np.int64), offsets, coups,
+                   schedule_entries(len(couplings), int(sweeps)), y, states, lut, table, u_shift,
+                   cfg.lut_shift, -half, half - 1, int(sweeps), False,
+                   rec.index, rec.bit, rec.field, rec.lut_value, rec.u)

@@ -26,15 +26,18 @@ from typing import Any
 
 import numpy as np
 
+from numba import njit
+
 from ..contract.config import HwConfig
-from ..contract.fixedpoint import quantize
+from ..contract.fixedpoint import quantize, signed_range
 from ..contract.lut import build_lut, lut_address
 from ..contract.program import shift_logits
 from ..contract.rng import rng_draw, rng_spec
 from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
                                     tree_config, tree_depth)
 
-__all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_token_probs", "TreeTrace", "tree_draw"]
+__all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_token_probs", "TreeTrace", "tree_draw",
+           "tree_masses_batch", "tree_draw_batch"]
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
 
@@ -143,3 +146,122 @@ def tree_draw(program: TreeProgram, state: int, lut: np.ndarray | None = None
             getattr(trace, name).append(value)
         node = 2 * node + go_right
     return node - program.padded, int(s), trace
+
+
+@njit(cache=True, nogil=True)
+def _logadd_nb(a, b, table, shift, empty):
+    if a == empty:
+        return b
+    if b == empty:
+        return a
+    d = a - b if a > b else b - a
+    k = d >> shift
+    if k > table.size - 1:
+        k = table.size - 1
+    return (a if a > b else b) + table[k]
+
+
+# Serial kernels: a row is a few hundred operations, less than what starting threads costs.
+@njit(cache=True)
+def _leaves_kernel(logits, sizes, scale, lo, hi, masses, padded, empty, saturated):
+    """Leaves as :func:`tree_program` quantizes them: q'(z - max z), round half to even (rint), then
+    saturate; scaling by a power of two is exact, as ldexp in the quantizer."""
+    for b in range(logits.shape[0]):
+        n = sizes[b]
+        top = logits[b, 0]
+        for i in range(1, n):
+            top = max(top, logits[b, i])
+        count = 0
+        for i in range(n):
+            x = np.rint((logits[b, i] - top) * scale)
+            if x < lo:
+                x = lo
+                count += 1
+            elif x > hi:
+                x = hi
+                count += 1
+            masses[b, padded + i] = np.int64(x)
+        for i in range(n, padded):
+            masses[b, padded + i] = empty
+        saturated[b] = count
+
+
+@njit(cache=True)
+def _reduce_kernel(masses, padded, table, shift, empty):
+    for b in range(masses.shape[0]):
+        for k in range(padded - 1, 0, -1):
+            masses[b, k] = _logadd_nb(masses[b, 2 * k], masses[b, 2 * k + 1], table, shift, empty)
+
+
+def tree_masses_batch(logits: np.ndarray, sizes: np.ndarray, cfg: HwConfig,
+                      guard_bits: int = DEFAULT_GUARD_BITS,
+                      lut_guard_bits: int = DEFAULT_LUT_GUARD_BITS
+                      ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`tree_program` of many rows at once: the same masses, bit for bit.
+
+    Parameters
+    ----------
+    logits : np.ndarray of float64, shape (B, W)
+        Each row's kept (temperature-scaled) logits packed to the left; entries past ``sizes[b]``
+        are ignored.
+    sizes : np.ndarray of int, shape (B,)
+        Kept tokens per row, 1..n_pbits.
+    cfg : HwConfig
+        The hardware's configuration (the masses are in :func:`tree_config` format).
+
+    Returns
+    -------
+    (masses int64 (B, 2 V'), saturations per row int64 (B,), V')
+    """
+    tcfg = tree_config(cfg, guard_bits, lut_guard_bits)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.min() < 1 or sizes.max() > min(cfg.n_pbits, logits.shape[1]):
+        raise ValueError(f"rows keep {int(sizes.min())}..{int(sizes.max())} tokens but the tree has "
+                         f"n_pbits={cfg.n_pbits} leaves; pass top_k <= {cfg.n_pbits}")
+    lo, hi = signed_range(tcfg.weight_bits)
+    padded = 1 << tree_depth(cfg.n_pbits)
+    masses = np.empty((logits.shape[0], 2 * padded), dtype=np.int64)  # [:, 0] unused
+    masses[:, 0] = EMPTY
+    saturated = np.zeros(logits.shape[0], dtype=np.int64)
+    _leaves_kernel(np.ascontiguousarray(logits, dtype=np.float64), sizes,
+                   float(2.0 ** tcfg.frac_bits), lo, hi, masses, padded, EMPTY, saturated)
+    _reduce_kernel(masses, padded, logadd_table(tcfg), tcfg.lut_shift, EMPTY)
+    return masses, saturated, padded
+
+
+@njit(cache=True)
+def _descend_kernel(masses, padded, lut, states, kind, mask, steps, u_shift, lut_shift, idx_lo,
+                    idx_hi, empty, tokens):
+    for b in range(masses.shape[0]):
+        s = states[b]
+        node = 1
+        while node < padded:
+            s, u = rng_draw(s, kind, mask, steps, u_shift)
+            left = masses[b, 2 * node]
+            right = masses[b, 2 * node + 1]
+            if left == empty or right == empty:
+                go_right = 1 if left == empty else 0
+            else:
+                idx = (right - left) >> lut_shift
+                if idx < idx_lo:
+                    idx = idx_lo
+                elif idx > idx_hi:
+                    idx = idx_hi
+                go_right = 1 if np.int64(u) < lut[idx & (lut.size - 1)] else 0
+            node = 2 * node + go_right
+        states[b] = s
+        tokens[b] = node - padded
+
+
+def tree_draw_batch(masses: np.ndarray, padded: int, cfg: HwConfig, states: np.ndarray,
+                    lut: np.ndarray | None = None) -> np.ndarray:
+    """:func:`tree_draw` for every row of ``masses`` (from :func:`tree_masses_batch`; ``cfg`` the
+    tree format), row b with generator state ``states[b]``: returns the tokens (indices into each
+    row's kept tokens, int64 (B,)) and advances ``states`` (uint64 (B,)) in place."""
+    table = build_lut(cfg) if lut is None else lut
+    spec = rng_spec(cfg)
+    half = cfg.lut_size // 2
+    tokens = np.empty(masses.shape[0], dtype=np.int64)
+    _descend_kernel(masses, padded, table, states, spec.kind, np.uint64(spec.mask), spec.steps,
+                    spec.u_shift, cfg.lut_shift, -half, half - 1, EMPTY, tokens)
+    return tokens

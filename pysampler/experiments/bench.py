@@ -19,7 +19,7 @@ from ..contract.program import dense_program, onehot_program, shift_logits
 from ..engines.array import BitAccurateModel
 from ..engines.reference import onehot_gibbs
 from ..samplers.policy import ChainPolicy
-from ..samplers.registry import make_sampler
+from ..samplers.registry import make_sampler, sampler_kinds
 from .logitsets import synthetic_logits
 
 __all__ = ["run_benchmarks", "naive_random_scan", "llm_latency", "print_results"]
@@ -101,7 +101,30 @@ def run_benchmarks(repeats: int = 5) -> dict:
         row["x_naive"] = row["updates_per_s"] / base
     return {"machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform(),
                         "python": platform.python_version(), "numpy": np.__version__},
-            "throughput": rows, "token_latency": tokens}
+            "throughput": rows, "token_latency": tokens, "batch": batch_rates(repeats)}
+
+
+# (kind, B, V) of the batch-path figures; kinds not registered are skipped
+BATCH_CASES = (("tree", 4096, 64), ("hw", 1024, 64), ("softmax", 4096, 64), ("gibbs", 256, 64),
+               ("stream", 64, 50_257), ("gumbel", 64, 50_257))
+
+
+def batch_rates(repeats: int = 5, cases: tuple = BATCH_CASES) -> dict:
+    """Tokens per second of ``sample_batch`` on (B, V) rows of Normal(0, 2^2) logits, no filter,
+    default HwConfig (n_pbits raised to V where the sampler has a capacity) and chain policy:
+    the best of ``repeats`` calls after a warm-up, the lanes' generators running on."""
+    out = {}
+    kinds = set(sampler_kinds())
+    for kind, n_rows, vocab in cases:
+        if kind not in kinds:
+            continue
+        cfg = HwConfig(n_pbits=vocab) if vocab <= 1 << 16 else HwConfig()
+        sampler = make_sampler(kind, cfg, ChainPolicy(), seed=0)
+        logits = np.random.default_rng([n_rows, vocab]).normal(0.0, 2.0, (n_rows, vocab))
+        seconds = _best_time(lambda: sampler.sample_batch(logits), repeats)
+        out[f"{kind} V={vocab} B={n_rows}"] = {"tokens_per_s": n_rows / seconds, "B": n_rows,
+                                               "V": vocab}
+    return out
 
 
 def llm_latency(model_dir: Path, max_new_tokens: int = 32, repeats: int = 3) -> dict:
@@ -133,6 +156,9 @@ def print_results(results: dict) -> None:
     print(f"{'benchmark':48s} {'updates/s':>12s} {'x naive':>9s}")
     for name, row in results["throughput"].items():
         print(f"{name:48s} {row['updates_per_s']:12.3e} {row['x_naive']:9.0f}")
+    print(f"\n{'batch path (sample_batch, no filter)':48s} {'tokens/s':>12s}")
+    for name, row in results["batch"].items():
+        print(f"{name:48s} {row['tokens_per_s']:12.3e}")
     print(f"\n{'token latency':48s} {'median ms':>12s} {'p90 ms':>9s}")
     for name, row in results["token_latency"].items():
         print(f"{name:48s} {row['ms_median']:12.3f} {row['ms_p90']:9.3f}")

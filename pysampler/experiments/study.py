@@ -34,14 +34,17 @@ from ..samplers.filtering import reduce_vocab
 from ..samplers.policy import DEFAULT_LAM, DEFAULT_SWEEPS, ChainPolicy
 from ..samplers.registry import make_sampler
 from .logitsets import synthetic_logits
+from .rows import entropy, gaussian_row
 from .tables import write_csv
 
 __all__ = ["StudyPoint", "StudyRow", "study_points", "run_study", "write_study", "REFERENCE_N",
            "synthetic_sets", "lm_logit_sets", "logit_sets", "summarize", "finding", "study_report",
-           "LM_PROMPTS"]
+           "LM_PROMPTS", "FLAT_ROWS", "flat_sets"]
 
 LM_PROMPTS = ("The function returns", "In this tutorial, we", "A module is", "The documentation")
 REFERENCE_N = 10_000  # "within the noise floor": the expected TV of this many exact samples
+# near-uniform benchmark rows (pysampler.experiments.rows): (V, entropy / ln V)
+FLAT_ROWS = ((32, 0.995), (64, 0.95))
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class StudyPoint:
 class StudyRow:
     logit_set: str
     vocab_size: int
+    entropy: float            # nats, softmax of the kept logits
     parameter: str
     value: str
     weight_bits: int
@@ -135,7 +139,7 @@ def _evaluate(name: str, logits: np.ndarray, point: StudyPoint, mc_tokens: int, 
     emp = empirical_distribution([index[d] for d in draws], exact.token_ids.size)
     program = hw.program_for(reduce_vocab(logits))
     return StudyRow(
-        name, int(logits.size), point.parameter, point.value, cfg.weight_bits, cfg.frac_bits,
+        name, int(logits.size), entropy(logits), point.parameter, point.value, cfg.weight_bits, cfg.frac_bits,
         cfg.lut_addr_bits, cfg.lut_shift, cfg.prob_bits, cfg.rng, cfg.rng_steps, point.lam,
         point.sweeps, exact.tv, exact.kl, float_cache[key], exact.invalid_per_attempt,
         exact.fallback, program.n_saturated, total_variation(exact.target, emp),
@@ -146,6 +150,14 @@ def _evaluate(name: str, logits: np.ndarray, point: StudyPoint, mc_tokens: int, 
 def synthetic_sets(sizes: Sequence[int] = (16, 32, 64), seed: int = 0) -> dict[str, np.ndarray]:
     """The synthetic logit sets, named ``synthetic-V<n>``."""
     return {f"synthetic-V{v}": synthetic_logits(v, seed) for v in sizes}
+
+
+def flat_sets(rows: Sequence[tuple[int, float]] = FLAT_ROWS, seed: int = 0
+              ) -> dict[str, np.ndarray]:
+    """Near-uniform benchmark rows (:func:`pysampler.experiments.rows.gaussian_row`), named
+    ``flat-V<n>-H<fraction>``: what an LM at temperature >= 1 or top-p on an uncertain context
+    hands the sampler."""
+    return {f"flat-V{v}-H{f:g}": gaussian_row(v, f, seed).logits for v, f in rows}
 
 
 def lm_logit_sets(lm, prompts: Sequence[str], contexts: int, *, top_k: int = 50, seed: int = 0
@@ -317,7 +329,8 @@ def write_study(rows: Sequence[StudyRow], out_dir: Path, header: str) -> list[Pa
     """study.csv (every row), study.md (averaged tables and the finding) and the PNG plots."""
     csv_path = write_csv(rows, out_dir / "study.csv")
     table = summarize(rows)
-    cols = ["logit_set", "parameter", "value", "lam", "sweeps", "tv", "tv_float", "kl",
+    cols = ["logit_set", "vocab_size", "entropy", "parameter", "value", "lam", "sweeps", "tv",
+            "tv_float", "kl",
             "invalid_per_run", "fallback", "saturated", "mc_tv", "mc_noise_floor", "floor_ref"]
     lines = [header, "", "## Finding", "", finding(table), "",
              "## Tables (LM contexts averaged)", "",
@@ -334,11 +347,12 @@ def write_study(rows: Sequence[StudyRow], out_dir: Path, header: str) -> list[Pa
 
 def logit_sets(lm_path: str | Path | None, contexts: int, *, seed: int = 0
                ) -> tuple[dict[str, np.ndarray], str]:
-    """The synthetic sets, plus ``contexts`` top-50 contexts captured from the LM at ``lm_path``
-    (None: synthetic only); returns (sets, a line naming the source)."""
-    sets = synthetic_sets(seed=seed)
+    """The synthetic sets and the flat benchmark rows (:func:`flat_sets`), plus ``contexts``
+    top-50 contexts captured from the LM at ``lm_path`` (None: synthetic only); returns (sets, a
+    line naming the source)."""
+    sets = {**synthetic_sets(seed=seed), **flat_sets(seed=seed)}
     if lm_path is None:
-        return sets, "synthetic sets only"
+        return sets, "synthetic sets and near-uniform benchmark rows only"
     from ..llm import load_lm
 
     try:
@@ -347,7 +361,8 @@ def logit_sets(lm_path: str | Path | None, contexts: int, *, seed: int = 0
         raise ValueError(f"cannot load --lm {str(lm_path)!r} ({str(err).splitlines()[0]}); "
                          f"run `make lm` or pass --no-lm") from None
     sets.update(lm_logit_sets(lm, LM_PROMPTS, contexts, seed=seed))
-    return sets, f"synthetic sets and {contexts} top-50 contexts from `{lm_path}`"
+    return sets, (f"synthetic sets, near-uniform benchmark rows and {contexts} top-50 "
+                  f"contexts from `{lm_path}`")
 
 
 def study_report(out: Path, sets: dict[str, np.ndarray], source: str, *, quick: bool = False,

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..contract.config import HwConfig
-from ..contract.rng import check_seed
-from .filtering import KeptVocab, check_filters, reduce_vocab
+from ..contract.rng import check_seed, derive_states
+from .filtering import KeptBatch, KeptVocab, reduce_batch, reduce_vocab
 
 if TYPE_CHECKING:
     from .policy import ChainPolicy
 
-__all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "as_float_array", "NumpyLanes"]
+__all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "as_float_array", "NumpyLanes",
+           "GeneratorLanes"]
 
 
 def as_float_array(logits: Any) -> tuple[np.ndarray, bool]:
@@ -90,6 +91,39 @@ class NumpyLanes:
         self._generators.clear()
 
 
+class GeneratorLanes:
+    """The hardware generator state of every lane (row) of a sampler, uint64.
+
+    Lane c starts at ``derive_state(seed, c)`` and runs on from token to token, as one hardware
+    generator per lane would; the per-row and the batch paths share these states.
+    """
+
+    def __init__(self, cfg: HwConfig) -> None:
+        self.cfg = cfg
+        self._states = np.zeros(0, dtype=np.uint64)
+
+    def take(self, seed: int, n_lanes: int) -> np.ndarray:
+        """A copy of the states of lanes 0 .. n_lanes - 1 (new lanes derived from ``seed``)."""
+        if n_lanes > self._states.size:
+            fresh = derive_states(seed, n_lanes - self._states.size, self.cfg,
+                                  first_stream=self._states.size)
+            self._states = np.concatenate([self._states, fresh])
+        return self._states[:n_lanes].copy()
+
+    def put(self, states: np.ndarray) -> None:
+        """Store the states of lanes 0 .. len(states) - 1 (taken with :meth:`take`)."""
+        self._states[:states.size] = states
+
+    def get(self, seed: int, lane: int) -> int:
+        return int(self.take(seed, lane + 1)[lane])
+
+    def set(self, lane: int, state: int) -> None:
+        self._states[lane] = np.uint64(state)
+
+    def clear(self) -> None:
+        self._states = np.zeros(0, dtype=np.uint64)
+
+
 class TokenSampler(ABC):
     """Base class: filtering, batching, statistics, and the law protocol.
 
@@ -135,6 +169,18 @@ class TokenSampler(ABC):
         """Most kept tokens one draw can take (the array's size), or None for no limit."""
         return None
 
+    @property
+    def exact_limit(self) -> int | None:
+        """Most kept tokens :meth:`law` evaluates exactly, or None for any number; beyond it the
+        evaluator (:func:`pysampler.analysis.evaluate.evaluate_row`) measures by Monte Carlo."""
+        return None
+
+    def rtl_clocks(self, kept: KeptVocab, work_per_token: float,
+                   attempts_per_token: float) -> float | None:
+        """RTL clock cycles per token at a measured work and attempts per token (Monte Carlo
+        beyond :attr:`exact_limit`); None where the sampler has no RTL core."""
+        return None
+
     def laws_over_sweeps(self, kept: KeptVocab, sweeps_grid: list[int]) -> list[TokenLaw]:
         """:meth:`law` with the policy's ``sweeps`` set to each count (chain samplers)."""
         raise ValueError(f"{type(self).__name__} runs no chain: it has no sweeps to vary")
@@ -163,21 +209,28 @@ class TokenSampler(ABC):
                      top_p: float | None = None, min_p: float | None = None) -> Any:
         """Sample one token per row of logits (B, V); row b uses random stream (lane) b.
 
+        The filters run on the whole batch at once (:func:`.filtering.reduce_batch`); the draw is
+        :meth:`sample_kept_batch`. The tokens are those of ``sample_kept(row b, lane b)`` for each
+        row in order, whichever path runs.
+
         Returns a 1-D int64 torch tensor for a torch input, else a numpy array, shape (B,).
         """
         z, is_torch = as_float_array(logits_2d)
         if z.ndim != 2:
             raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
-        check_filters(temperature, top_k, top_p, min_p)
-        out = np.empty(z.shape[0], dtype=np.int64)
-        for b, row in enumerate(z):
-            kept = reduce_vocab(row, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
-            out[b] = self.sample_kept(kept, b)
+        out = self.sample_kept_batch(reduce_batch(z, temperature=temperature, top_k=top_k,
+                                                  top_p=top_p, min_p=min_p))
         if is_torch:
             import torch
 
             return torch.from_numpy(out)
         return out
+
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Token ids (B,) int64 drawn from already reduced rows, row b on lane b. This default
+        draws row by row; a sampler whose draw vectorises overrides it (same tokens)."""
+        return np.array([self.sample_kept(kept.row(b), b) for b in range(kept.n_rows)],
+                        dtype=np.int64)
 
     def get_invalid_rate(self) -> float:
         """Fraction of tokens that fell back to the argmax after every attempt was invalid."""

@@ -12,7 +12,7 @@ law follows from those by propagating the chain's state law (:mod:`pysampler.eng
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from ..engines.propagate import MAX_EXACT_VOCAB, readout_masses
 from .base import TokenLaw, TokenSampler
 from .filtering import KeptVocab
 from .policy import ChainPolicy
+
+if TYPE_CHECKING:
+    from ..contract.config import HwConfig
 
 __all__ = ["ChainSampler", "restart_law", "onehot_rtl_clocks"]
 
@@ -93,6 +96,30 @@ class ChainSampler(TokenSampler):
     extra_sweeps = property(lambda self: self._policy.extra_sweeps)
     sweeps_per_attempt = property(lambda self: self._policy.sweeps_per_attempt)
     continue_sweeps = property(lambda self: self._policy.continue_sweeps)
+
+    @property
+    def chain_beta(self) -> float:
+        """Inverse temperature of the chain (what the per-row policy is derived at)."""
+        return 1.0
+
+    @property
+    def fixed_point(self) -> "HwConfig | None":
+        """The configuration whose fixed point the chain runs in (None: float)."""
+        return None
+
+    def policy_for(self, kept: KeptVocab) -> ChainPolicy:
+        """The policy this sampler runs on ``kept``: :meth:`ChainPolicy.for_row` (the policy
+        itself unless ``adapt`` is set). Draws and :meth:`law` both use it."""
+        return self._policy.for_row(kept.logits, self.chain_beta, self.fixed_point)
+
+    @property
+    def exact_limit(self) -> int:
+        """The state-law propagation is exact (with a stated truncation) up to 64 kept tokens."""
+        return MAX_EXACT_VOCAB
+
+    def rtl_clocks(self, kept: KeptVocab, work_per_token: float,
+                   attempts_per_token: float) -> float:
+        return onehot_rtl_clocks(work_per_token, attempts_per_token, kept.size)
 
     @abstractmethod
     def with_policy(self, policy: ChainPolicy) -> "ChainSampler":

@@ -1,9 +1,17 @@
-"""Vocabulary reduction: temperature, top-k, top-p, min-p, as a *reduction* (no -inf).
+"""Vocabulary reduction: temperature, top-k, top-p, min-p, as a *reduction* (no -inf out).
 
 The filters are applied in the order of HF transformers' sampling processors: temperature, then
 top-k, then top-p (on the softmax of what top-k kept), then min-p (on the softmax of what top-p kept).
 The result is the kept, temperature-scaled logits and their original token ids, in ascending id
 order; the p-bit array holds one unit per kept token.
+
+One implementation serves a batch of rows (B, V) at once (:func:`reduce_batch`, numpy over the
+whole batch) and a single row (:func:`reduce_vocab`, the same code on a batch of one), so the batch
+path keeps exactly the tokens the per-row path keeps.
+
+A ``-inf`` logit means "excluded" (transformers' processors write it for masked tokens: bad words,
+forced tokens): the filters drop it, and a row with no finite logit is an error. NaN and ``+inf``
+are errors.
 
 Differences from HF, on purpose: top-k keeps exactly k tokens (ties broken towards the lower id;
 HF keeps every token tied with the k-th), since the array has a fixed number of units.
@@ -14,12 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike
 from scipy.special import softmax
 
 from ..contract.validation import check_int
 
-__all__ = ["KeptVocab", "reduce_vocab", "check_filters"]
+__all__ = ["KeptVocab", "KeptBatch", "reduce_vocab", "reduce_batch", "check_filters"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,63 @@ class KeptVocab:
         return softmax(self.logits)
 
 
+@dataclass(frozen=True)
+class KeptBatch:
+    """Kept tokens of B distributions over one vocabulary of V tokens.
+
+    Attributes
+    ----------
+    logits : np.ndarray of float64, shape (B, V)
+        Every logit divided by the temperature (-inf where the input was -inf).
+    mask : np.ndarray of bool, shape (B, V)
+        Kept tokens; each row keeps at least one.
+    """
+
+    logits: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.mask.shape[0])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Kept tokens per row, int64 (B,)."""
+        return self.mask.sum(axis=1, dtype=np.int64)
+
+    def row(self, b: int) -> KeptVocab:
+        """Row ``b`` as a :class:`KeptVocab` (kept logits and ids, ascending)."""
+        ids = np.flatnonzero(self.mask[b]).astype(np.int64)
+        return KeptVocab(logits=self.logits[b, ids], ids=ids)
+
+    def compact(self, width: int | None = None, fill: float = -np.inf
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The kept logits and ids of every row packed to the left, ascending ids:
+        (logits (B, W), ids (B, W)), W = ``width`` or the largest kept size; the rest of each row
+        is ``fill`` (logits) and -1 (ids). Read-only views when every token is kept."""
+        sizes = self.sizes
+        w = int(sizes.max()) if width is None else int(width)
+        if w < sizes.max():
+            raise ValueError(f"width must be >= the largest kept size {int(sizes.max())}, got {w}")
+        if w == self.mask.shape[1] and sizes.min() == w:  # every token kept: nothing to move
+            return self.logits, np.broadcast_to(np.arange(w, dtype=np.int64), (self.n_rows, w))
+        logits = np.full((self.n_rows, w), fill, dtype=np.float64)
+        ids = np.full((self.n_rows, w), -1, dtype=np.int64)
+        _compact_kernel(self.mask, self.logits, logits, ids)
+        return logits, ids
+
+
+@njit(cache=True)
+def _compact_kernel(mask, z, logits, ids):
+    for b in range(mask.shape[0]):
+        k = 0
+        for j in range(mask.shape[1]):
+            if mask[b, j]:
+                logits[b, k] = z[b, j]
+                ids[b, k] = j
+                k += 1
+
+
 def check_filters(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                   min_p: float | None = None) -> None:
     """Validate the filter arguments; a ValueError names the parameter and its allowed range."""
@@ -60,6 +126,57 @@ def check_filters(temperature: float = 1.0, top_k: int | None = None, top_p: flo
         raise ValueError(f"min_p must be in [0, 1) (or None), got {min_p!r}")
 
 
+def _masked_softmax(z: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Softmax of each row over its kept entries (0 elsewhere), shape (B, V)."""
+    shifted = np.where(mask, z, -np.inf)
+    top = shifted.max(axis=1, keepdims=True)
+    w = np.exp(shifted - top)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def reduce_batch(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, min_p: float | None = None) -> KeptBatch:
+    """Reduce rows of logits (B, V) to their kept tokens (arguments as :func:`reduce_vocab`)."""
+    check_filters(temperature, top_k, top_p, min_p)
+    raw = np.asarray(logits, dtype=np.float64)
+    if raw.ndim != 2:
+        raise ValueError(f"logits must be 2-D (B, V) for a batch, got shape {raw.shape}")
+    if raw.shape[1] == 0:
+        raise ValueError("logits is empty: the vocabulary must hold at least one token")
+    mask = np.isfinite(raw)
+    if not mask.all():
+        bad = raw[~mask]
+        if np.isnan(bad).any():
+            raise ValueError("logits contain NaN")
+        if (bad > 0).any():
+            raise ValueError("logits contain +inf; a logit must be finite, or -inf to exclude "
+                             "a token")
+        empty = np.flatnonzero(~mask.any(axis=1))
+        if empty.size:
+            raise ValueError(f"row {int(empty[0])} has no finite logit (all -inf): nothing to "
+                             f"sample")
+    z = raw / temperature
+    n_rows, vocab = z.shape
+    rows = np.arange(n_rows)[:, None]
+    if top_k is not None and top_k < vocab:
+        order = np.argsort(np.where(mask, -z, np.inf), axis=1, kind="stable")[:, :top_k]
+        keep = np.zeros_like(mask)
+        keep[rows, order] = True
+        mask &= keep
+    if top_p is not None and top_p < 1.0:
+        probs = _masked_softmax(z, mask)
+        order = np.argsort(np.where(mask, -probs, np.inf), axis=1, kind="stable")
+        sorted_probs = probs[rows, order]
+        mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs
+        keep = np.zeros_like(mask)
+        keep[rows, order] = mass_before < top_p
+        mask &= keep
+    if min_p is not None and min_p > 0.0:
+        probs = _masked_softmax(z, mask)
+        mask &= probs >= min_p * probs.max(axis=1, keepdims=True)
+    return KeptBatch(logits=z, mask=mask)
+
+
 def reduce_vocab(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float | None = None, min_p: float | None = None) -> KeptVocab:
     """Reduce one row of logits (V,) to the kept tokens.
@@ -67,7 +184,8 @@ def reduce_vocab(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | No
     Parameters
     ----------
     logits : array_like of float, shape (V,)
-        Finite logits (NaN or inf is an error).
+        Finite logits, or -inf for an excluded token (at least one finite). NaN and +inf are
+        errors.
     temperature : float
         > 0.
     top_k : int or None
@@ -78,29 +196,8 @@ def reduce_vocab(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | No
     min_p : float or None
         In [0, 1): drop tokens whose probability is below min_p times the largest.
     """
-    check_filters(temperature, top_k, top_p, min_p)
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim != 1:
         raise ValueError(f"logits must be 1-D (V,), got shape {z.shape}")
-    if z.size == 0:
-        raise ValueError("logits is empty: the vocabulary must hold at least one token")
-    if np.isnan(z).any():
-        raise ValueError("logits contain NaN")
-    if np.isinf(z).any():
-        raise ValueError("logits contain inf; mask tokens by filtering, not with -inf")
-    z = z / temperature
-    ids = np.arange(z.size, dtype=np.int64)
-    if top_k is not None and top_k < z.size:
-        order = np.argsort(-z, kind="stable")[:top_k]
-        ids = np.sort(order)
-    if top_p is not None and top_p < 1.0:
-        probs = softmax(z[ids])
-        order = np.argsort(-probs, kind="stable")
-        mass_before = np.cumsum(probs[order]) - probs[order]
-        ids = np.sort(ids[order[mass_before < top_p]])
-    if min_p is not None and min_p > 0.0:
-        probs = softmax(z[ids])
-        ids = ids[probs >= min_p * probs.max()]
-    if ids.size == 0:  # cannot happen with the rules above; guarded so that it is never silent
-        raise ValueError("vocabulary is empty after filtering")
-    return KeptVocab(logits=z[ids], ids=ids)
+    return reduce_batch(z[None, :], temperature=temperature, top_k=top_k, top_p=top_p,
+                        min_p=min_p).row(0)

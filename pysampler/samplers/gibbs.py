@@ -51,6 +51,10 @@ class GibbsSampler(ChainSampler):
         """Float Gibbs at the configuration's beta (its widths do not apply)."""
         return cls(policy=policy, beta=cfg.beta, seed=seed)
 
+    @property
+    def chain_beta(self) -> float:
+        return self.beta
+
     def with_policy(self, policy: ChainPolicy) -> "GibbsSampler":
         return GibbsSampler(policy=policy, scan=self.scan, beta=self.beta, seed=self.seed)
 
@@ -58,8 +62,9 @@ class GibbsSampler(ChainSampler):
         self._rngs.clear()
 
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
-        z = shift_logits(kept.logits, 1.0, self.offset, self.beta)
-        y = onehot_gibbs(z, self.lam_schedule, sweeps=sweeps,
+        policy = self.policy_for(kept)
+        z = shift_logits(kept.logits, 1.0, policy.offset, self.beta)
+        y = onehot_gibbs(z, policy.lam_schedule, sweeps=sweeps,
                          rng=self._rngs.stream(self.seed, lane),
                          beta=self.beta, scan=self.scan,
                          init=self.init if chain is None else chain)
@@ -67,10 +72,11 @@ class GibbsSampler(ChainSampler):
 
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
         """Float conditionals sigmoid(beta (z_i - lam_t (2 s - 1))), one table per entry."""
-        z = shift_logits(kept.logits, 1.0, self.offset, self.beta)
+        policy = self.policy_for(kept)
+        z = shift_logits(kept.logits, 1.0, policy.offset, self.beta)
         s = np.arange(kept.size, dtype=np.float64)
         return np.stack([onehot_conditional(z[:, None], lam, self.beta, s[None, :])
-                         for lam in self.lam_schedule])
+                         for lam in policy.lam_schedule])
 
     def _random_onehot_law(self, n: int) -> np.ndarray:
         return np.full(n, 1.0 / n)  # a uniform unit

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from ..contract.config import HwConfig
-from ..contract.program import OnehotProgram, onehot_program
-from ..contract.rng import derive_state
-from ..engines.array import BitAccurateModel
+from ..contract.program import OnehotProgram, onehot_program, onehot_programs
+from ..engines.array import BitAccurateModel, run_onehot_rows
 from ..engines.propagate import onehot_init_counts
+from .base import GeneratorLanes
 from .chain import ChainSampler
-from .filtering import KeptVocab
+from .filtering import KeptBatch, KeptVocab
 from .policy import ChainPolicy
 from .registry import register_sampler
 
@@ -46,7 +46,7 @@ class HardwareSampler(ChainSampler):
             raise TypeError(f"cfg must be an HwConfig, got {type(cfg).__name__}")
         self.cfg = HwConfig() if cfg is None else cfg
         self.strict = strict
-        self._lane_states: dict[int, int] = {}
+        self._lanes = GeneratorLanes(self.cfg)
         self._last_kept: KeptVocab | None = None
         self._program: OnehotProgram | None = None
 
@@ -59,20 +59,32 @@ class HardwareSampler(ChainSampler):
         return HardwareSampler(self.cfg, policy=policy, seed=self.seed, strict=self.strict)
 
     @property
+    def chain_beta(self) -> float:
+        return self.cfg.beta
+
+    @property
+    def fixed_point(self) -> HwConfig:
+        return self.cfg
+
+    @property
     def max_kept(self) -> int:
         return self.cfg.n_pbits
 
     def _reset_streams(self) -> None:
-        self._lane_states.clear()
+        self._lanes.clear()
+
+    def _check_size(self, n_kept: int) -> None:
+        if n_kept > self.cfg.n_pbits:
+            raise ValueError(f"{n_kept} tokens kept but the array has n_pbits="
+                             f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
 
     def program_for(self, kept: KeptVocab) -> OnehotProgram:
         """The one-hot program this sampler runs for ``kept`` (cached for consecutive attempts)."""
-        if kept.size > self.cfg.n_pbits:
-            raise ValueError(f"{kept.size} tokens kept but the array has n_pbits="
-                             f"{self.cfg.n_pbits}; pass top_k <= {self.cfg.n_pbits}")
+        self._check_size(kept.size)
         if self._last_kept is not kept:
-            self._program = onehot_program(kept.logits, self.lam_schedule, 1.0, self.cfg,
-                                           strict=self.strict, offset=self.offset)
+            policy = self.policy_for(kept)
+            self._program = onehot_program(kept.logits, policy.lam_schedule, 1.0, self.cfg,
+                                           strict=self.strict, offset=policy.offset)
             self._last_kept = kept
         return self._program
 
@@ -83,14 +95,81 @@ class HardwareSampler(ChainSampler):
 
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
         if chain is None:
-            state = self._lane_states.get(lane)
-            if state is None:
-                state = derive_state(self.seed, lane, self.cfg)
+            state = self._lanes.get(self.seed, lane)
             chain = BitAccurateModel(self.program_for(kept), 1,
                                      rng_states=np.array([state], dtype=np.uint64), init=self.init)
         chain.run(sweeps)
-        self._lane_states[lane] = int(chain.rng_states[0])
+        self._lanes.set(lane, int(chain.rng_states[0]))
         return chain, int(chain.onehot_tokens()[0])
+
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
+        attempt, each on its lane's generator; the same tokens and statistics as row by row."""
+        sizes = kept.sizes
+        self._check_size(int(sizes.max()))
+        states = self._lanes.take(self.seed, kept.n_rows)
+        out = np.empty(kept.n_rows, dtype=np.int64)
+        for n in np.unique(sizes):
+            rows = np.flatnonzero(sizes == n)
+            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
+            for policy, members in self._policy_groups(logits, ids):
+                programs = onehot_programs(logits[members], policy.lam_schedule, self.cfg,
+                                           offset=policy.offset, strict=self.strict)
+                self.stats.saturated_tokens += int(np.count_nonzero(programs.n_saturated))
+                sub = states[rows[members]]
+                index = self._draw_rows(programs.h, programs.bias_offsets, programs.couplings,
+                                        sub, logits[members])
+                states[rows[members]] = sub
+                out[rows[members]] = ids[members, index]
+        self._lanes.put(states)
+        return out
+
+    def _policy_groups(self, logits: np.ndarray, ids: np.ndarray
+                       ) -> list[tuple[ChainPolicy, np.ndarray]]:
+        """Rows (B, n) grouped by the policy each runs (:meth:`policy_for`): one group unless
+        the policy adapts per row. Only the offset and lambda vary from row to row."""
+        if self.policy.adapt == "none":
+            return [(self.policy, np.arange(logits.shape[0]))]
+        groups: dict[ChainPolicy, list[int]] = {}
+        for b in range(logits.shape[0]):
+            groups.setdefault(self.policy_for(KeptVocab(logits[b], ids[b])), []).append(b)
+        return [(policy, np.array(members)) for policy, members in groups.items()]
+
+    def _draw_rows(self, h: np.ndarray, offsets: np.ndarray, couplings: np.ndarray,
+                   states: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """The attempt / restart / fallback procedure of :class:`ChainSampler` for B rows of n
+        units at once; returns the index of each row's token, advances ``states`` in place."""
+        n_rows, n = h.shape
+        index = np.full(n_rows, -1, dtype=np.int64)
+        pending = np.arange(n_rows)
+        self.stats.tokens += n_rows
+        for _ in range(1 + self.max_resample):
+            if not pending.size:
+                break
+            self.stats.attempts += pending.size
+            y = np.zeros((pending.size, n), dtype=np.uint8)
+            st = states[pending]
+            run_onehot_rows(h[pending], offsets, couplings, self.cfg, y, st,
+                            self.sweeps_per_attempt, init=self.init)
+            self.stats.updates += self.sweeps_per_attempt * n * pending.size
+            token = _onehot_index(y)
+            for _ in range(self.continue_sweeps):
+                going = np.flatnonzero(token < 0)
+                if not going.size:
+                    break
+                y_go, st_go = y[going], st[going]
+                run_onehot_rows(h[pending[going]], offsets, couplings, self.cfg, y_go, st_go, 1)
+                y[going], st[going] = y_go, st_go
+                token[going] = _onehot_index(y_go)
+                self.stats.updates += n * going.size
+            states[pending] = st
+            done = token >= 0
+            index[pending[done]] = token[done]
+            self.stats.invalid_attempts += int(np.count_nonzero(~done))
+            pending = pending[~done]
+        self.stats.fallbacks += pending.size
+        index[pending] = np.argmax(logits[pending], axis=1)
+        return index
 
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
         """LUT entries / 2**P of the program's fields, one table per schedule entry (the LFSR
@@ -100,3 +179,10 @@ class HardwareSampler(ChainSampler):
     def _random_onehot_law(self, n: int) -> np.ndarray:
         """Unit (u n) >> P of a P-bit draw u: counts of the draws per unit over 2^P."""
         return onehot_init_counts(n, self.cfg.prob_bits) / float(1 << self.cfg.prob_bits)
+
+
+def _onehot_index(y: np.ndarray) -> np.ndarray:
+    """Index of the unit that is on in each one-hot row of ``y`` (B, n), -1 for the others."""
+    token = np.argmax(y, axis=1).astype(np.int64)
+    token[y.sum(axis=1) != 1] = -1
+    return token

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from scipy.special import softmax
+
 from .base import NumpyLanes, TokenLaw, TokenSampler
-from .filtering import KeptVocab
+from .filtering import KeptBatch, KeptVocab
 from .registry import register_sampler
 
 __all__ = ["SoftmaxSampler"]
@@ -33,3 +35,19 @@ class SoftmaxSampler(TokenSampler):
 
     def law(self, kept: KeptVocab) -> TokenLaw:
         return TokenLaw(kept.target())
+
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Rows of one kept size at once (their softmax, CDF and search as arrays; the same
+        floating-point operations as row by row), one uniform from each row's lane."""
+        sizes = kept.sizes
+        out = np.empty(kept.n_rows, dtype=np.int64)
+        for n in np.unique(sizes):
+            rows = np.flatnonzero(sizes == n)
+            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
+            cdf = np.cumsum(softmax(logits, axis=1), axis=1)
+            u = np.array([self._rngs.stream(self.seed, int(b)).random() for b in rows])
+            index = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)  # searchsorted, side="right"
+            out[rows] = ids[np.arange(rows.size), np.minimum(index, n - 1)]
+        self.stats.tokens += kept.n_rows
+        self.stats.attempts += kept.n_rows
+        return out

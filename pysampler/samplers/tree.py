@@ -3,14 +3,16 @@ bit-accurate with the real generator (:mod:`pysampler.engines.tree`; RTL core ``
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..contract.config import HwConfig
 from ..contract.lut import build_lut
-from ..contract.rng import derive_state
 from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, tree_clocks,
                                     tree_config)
-from ..engines.tree import TreeProgram, tree_draw, tree_program, tree_token_probs
-from .base import TokenLaw, TokenSampler
-from .filtering import KeptVocab
+from ..engines.tree import (TreeProgram, tree_draw, tree_draw_batch, tree_masses_batch,
+                            tree_program, tree_token_probs)
+from .base import GeneratorLanes, TokenLaw, TokenSampler
+from .filtering import KeptBatch, KeptVocab
 from .policy import ChainPolicy
 from .registry import register_sampler
 
@@ -40,8 +42,9 @@ class TreeSampler(TokenSampler):
         super().__init__(seed=seed)
         self.cfg = HwConfig() if cfg is None else cfg
         self.guard_bits, self.lut_guard_bits = guard_bits, lut_guard_bits
-        self._lut = build_lut(tree_config(self.cfg, guard_bits, lut_guard_bits))
-        self._lane_states: dict[int, int] = {}
+        self._format = tree_config(self.cfg, guard_bits, lut_guard_bits)
+        self._lut = build_lut(self._format)
+        self._lanes = GeneratorLanes(self.cfg)
 
     @classmethod
     def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0) -> "TreeSampler":
@@ -53,7 +56,7 @@ class TreeSampler(TokenSampler):
         return self.cfg.n_pbits
 
     def _reset_streams(self) -> None:
-        self._lane_states.clear()
+        self._lanes.clear()
 
     def program_for(self, kept: KeptVocab) -> TreeProgram:
         return tree_program(kept.logits, 1.0, self.cfg, self.guard_bits, self.lut_guard_bits)
@@ -62,12 +65,28 @@ class TreeSampler(TokenSampler):
         program = self.program_for(kept)
         if program.n_saturated:
             self.stats.saturated_tokens += 1
-        state = self._lane_states.get(lane) or derive_state(self.seed, lane, self.cfg)
-        token, self._lane_states[lane], _ = tree_draw(program, state, self._lut)
+        token, state, _ = tree_draw(program, self._lanes.get(self.seed, lane), self._lut)
+        self._lanes.set(lane, state)
         self.stats.tokens += 1
         self.stats.attempts += 1
         self.stats.updates += program.depth
         return token
+
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Every row at once (numba): the leaves, the reduction and the descent of each row, row b
+        on lane b; the same tokens as row by row."""
+        logits, ids = kept.compact()
+        masses, saturated, padded = tree_masses_batch(logits, kept.sizes, self.cfg,
+                                                      self.guard_bits, self.lut_guard_bits)
+        states = self._lanes.take(self.seed, kept.n_rows)
+        tokens = tree_draw_batch(masses, padded, self._format, states, self._lut)
+        self._lanes.put(states)
+        n = kept.n_rows
+        self.stats.tokens += n
+        self.stats.attempts += n
+        self.stats.updates += n * (padded.bit_length() - 1)
+        self.stats.saturated_tokens += int(np.count_nonzero(saturated))
+        return ids[np.arange(n), tokens]
 
     def law(self, kept: KeptVocab) -> TokenLaw:
         """Product of the decisions' LUT probabilities on each leaf's path (any size); work =

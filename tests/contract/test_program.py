@@ -111,3 +111,22 @@ def test_ising_program_quantizes_the_qubo_form():
     Jq, hq, _ = spin_to_qubo(J, h)
     assert np.array_equal(p.J, np.rint(Jq * 16).astype(int))
     assert np.array_equal(p.h, np.rint(hq * 16).astype(int))
+
+
+@pytest.mark.parametrize("offset", ["max", "min_invalid"])
+def test_batch_programs_equal_one_program_per_row(offset):
+    from pysampler.contract.program import onehot_programs
+
+    cfg = HwConfig(weight_bits=8, frac_bits=4)
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, rng.choice([0.5, 3.0, 20.0], (30, 1)), (30, 9))  # some saturate
+    batch = onehot_programs(logits, (2.0, 3.5), cfg, offset=offset)
+    assert batch.n_saturated.max() > 0
+    for b in range(30):
+        p = onehot_program(logits[b], (2.0, 3.5), 1.0, cfg, offset=offset)
+        assert np.array_equal(p.h, batch.h[b]) and p.n_saturated == batch.n_saturated[b]
+        assert p.bias_offsets == tuple(batch.bias_offsets) and p.couplings == tuple(batch.couplings)
+    with pytest.raises(SaturationError):
+        onehot_programs(logits, 2.0, cfg, strict=True)
+    with pytest.raises(ValueError, match="2-D"):
+        onehot_programs(logits[0], 2.0, cfg)

@@ -107,7 +107,7 @@ def test_enums_carry_the_port_codes():
         ("ZEROS", 0), ("RANDOM_ONEHOT", 1), ("GIVEN", 2), ("KEEP", 3)]
     assert rm.INIT_CODES == {"zeros": 0, "random_onehot": 1, "given": 2, "keep": 3}
     assert max(Init).bit_length() == 2  # the init port is 2 bits wide
-    assert [int(flag) for flag in Err] == [1 << k for k in range(rm.ERR_BITS)] and rm.ERR_BITS == 6
+    assert [int(flag) for flag in Err] == [1 << k for k in range(rm.ERR_BITS)] and rm.ERR_BITS == 7
     assert set(rm.ERR_DOCS) == set(Err)
     for phases in (Phase, TreePhase):
         assert [int(p) for p in phases] == list(range(len(phases))) and phases.IDLE == 0

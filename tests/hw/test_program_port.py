@@ -8,11 +8,13 @@ from amaranth.sim import Simulator
 
 from hw.dense import DenseCore
 from hw.onehot import OnehotCore
+from hw.stream import StreamCore
 from hw.tree import TreeCore
 from pysampler.contract.config import HwConfig
 from pysampler.contract.regmap import Core, CoreMap, Err, Init, Region, Storage, accepts_init
 
-CORES = {Core.ONEHOT: OnehotCore, Core.DENSE: DenseCore, Core.TREE: TreeCore}
+CORES = {Core.ONEHOT: OnehotCore, Core.DENSE: DenseCore, Core.TREE: TreeCore,
+         Core.STREAM: StreamCore}
 CONFIGS = [HwConfig(n_pbits=6, weight_bits=6, frac_bits=2, lut_addr_bits=6, prob_bits=8,
                     rng_bits=16),
            HwConfig(n_pbits=5, weight_bits=7, frac_bits=2, lut_addr_bits=6, prob_bits=8,

@@ -217,3 +217,17 @@ def test_cli_lambda_schedule_reaches_the_sampler():
     sampler = _samplers(args)["hw"]
     assert sampler.lam_schedule == (1.5, 2.0, 3.0) and sampler.lam == 3.0 and sampler.sweeps == 12
     assert build_parser().parse_args(["generate", "--lam", "2.5"]).lam == 2.5
+
+
+def test_cli_generate_whole_vocabulary_with_top_k_0(tiny_lm, capsys):
+    """--top-k 0 turns top-k off: a sampler without a capacity draws from the whole vocabulary;
+    an array sampler then refuses the row with a clear error."""
+    from pysampler.cli import main
+
+    main(["generate", "--lm", _model_folder(tiny_lm), "--sampler", "softmax", "--top-k", "0",
+          "--prompt", "the", "--max-new-tokens", "3"])
+    assert "== sampler: softmax" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as err:
+        main(["generate", "--lm", _model_folder(tiny_lm), "--sampler", "tree", "--top-k", "0",
+              "--prompt", "the", "--max-new-tokens", "3"])
+    assert err.value.code == 2 and "top_k <= 64" in capsys.readouterr().err

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from pysampler.samplers.filtering import reduce_vocab
+from pysampler.samplers.filtering import reduce_batch, reduce_vocab
 
 
 def test_no_filters_keeps_everything_scaled_by_temperature():
@@ -45,7 +45,8 @@ def test_order_temperature_topk_topp_minp():
 
 
 @pytest.mark.parametrize("kwargs,needle", [
-    (dict(logits=[0.0, np.nan]), "NaN"), (dict(logits=[0.0, -np.inf]), "inf"),
+    (dict(logits=[0.0, np.nan]), "NaN"), (dict(logits=[0.0, np.inf]), r"\+inf"),
+    (dict(logits=[-np.inf, -np.inf]), "no finite logit"),
     (dict(logits=[]), "empty"), (dict(logits=[[0.0]]), "1-D"),
     (dict(logits=[0.0], top_k=0), "top_k"), (dict(logits=[0.0], top_k=1.5), "top_k"),
     (dict(logits=[0.0], top_p=0.0), "top_p"), (dict(logits=[0.0], top_p=1.5), "top_p"),
@@ -56,3 +57,41 @@ def test_order_temperature_topk_topp_minp():
 def test_bad_input(kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         reduce_vocab(**kwargs)
+
+
+def test_minus_inf_excludes_a_token():
+    """transformers' processors write -inf for masked tokens: such a token is never kept, and the
+    filters work on the rest as if it were not there."""
+    z = np.array([1.0, -np.inf, 3.0, 2.0, -np.inf])
+    kept = reduce_vocab(z)
+    assert kept.ids.tolist() == [0, 2, 3] and np.allclose(kept.target(), softmax([1.0, 3.0, 2.0]))
+    assert reduce_vocab(z, top_k=4).ids.tolist() == [0, 2, 3]  # k beyond the finite ones
+    assert reduce_vocab(z, top_k=2).ids.tolist() == [2, 3]
+    p = softmax([1.0, 3.0, 2.0])
+    assert reduce_vocab(z, top_p=p.max() + 1e-9).ids.tolist() == [2, 3]
+    assert reduce_vocab(z, min_p=0.3).ids.tolist() == [2, 3]
+    assert reduce_vocab([-np.inf, 0.5]).ids.tolist() == [1]
+
+
+@pytest.mark.parametrize("filters", [dict(), dict(top_k=5), dict(top_p=0.8), dict(min_p=0.1),
+                                     dict(temperature=0.7, top_k=9, top_p=0.9, min_p=0.02)])
+def test_batch_keeps_what_each_row_keeps(filters):
+    rng = np.random.default_rng(4)
+    z = rng.normal(0.0, 2.0, (40, 17))
+    z[rng.random(z.shape) < 0.1] = -np.inf
+    z[:, 3] = np.where(np.isinf(z).all(axis=1), 0.0, z[:, 3])  # every row keeps a finite logit
+    z[5] = 1.5  # a row of ties
+    batch = reduce_batch(z, **filters)
+    for b in range(z.shape[0]):
+        kept = reduce_vocab(z[b], **filters)
+        assert batch.row(b).ids.tolist() == kept.ids.tolist()
+        assert np.array_equal(batch.row(b).logits, kept.logits)
+    logits, ids = batch.compact()
+    for b in range(z.shape[0]):
+        k = batch.sizes[b]
+        assert ids[b, :k].tolist() == batch.row(b).ids.tolist() and (ids[b, k:] == -1).all()
+        assert np.array_equal(logits[b, :k], batch.row(b).logits)
+    with pytest.raises(ValueError, match="2-D"):
+        reduce_batch(z[0])
+    with pytest.raises(ValueError, match="row 1 has no finite logit"):
+        reduce_batch([[0.0, 1.0], [-np.inf, -np.inf]])

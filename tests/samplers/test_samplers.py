@@ -4,6 +4,7 @@ import torch
 
 from pysampler import GibbsSampler, HardwareSampler, HwConfig, SoftmaxSampler
 from pysampler.contract.program import SaturationError
+from pysampler.contract.rng import derive_state
 
 LOGITS = np.array([2.0, 1.0, 0.5, -1.0, -3.0, 0.0, 1.5, -0.5])
 
@@ -62,9 +63,10 @@ def test_fallback_counting_and_reset():
 def test_hardware_lanes_continue_their_generators():
     s = HardwareSampler(lam=3.0, sweeps=5, seed=3)
     s.sample(LOGITS)
-    first = s._lane_states[0]
+    first = s._lanes.get(s.seed, 0)
+    assert first != derive_state(3, 0, s.cfg)  # the generator ran
     s.sample(LOGITS)
-    assert s._lane_states[0] != first
+    assert s._lanes.get(s.seed, 0) != first
 
 
 def test_hardware_sampler_saturation_reporting():
