@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TALLY = ROOT / "build" / "cosim-updates"
 DURATIONS = ROOT / "build" / "test-durations.json"
@@ -83,3 +85,33 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{case:32s} {count:10d} updates compared")
     terminalreporter.write_line(f"{'total':32s} {sum(counts.values()):10d} updates compared, "
                                 f"RTL vs bit-accurate model (bulk-* cases: Verilator bulk mode)")
+
+
+TINY_LM_SENTENCES = ["the quick brown fox jumps over the lazy dog",
+                     "a p-bit is a probabilistic bit", "hardware samples tokens with random numbers",
+                     "the model writes text one token at a time"]
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_folder(tmp_path_factory) -> Path:
+    """A tiny random GPT-2 (a 300-token byte-level BPE, 2 layers of 32) saved like any checkpoint,
+    built in seconds: the LM tests load it through the same ``from_pretrained`` path."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(TINY_LM_SENTENCES * 20, vocab_size=300, min_frequency=1,
+                            special_tokens=["<|endoftext|>"], show_progress=False)
+    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    model = GPT2LMHeadModel(cfg)
+    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
+        model.lm_head.weight.mul_(8.0)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from ..contract.config import HwConfig
-from ..contract.rng import derive_state
 from ..contract.stream_format import (DEFAULT_ACC_GUARD_BITS, DEFAULT_GUARD_BITS,
                                       DEFAULT_LUT_FRAC_BITS, DEFAULT_MAX_VOCAB, stream_format)
 from ..engines.gumbel import gumbel_draw, gumbel_draw_batch, gumbel_tables, gumbel_token_probs
 from ..engines.stream import stream_quantize, stream_quantize_batch
-from .base import TokenLaw, TokenSampler, as_float_array
-from .filtering import KeptVocab, check_filters
+from .base import GeneratorLanes, TokenLaw, TokenSampler
+from .filtering import KeptBatch, KeptVocab
 from .policy import ChainPolicy
 from .registry import register_sampler
 
@@ -47,7 +45,7 @@ class GumbelSampler(TokenSampler):
                                  lut_frac_bits=lut_frac_bits, prob_bits=prob_bits,
                                  max_vocab=max_vocab)
         self._tables = gumbel_tables(self.fmt)
-        self._lane_states: dict[int, int] = {}
+        self._lanes = GeneratorLanes(self.fmt.acc)
 
     @classmethod
     def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0) -> "GumbelSampler":
@@ -58,15 +56,16 @@ class GumbelSampler(TokenSampler):
         return self.fmt.max_vocab
 
     def _reset_streams(self) -> None:
-        self._lane_states.clear()
+        self._lanes.clear()
 
     def _state(self, lane: int) -> int:
-        return self._lane_states.get(lane) or derive_state(self.seed, lane, self.fmt.acc)
+        return self._lanes.get(self.seed, lane)
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         row = stream_quantize(kept.logits, 1.0, self.fmt)
-        token, self._lane_states[lane], _ = gumbel_draw(row.q, self._state(lane), self.fmt,
+        token, state, _ = gumbel_draw(row.q, self._state(lane), self.fmt,
                                                         self._tables)
+        self._lanes.set(lane, state)
         self.stats.tokens += 1
         self.stats.attempts += 1
         self.stats.updates += row.size
@@ -80,29 +79,18 @@ class GumbelSampler(TokenSampler):
         return TokenLaw(gumbel_token_probs(row.q, self.fmt, self._tables),
                         expected_work=float(row.size))
 
-    def sample_batch(self, logits_2d: Any, *, temperature: float = 1.0, top_k: int | None = None,
-                     top_p: float | None = None, min_p: float | None = None) -> Any:
-        """Vectorised over rows when no filter applies (same tokens as row by row)."""
-        z, is_torch = as_float_array(logits_2d)
-        if z.ndim != 2:
-            raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
-        check_filters(temperature, top_k, top_p, min_p)
-        if top_k is not None or top_p is not None or min_p is not None or np.isneginf(z).any():
-            return super().sample_batch(logits_2d, temperature=temperature, top_k=top_k,
-                                        top_p=top_p, min_p=min_p)
-        x, saturated = stream_quantize_batch(z, temperature, self.fmt)
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Vectorised over rows that keep their whole vocabulary (same tokens as row by row);
+        rows reduced by a filter go row by row."""
+        if not kept.mask.all():
+            return super().sample_kept_batch(kept)
+        x, saturated = stream_quantize_batch(kept.logits, 1.0, self.fmt)
         q = x >> self.fmt.acc_shift
-        states = np.array([self._state(b) for b in range(z.shape[0])], dtype=np.uint64)
+        states = self._lanes.take(self.seed, kept.n_rows)
         tokens, new_states = gumbel_draw_batch(q, states, self.fmt, self._tables)
-        for b, s in enumerate(new_states):
-            self._lane_states[b] = int(s)
-        self.stats.tokens += z.shape[0]
-        self.stats.attempts += z.shape[0]
-        self.stats.updates += z.size
+        self._lanes.put(np.asarray(new_states, dtype=np.uint64))
+        self.stats.tokens += kept.n_rows
+        self.stats.attempts += kept.n_rows
+        self.stats.updates += x.size
         self.stats.saturated_tokens += int((saturated > 0).sum())
-        out = tokens.astype(np.int64)
-        if is_torch:
-            import torch
-
-            return torch.from_numpy(out)
-        return out
+        return tokens.astype(np.int64)

@@ -4,20 +4,18 @@ core ``pbit_stream``)."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from ..contract.config import HwConfig
-from ..contract.rng import derive_state
 from ..contract.stream_format import (DEFAULT_ACC_GUARD_BITS, DEFAULT_GUARD_BITS,
                                       DEFAULT_LUT_FRAC_BITS, DEFAULT_MAX_VOCAB,
                                       DEFAULT_RESERVOIRS, stream_clocks, stream_draws,
                                       stream_format)
 from ..engines.stream import (StreamRow, stream_draw, stream_draw_batch, stream_quantize,
                               stream_quantize_batch, stream_tables, stream_token_probs)
-from .base import TokenLaw, TokenSampler, as_float_array
-from .filtering import KeptVocab, check_filters
+from .base import GeneratorLanes, TokenLaw, TokenSampler
+from .filtering import KeptBatch, KeptVocab
 from .policy import ChainPolicy
 from .registry import register_sampler
 
@@ -56,7 +54,7 @@ class StreamSampler(TokenSampler):
                                  lut_frac_bits=lut_frac_bits, prob_bits=prob_bits,
                                  reservoirs=reservoirs, max_vocab=max_vocab)
         self._tables = stream_tables(self.fmt)
-        self._lane_states: dict[int, int] = {}
+        self._lanes = GeneratorLanes(self.fmt.acc)
 
     @classmethod
     def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0) -> "StreamSampler":
@@ -69,10 +67,10 @@ class StreamSampler(TokenSampler):
         return self.fmt.max_vocab
 
     def _reset_streams(self) -> None:
-        self._lane_states.clear()
+        self._lanes.clear()
 
     def _state(self, lane: int) -> int:
-        return self._lane_states.get(lane) or derive_state(self.seed, lane, self.fmt.acc)
+        return self._lanes.get(self.seed, lane)
 
     def row_for(self, kept: KeptVocab) -> StreamRow:
         return stream_quantize(kept.logits, 1.0, self.fmt)
@@ -85,8 +83,9 @@ class StreamSampler(TokenSampler):
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         row = self.row_for(kept)
-        token, self._lane_states[lane], _ = stream_draw(row, self._state(lane), self._tables,
+        token, state, _ = stream_draw(row, self._state(lane), self._tables,
                                                         trace=False)
+        self._lanes.set(lane, state)
         self._count(1, row.size, int(row.n_saturated > 0))
         return token
 
@@ -98,27 +97,15 @@ class StreamSampler(TokenSampler):
                         expected_work=float(stream_draws(row.size, self.fmt.reservoirs)),
                         rtl_clocks=float(stream_clocks(row.size, self.fmt.reservoirs)))
 
-    def sample_batch(self, logits_2d: Any, *, temperature: float = 1.0, top_k: int | None = None,
-                     top_p: float | None = None, min_p: float | None = None) -> Any:
-        """As :meth:`TokenSampler.sample_batch`; with no filter (and no -inf) every row streams the
-        whole vocabulary in one vectorised call (numba, threads over rows): the same tokens as
-        the row-by-row path."""
-        z, is_torch = as_float_array(logits_2d)
-        if z.ndim != 2:
-            raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
-        check_filters(temperature, top_k, top_p, min_p)
-        if top_k is not None or top_p is not None or min_p is not None or np.isneginf(z).any():
-            return super().sample_batch(logits_2d, temperature=temperature, top_k=top_k,
-                                        top_p=top_p, min_p=min_p)
-        x, saturated = stream_quantize_batch(z, temperature, self.fmt)
-        states = np.array([self._state(b) for b in range(z.shape[0])], dtype=np.uint64)
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Rows that keep their whole vocabulary (no filter, no -inf) stream at once, in one
+        vectorised call (numba, threads over rows); the same tokens as the row-by-row path, which
+        reduced rows take."""
+        if not kept.mask.all():
+            return super().sample_kept_batch(kept)
+        x, saturated = stream_quantize_batch(kept.logits, 1.0, self.fmt)
+        states = self._lanes.take(self.seed, kept.n_rows)
         tokens, new_states = stream_draw_batch(x, states, self.fmt, self._tables)
-        for b, s in enumerate(new_states):
-            self._lane_states[b] = int(s)
-        self._count(z.shape[0], z.shape[1], int((saturated > 0).sum()))
-        out = tokens.astype(np.int64)
-        if is_torch:
-            import torch
-
-            return torch.from_numpy(out)
-        return out
+        self._lanes.put(np.asarray(new_states, dtype=np.uint64))
+        self._count(kept.n_rows, x.shape[1], int((saturated > 0).sum()))
+        return tokens.astype(np.int64)

@@ -1,5 +1,5 @@
 """The generation loop and the drop-in for model.generate, on a tiny random GPT-2 built in seconds
-and loaded through the same from_pretrained path as any checkpoint."""
+(tests/conftest.py) and loaded through the same from_pretrained path as any checkpoint."""
 
 import numpy as np
 import pytest
@@ -10,30 +10,10 @@ from pysampler.samplers.filtering import reduce_vocab
 from pysampler.llm import SampledTokenProcessor, apply_repetition_penalty, generate, load_lm
 from pysampler.samplers import TokenLaw, TokenSampler, sampler_kinds
 
-SENTENCES = ["the quick brown fox jumps over the lazy dog", "a p-bit is a probabilistic bit",
-             "hardware samples tokens with random numbers", "the model writes text one token at a time"]
-
 
 @pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory):
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-gpt2")
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(SENTENCES * 20, vocab_size=300, min_frequency=1,
-                            special_tokens=["<|endoftext|>"], show_progress=False)
-    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
-                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
-    model = GPT2LMHeadModel(cfg)
-    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
-        model.lm_head.weight.mul_(8.0)
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return load_lm(folder)
+def tiny_lm(tiny_lm_folder):
+    return load_lm(tiny_lm_folder)
 
 
 pytestmark = pytest.mark.lm

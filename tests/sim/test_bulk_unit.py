@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from pysampler.contract.config import PRESETS
-from pysampler.contract.lut import build_lut
 from pysampler.contract.program import OnehotProgram
 from pysampler.contract.regmap import Core, Err
 from pysampler.contract.rng import draw_sequence
