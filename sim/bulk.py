@@ -40,7 +40,8 @@ from pysampler.contract.rng import derive_state, transition_matrix
 from pysampler.engines.array import BitAccurateModel, Trace
 from pysampler.experiments.logitsets import synthetic_logits
 
-from .programs import dense_edges, onehot_edges, random_dense_program, random_onehot_program
+from .programs import (dense_edges, onehot_edges, program_writes, random_dense_program,
+                       random_onehot_program)
 
 __all__ = ["BulkMismatch", "Script", "Coverage", "BulkResult", "build_bulk", "run_script", "run_bulk",
            "standard_script", "soak_script", "coverage_script", "state_before", "field_extremes",
@@ -312,15 +313,7 @@ class Script:
 
     def program(self, program: OnehotProgram | DenseProgram) -> None:
         """Write N_ACTIVE, h and the couplings (the one-hot core: its whole schedule table)."""
-        writes = [("N_ACTIVE", program.n)] + [(("H", i), int(v)) for i, v in enumerate(program.h)]
-        if isinstance(program, OnehotProgram):
-            writes.append(("SCHED_LEN", program.schedule_length))
-            for t, (offset, coupling) in enumerate(zip(program.bias_offsets, program.couplings)):
-                writes += [(("SCHED_OFFSET", t), offset), (("SCHED_COUPLING", t), coupling)]
-        else:
-            writes += [(("J", (i, j)), int(program.J[i, j]))
-                       for i in range(program.n) for j in range(program.n)]
-        self._write(writes)
+        self._write(program_writes(program))
 
         def step(ctx, reader, cov):
             ctx.program = program

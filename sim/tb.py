@@ -16,6 +16,7 @@ from pysampler.engines.array import Trace
 
 from .bus import ProgBus
 from .compare import TRACE_FIELDS, CompareError, RunResult
+from .programs import program_writes
 
 __all__ = ["TB", "ArrayTB"]
 
@@ -91,16 +92,7 @@ class ArrayTB(TB):
                       full_matrix: bool = True) -> None:
         """Write N_ACTIVE, h and the couplings of a program (the one-hot core: its whole lambda
         schedule table)."""
-        writes = [("N_ACTIVE", program.n)]
-        writes += [(("H", i), int(v)) for i, v in enumerate(program.h)]
-        if isinstance(program, OnehotProgram):
-            writes.append(("SCHED_LEN", program.schedule_length))
-            for t, (offset, coupling) in enumerate(zip(program.bias_offsets, program.couplings)):
-                writes += [(("SCHED_OFFSET", t), offset), (("SCHED_COUPLING", t), coupling)]
-        else:
-            writes += [(("J", (i, j)), int(program.J[i, j]))
-                       for i in range(program.n) for j in range(program.n) if full_matrix or i != j]
-        await self.bus.write_many(writes)
+        await self.bus.write_many(program_writes(program, full_matrix=full_matrix))
         await FallingEdge(self.dut.clk)
 
     async def set_state(self, y) -> None:

@@ -63,8 +63,7 @@ class GumbelSampler(TokenSampler):
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         row = stream_quantize(kept.logits, 1.0, self.fmt)
-        token, state, _ = gumbel_draw(row.q, self._state(lane), self.fmt,
-                                                        self._tables)
+        token, state, _ = gumbel_draw(row.q, self._state(lane), self.fmt, self._tables)
         self._lanes.set(lane, state)
         self.stats.tokens += 1
         self.stats.attempts += 1

@@ -83,8 +83,7 @@ class StreamSampler(TokenSampler):
 
     def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
         row = self.row_for(kept)
-        token, state, _ = stream_draw(row, self._state(lane), self._tables,
-                                                        trace=False)
+        token, state, _ = stream_draw(row, self._state(lane), self._tables, trace=False)
         self._lanes.set(lane, state)
         self._count(1, row.size, int(row.n_saturated > 0))
         return token
