@@ -12,7 +12,8 @@ APT_SIM  := iverilog
 APT_FPGA := yosys nextpnr-ice40 fpga-icestorm
 APT_TEXT := python3.11-doc
 LM       := build/lm/config.json
-QUICK    := not cosim and not lm and not slow
+QUICK    := not cosim and not lm and not slow and not thrml
+NO_EXTRA := not thrml
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
 export XDG_CACHE_HOME  := $(CURDIR)/build/cache
 export MPLBACKEND := Agg
@@ -27,7 +28,7 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench match ising study frontier fullvocab \
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier fullvocab \
 	calibrate verilog sim soak coverage mutate fpga docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
@@ -40,7 +41,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $(STAMP)
 
 lock: setup apt-sim  ## run the whole suite, then record the versions it passed on in constraints.txt
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 -m "$(NO_EXTRA)" tests
 	{ echo "# The versions the whole test suite last passed on; \`make setup\` installs them."; \
 	  echo "# Refresh with \`make lock\` (runs the suite first). torch stays 2.13.0, the CPU wheel."; \
 	  $(PY) -m pip freeze --all --exclude-editable | sed -e 's/+cpu$$//'; } > $(CONSTRAINTS)
@@ -65,13 +66,18 @@ demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by sid
 	$(PYSAMPLER) generate --sampler all --max-new-tokens 24
 
 test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 -m "$(NO_EXTRA)" tests
 
 quick: setup  ## every test but co-simulation, the LM and the slow ones (under 2 minutes)
 	$(PY) -m pytest -n 2 -m "$(QUICK)" tests
 
 bench: setup apt-sim $(LM)  ## speed of the model, float Gibbs, the GPT-2 loop, the simulators -> results/bench.json
 	$(PYSAMPLER) bench --out results/bench.json
+
+bench-thrml: setup apt-sim $(LM)  ## the bench with thrml's categorical sampler beside ours (installs [thrml]) -> results/bench-thrml.json
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[dev,thrml]'  # thrml and its JAX pinned in the extra
+	$(PY) -m pytest -q -m thrml tests
+	$(PYSAMPLER) bench --out results/bench-thrml.json
 
 match: setup  ## softmax-match tables -> results/match.md, results/match.csv
 	$(PYSAMPLER) match --out results

@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="token sampler: " + "; ".join(f"'{k}': {h}" for k, h in kinds.items())
                           + "; 'all': every one side by side (default: hw)")
     gen.add_argument("--config", default="default", help=cfg_help)
+    gen.add_argument("--policy", choices=("robust", "legacy"), default="robust",
+                     help="chain policy of the p-bit samplers: 'robust' (default: random "
+                          "one-hot start, shift and lambda phase per row) or 'legacy' (the "
+                          "defaults before: shift by max, start from zeros)")
     gen.add_argument("--lam", type=_lambda_schedule, default=None,
                      help="one-hot penalty lambda, or a per-sweep schedule 'l0,l1,...' of up to 8 "
                           "entries aligned with the end of each attempt (default: "
@@ -269,13 +273,14 @@ def _deterministic(enabled: bool) -> None:
 
 
 def _samplers(args: argparse.Namespace) -> dict:
-    """kind -> sampler for --sampler (every registered kind for 'all'), --config, --lam,
-    --sweeps and --seed; --top-k checked against each sampler's capacity."""
-    from .samplers.policy import ChainPolicy
+    """kind -> sampler for --sampler (every registered kind for 'all'), --config, --policy,
+    --lam, --sweeps and --seed; --top-k checked against each sampler's capacity."""
+    from .samplers.policy import POLICIES, ChainPolicy
     from .samplers.registry import make_sampler, sampler_kinds
 
     cfg = load_config(args.config)
-    policy = ChainPolicy.of(lam=args.lam, sweeps=args.sweeps)
+    policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
+                            sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
     samplers = {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
     for kind, sampler in samplers.items():

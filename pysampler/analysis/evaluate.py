@@ -4,9 +4,11 @@ with the real generator beyond that, in bounded time.
 Every sampler states how far its exact law reaches (:attr:`TokenSampler.exact_limit`: softmax, the
 tree and samplers whose law is a closed form have none; the p-bit chains propagate their state law
 up to 64 kept tokens). Within it, :func:`evaluate_row` scores :meth:`TokenSampler.law` against the
-softmax of the kept logits. Beyond it, the sampler draws tokens with its real generator
-(:meth:`TokenSampler.sample_kept`, one lane, the generator running on from token to token) until
-``mc_tokens`` tokens or ``mc_seconds`` seconds, whichever comes first, and the empirical law is
+softmax of the kept logits. Beyond it, the sampler draws tokens with its real generator, in
+batches of the row repeated (:meth:`TokenSampler.sample_kept_batch`, lanes 0 .. B-1, each
+generator running on from batch to batch; B fixed by V, so the draws do not depend on the
+machine's speed, only how many of them there are) until ``mc_tokens`` tokens or ``mc_seconds``
+seconds, whichever comes first, and the empirical law is
 scored with the noise floor of that many samples beside it (:func:`.metrics.tv_noise_floor`: the
 expected TV of as many exact samples, so a TV at the floor says nothing beyond "within noise").
 The evaluator never asks what type a sampler is.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..samplers.base import TokenSampler
-from ..samplers.filtering import KeptVocab
+from ..samplers.filtering import KeptBatch, KeptVocab
 from .exact import score_law
 from .metrics import empirical_distribution, total_variation, tv_noise_floor
 
@@ -29,6 +31,7 @@ __all__ = ["RowEvaluation", "evaluate_row", "EXACT", "MONTE_CARLO", "MC_TOKENS",
 EXACT, MONTE_CARLO = "exact", "monte carlo"
 MC_TOKENS = 2000
 MC_SECONDS = 10.0
+MC_BATCH_LOGITS = 1 << 21  # logits per Monte Carlo batch (B x V, 16 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,18 @@ def _exact(sampler: TokenSampler, kept: KeptVocab, start: float) -> RowEvaluatio
 def _monte_carlo(sampler: TokenSampler, kept: KeptVocab, mc_tokens: int, mc_seconds: float,
                  start: float) -> RowEvaluation:
     sampler.reset_stats()
-    draws = []
-    while len(draws) < mc_tokens and (not draws or time.perf_counter() - start < mc_seconds):
-        draws.append(sampler.sample_kept(kept, 0))
-    index = np.searchsorted(kept.ids, np.asarray(draws, dtype=np.int64))  # ids are ascending
+    width = int(np.clip(MC_BATCH_LOGITS // kept.size, 1, 256))
+    draws: list[np.ndarray] = []
+    n = 0
+    while n < mc_tokens and (not n or time.perf_counter() - start < mc_seconds):
+        rows = min(width, mc_tokens - n)
+        batch = KeptBatch(np.broadcast_to(kept.logits, (rows, kept.size)),
+                          np.ones((rows, kept.size), dtype=bool))
+        draws.append(sampler.sample_kept_batch(batch))  # positions in kept, 0 .. size-1
+        n += rows
+    index = np.concatenate(draws)
     target = kept.target()
-    n, stats = len(draws), sampler.stats
+    stats = sampler.stats
     work = stats.updates / n
     attempts = stats.attempts / n
     return RowEvaluation(MONTE_CARLO, total_variation(target, empirical_distribution(index,
@@ -103,7 +112,7 @@ def evaluate_row(sampler: TokenSampler, kept: KeptVocab, *, mc_tokens: int = MC_
                  mc_seconds: float = MC_SECONDS, seed: int | None = None) -> RowEvaluation:
     """``sampler`` on the reduced vocabulary ``kept``: its exact law where ``kept.size`` is within
     ``sampler.exact_limit``, else Monte Carlo with the real generator (at most ``mc_tokens``
-    tokens, and no new token after ``mc_seconds``; at least one).
+    tokens; no new batch after ``mc_seconds``; at least one batch).
 
     Monte Carlo resets the sampler's statistics, and reseeds it first when ``seed`` is given.
     """

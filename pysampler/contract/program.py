@@ -25,7 +25,7 @@ __all__ = [
     "DenseProgram", "OnehotProgram", "onehot_program", "dense_program", "ising_program",
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
     "OFFSETS", "min_invalid_offset", "MAX_SCHEDULE", "lambda_schedule", "schedule_entries",
-    "OnehotBatch", "onehot_programs",
+    "OnehotBatch", "onehot_programs", "shift_rows", "offsets_mask", "log_pair_mass",
 ]
 
 MAX_SCHEDULE = 8  # entries of the per-sweep lambda table (the RTL holds this many)
@@ -234,10 +234,11 @@ class OnehotProgram:
         np.fill_diagonal(J, 0)
         return DenseProgram(self.cfg, self.h + self.bias_offsets[-1], J, self.n_saturated)
 
-    def on_probabilities(self, entry: int = -1) -> np.ndarray:
+    def on_probabilities(self, entry: int = -1, others: int | None = None) -> np.ndarray:
         """p(y_i = 1 | S_-i = s) at schedule entry ``entry`` (default: the read-out entry) for
-        every unit i and other-popcount s, shape (n, n) (ideal RNG)."""
-        s = np.arange(self.n, dtype=np.int64)
+        every unit i and other-popcount s < ``others`` (default: all n), shape (n, others)
+        (ideal RNG)."""
+        s = np.arange(self.n if others is None else min(others, self.n), dtype=np.int64)
         fields = self.h[:, None] + self.bias_offsets[entry] + self.couplings[entry] * s[None, :]
         return np.ldexp(build_lut(self.cfg)[lut_address(fields, self.cfg)].astype(np.float64),
                         -self.cfg.prob_bits)
@@ -263,12 +264,55 @@ def min_invalid_offset(z: np.ndarray, beta: float = 1.0) -> float:
     are no pairs; the shift then falls back to shift-by-max (c = -max z).
     """
     z = np.asarray(z, dtype=np.float64)
-    if z.size < 2:
-        return float(-z.max())
-    top = z.max()
-    w = np.exp(beta * (z - top))
-    pairs = 0.5 * (w.sum() ** 2 - np.sum(w * w))  # S2 of z - top, > 0 for V >= 2
-    return float(-top - np.log(pairs) / (2.0 * beta))
+    return float(_row_shifts(z.reshape(1, -1), np.ones(1, dtype=bool), beta)[0, 0])
+
+
+def _row_shifts(z: np.ndarray, min_invalid: np.ndarray, beta: float) -> np.ndarray:
+    """The shift of each row of ``z`` (B, n): -max, or :func:`min_invalid_offset` where
+    ``min_invalid`` (bool (B,)) is set and the row has two or more logits. Returns (B, 1)."""
+    top = z.max(axis=1, keepdims=True)
+    shift = -top
+    if z.shape[1] >= 2 and min_invalid.any():
+        least = -top - log_pair_mass(beta * (z - top)) / (2.0 * beta)
+        shift = np.where(min_invalid[:, None], least, shift)
+    return shift
+
+
+def log_pair_mass(x: np.ndarray) -> np.ndarray:
+    """ln S2, S2 = sum_{j<k} exp(x_j + x_k), of every row of ``x`` (B, n >= 2), float64 (B, 1).
+
+    Summed in log space as sum_k exp(x_k) (sum_{j<k} exp(x_j)): every term positive, so no
+    cancellation (0.5 ((sum w)^2 - sum w^2) loses everything when one weight dominates: 0 for
+    the logits (0, -100)) and finite for any finite row."""
+    prefix = np.logaddexp.accumulate(x, axis=1)[:, :-1]   # ln sum_{j<k} exp(x_j), k = 1 .. n-1
+    terms = x[:, 1:] + prefix
+    peak = terms.max(axis=1, keepdims=True)
+    return peak + np.log(np.exp(terms - peak).sum(axis=1, keepdims=True))
+
+
+def offsets_mask(offset: str | Sequence[str], n_rows: int) -> np.ndarray:
+    """``offset`` (one of :data:`OFFSETS`, or one per row) as a bool (B,) "min_invalid" mask."""
+    names = np.broadcast_to(np.asarray(offset, dtype=object), (n_rows,)) \
+        if np.ndim(offset) == 0 else np.asarray(offset, dtype=object)
+    if names.shape != (n_rows,):
+        raise ValueError(f"offset must be one name or {n_rows} names (one per row), "
+                         f"got shape {names.shape}")
+    bad = sorted({str(v) for v in names} - set(OFFSETS))
+    if bad:
+        raise ValueError(f"offset must be one of {OFFSETS}, got {bad}")
+    return names == "min_invalid"
+
+
+def shift_rows(logits: ArrayLike, offset: str | Sequence[str] = "max", beta: float = 1.0
+               ) -> np.ndarray:
+    """:func:`shift_logits` (temperature 1) of every row of ``logits`` (B, n) at once, each row
+    by its own ``offset`` (one name, or one per row): the same floats as one row at a time."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2 or z.shape[1] == 0:
+        raise ValueError(f"logits must be 2-D (B, n) with n >= 1, got shape {z.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError("logits contain NaN or inf; all values must be finite")
+    return z + _row_shifts(z, offsets_mask(offset, z.shape[0]), _positive(beta, "beta"))
 
 
 def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max",
@@ -280,11 +324,9 @@ def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max
     invalid states (``beta`` is the chain's inverse temperature).
     """
     z = _finite_1d(logits, "logits") / _positive(temperature, "temperature")
-    if offset == "max":
-        return z - z.max()
-    if offset == "min_invalid":
-        return z + min_invalid_offset(z, beta)
-    raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
+    if offset not in OFFSETS:
+        raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
+    return shift_rows(z[None, :], offset, beta)[0]
 
 
 def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature: float,
@@ -319,11 +361,12 @@ def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature:
     program = OnehotProgram(cfg, hq.values, int(jq.values[-1]), z, final, n_sat,
                             bias_offsets=tuple(int(v) for v in offq.values),
                             couplings=tuple(int(v) for v in jq.values))
-    p_on = program.on_probabilities()
+    p_on = program.on_probabilities(others=2)  # O(n): alone, and beside one other unit
     stays_alone = p_on[:, 0] == 1.0
     others_blocked = (p_on[:, 1] == 0.0) if program.n > 1 else np.ones(1, bool)
-    absorbing = tuple(int(k) for k in np.flatnonzero(stays_alone)
-                      if program.n == 1 or np.all(np.delete(others_blocked, k)))
+    blocked_besides = int(others_blocked.sum()) - others_blocked  # other units that stay off
+    absorbing = tuple(int(k) for k in np.flatnonzero(stays_alone & (blocked_besides
+                                                                      == program.n - 1)))
     object.__setattr__(program, "absorbing_tokens", absorbing)
     return program
 
@@ -336,8 +379,8 @@ class OnehotBatch:
     Attributes
     ----------
     h : np.ndarray of int64, shape (B, n)
-    bias_offsets, couplings : np.ndarray of int64, shape (T,)
-        The schedule table, the same for every row (it depends on lambda alone).
+    bias_offsets, couplings : np.ndarray of int64, shape (B, T)
+        Each row's schedule table (it depends on that row's lambda alone).
     n_saturated : np.ndarray of int64, shape (B,)
         Values clamped per row (h, offsets and couplings together, as ``OnehotProgram``).
     """
@@ -348,38 +391,31 @@ class OnehotBatch:
     n_saturated: np.ndarray
 
 
-def onehot_programs(logits: ArrayLike, lam: float | Sequence[float], cfg: HwConfig, *,
-                    offset: str = "max", strict: bool = False) -> OnehotBatch:
+def onehot_programs(logits: ArrayLike, lam: float | Sequence[float] | np.ndarray, cfg: HwConfig,
+                    *, offset: str | Sequence[str] = "max", strict: bool = False) -> OnehotBatch:
     """:func:`onehot_program` (temperature 1) of every row of ``logits`` (B, n), vectorised: the
     same integers, bit for bit.
 
-    The shift is per row: by its max, or by :func:`min_invalid_offset` of the row.
+    ``lam`` is one lambda or table for every row, or a float array (B, T) with a table per row;
+    ``offset`` one shift for every row or one per row (:func:`shift_rows`). A per-row policy
+    (:meth:`pysampler.samplers.policy.ChainPolicy.for_rows`) thus runs as one batch.
     """
-    z = np.asarray(logits, dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] == 0:
-        raise ValueError(f"logits must be 2-D (B, n) with n >= 1, got shape {z.shape}")
-    if not np.isfinite(z).all():
-        raise ValueError("logits contain NaN or inf; all values must be finite")
+    z = shift_rows(logits, offset, cfg.beta)
     _check_size(z.shape[1], cfg, "logits")
-    lams = lambda_schedule(lam)
-    final = lams[-1]
-    top = z.max(axis=1, keepdims=True)
-    if offset == "max":
-        z = z - top
-    elif offset == "min_invalid":
-        if z.shape[1] == 1:
-            z = z - top
-        else:  # min_invalid_offset per row, the same operations on each row
-            w = np.exp(cfg.beta * (z - top))
-            pairs = 0.5 * (w.sum(axis=1, keepdims=True) ** 2 - np.sum(w * w, axis=1,
-                                                                        keepdims=True))
-            z = z + (-top - np.log(pairs) / (2.0 * cfg.beta))
+    if np.ndim(lam) == 2:
+        lams = np.asarray(lam, dtype=np.float64)
+        if lams.shape[0] != z.shape[0]:
+            raise ValueError(f"lam must have one table per row: shape ({z.shape[0]}, T), "
+                             f"got {lams.shape}")
+        for row in lams:
+            lambda_schedule(row)
     else:
-        raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
+        lams = np.tile(np.array(lambda_schedule(lam)), (z.shape[0], 1))
+    final = lams[:, -1:]
     hq = quantize(z + final, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
-    offq = quantize(np.array(lams) - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
-    jq = quantize(-2.0 * np.array(lams), cfg.frac_bits, cfg.weight_bits, name="-2 lam")
-    per_row = hq.saturated.sum(axis=1) + offq.n_saturated + jq.n_saturated
+    offq = quantize(lams - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
+    jq = quantize(-2.0 * lams, cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    per_row = hq.saturated.sum(axis=1) + offq.saturated.sum(axis=1) + jq.saturated.sum(axis=1)
     _report_saturation(int(per_row.max()), strict, "h/J")
     return OnehotBatch(hq.values, offq.values, jq.values, per_row.astype(np.int64))
 

@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from ..contract.rng import check_state, leap_draw, leap_table
 from ..contract.stream_format import StreamFormat, gumbel_table
+from .stream import row_lengths
 
 __all__ = ["gumbel_draw", "gumbel_draw_batch", "gumbel_token_probs", "GumbelTables",
            "gumbel_tables"]
@@ -75,25 +76,73 @@ def gumbel_draw(q: np.ndarray, state: int, fmt: StreamFormat, tables: GumbelTabl
     return int(token), int(s), ((t_u, t_score) if trace else None)
 
 
+@njit(cache=True, nogil=True)
+def _gumbel_lockstep(q, lengths, states, table, index_shift, leap, u_shift, tokens, out_states):
+    """Rows in lockstep, logit k of every row before logit k + 1 of any (each row's generator is
+    a serial chain, the rows' are independent: the CPU overlaps them); row b takes its first
+    ``lengths[b]`` logits of ``q`` (B, W). Same arithmetic as :func:`_gumbel_row`."""
+    n_rows, width = q.shape
+    s = states.copy()
+    best = np.zeros(n_rows, dtype=np.int64)
+    token = np.full(n_rows, -1, dtype=np.int64)
+    n_bytes = leap.shape[0]
+    for k in range(width):
+        for b in range(n_rows):
+            if k >= lengths[b]:
+                continue
+            new = np.uint64(0)
+            for j in range(n_bytes):  # leap_draw, inlined
+                new ^= leap[j, (s[b] >> np.uint64(8 * j)) & np.uint64(255)]
+            s[b] = new
+            u = new >> np.uint64(u_shift)
+            score = q[b, k] + table[np.int64(u >> np.uint64(index_shift))]
+            if token[b] < 0 or score > best[b]:
+                best[b] = score
+                token[b] = k
+    tokens[:] = token
+    out_states[:] = s
+
+
 @njit(parallel=True, cache=True)
-def _gumbel_batch(q, states, table, index_shift, leap, u_shift):
-    tokens = np.empty(q.shape[0], dtype=np.int64)
-    out = np.empty(q.shape[0], dtype=np.uint64)
-    empty = np.zeros(0, dtype=np.int64)
-    for b in prange(q.shape[0]):
-        tokens[b], out[b] = _gumbel_row(q[b], states[b], table, index_shift, leap, u_shift,
-                                        empty, empty)
-    return tokens, out
+def _gumbel_groups(q, lengths, states, table, index_shift, leap, u_shift, chunk):
+    n_rows = q.shape[0]
+    tokens = np.empty(n_rows, dtype=np.int64)
+    out_states = np.empty(n_rows, dtype=np.uint64)
+    for g in prange((n_rows + chunk - 1) // chunk):
+        lo = g * chunk
+        hi = min(n_rows, lo + chunk)
+        _gumbel_lockstep(q[lo:hi], lengths[lo:hi], states[lo:hi], table, index_shift, leap,
+                         u_shift, tokens[lo:hi], out_states[lo:hi])
+    return tokens, out_states
 
 
 def gumbel_draw_batch(q: np.ndarray, states: np.ndarray, fmt: StreamFormat,
-                      tables: GumbelTables | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One token per row of ``q`` (B, V) from ``states`` (B,) uint64; equal to B calls of
-    :func:`gumbel_draw`."""
+                      tables: GumbelTables | None = None, lengths: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """One token per row, equal to B calls of :func:`gumbel_draw` (numba: groups of rows in
+    lockstep, threads over groups).
+
+    Parameters
+    ----------
+    q : np.ndarray of int64, shape (B, W)
+        Quantized logits.
+    states : np.ndarray of uint64, shape (B,)
+    fmt : StreamFormat
+    tables : GumbelTables, optional
+    lengths : np.ndarray of int, shape (B,), optional
+        Row b is its first ``lengths[b]`` logits (1 <= lengths[b] <= W); default W.
+
+    Returns
+    -------
+    tokens : np.ndarray of int64, shape (B,)
+    states : np.ndarray of uint64, shape (B,)
+    """
     t = gumbel_tables(fmt) if tables is None else tables
-    return _gumbel_batch(np.ascontiguousarray(q, dtype=np.int64),
-                         np.asarray(states, dtype=np.uint64), t.table, t.index_shift, t.leap,
-                         t.u_shift)
+    q = np.ascontiguousarray(q, dtype=np.int64)
+    chunk = max(1, min(32, -(-q.shape[0] // 2)))  # lockstep groups, two threads' worth
+    return _gumbel_groups(q, row_lengths(lengths, q.shape),
+                          np.ascontiguousarray(states, dtype=np.uint64), t.table, t.index_shift,
+                          t.leap, t.u_shift, chunk)
 
 
 @njit(cache=True)

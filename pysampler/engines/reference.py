@@ -16,12 +16,15 @@ from numpy.typing import ArrayLike
 from ..contract.program import check_couplings, lambda_schedule, schedule_entries
 
 __all__ = [
-    "SCANS", "onehot_energy", "onehot_conditional", "onehot_gibbs", "onehot_init",
+    "SCANS", "onehot_energy", "onehot_conditional", "onehot_gibbs", "onehot_init", "onehot_draws",
+    "onehot_sweeps",
     "ising_energy", "ising_gibbs", "ising_exact", "state_codes", "MAX_EXACT_UNITS",
 ]
 
 SCANS = ("systematic", "random")
 MAX_EXACT_UNITS = 16
+_DRAW_BLOCK = 1 << 20  # uniforms drawn ahead by onehot_gibbs (8 MiB): sweeps per kernel call
+_PARALLEL_UPDATES = 1 << 15  # chain updates from which onehot_sweeps runs on threads
 
 
 def onehot_energy(y: ArrayLike, z: ArrayLike, lam: float) -> np.ndarray:
@@ -36,21 +39,106 @@ def onehot_conditional(z: np.ndarray, lam: float, beta: float, others_on: ArrayL
     return 1.0 / (1.0 + np.exp(-beta * (z - lam * (2.0 * s - 1.0))))
 
 
-@njit(parallel=True, cache=True)
-def _onehot_sweep(z, lam, beta, y, uniforms, order):
-    n_chains, n = y.shape
-    for b in prange(n_chains):
-        pop = np.int64(0)
-        for k in range(n):
-            pop += y[b, k]
+@njit(cache=True, nogil=True)
+def _onehot_chain(z, lams, beta, y, uniforms, orders, b):
+    """S sweeps of chain b, in place.
+
+    Parameters
+    ----------
+    z : float64 (B, n) or (1, n)
+        Logits of each chain (one row: shared by every chain).
+    lams : float64 (B, S) or (1, S)
+        Lambda of each sweep of each chain (one row: shared).
+    beta : float
+    y : uint8 (B, n)
+        States; row b is updated in place.
+    uniforms : float64 (S, B, n)
+        Uniform of update t of sweep s of chain b.
+    orders : int64 (S, B, n), or (0, 0, 0) for the systematic scan
+        Unit updated by update t of sweep s of chain b.
+    b : int
+    """
+    n = y.shape[1]
+    zb = 0 if z.shape[0] == 1 else b
+    lb = 0 if lams.shape[0] == 1 else b
+    random_scan = orders.shape[0] > 0
+    pop = np.int64(0)
+    for k in range(n):
+        pop += y[b, k]
+    for s in range(uniforms.shape[0]):
+        lam = lams[lb, s]
         for t in range(n):
-            i = order[b, t] if order.shape[0] > 1 else t
+            i = orders[s, b, t] if random_scan else t
             old = np.int64(y[b, i])
-            s = pop - old
-            p_on = 1.0 / (1.0 + np.exp(-beta * (z[i] - lam * (2.0 * s - 1.0))))
-            new = np.int64(1) if uniforms[b, t] < p_on else np.int64(0)
+            others = pop - old
+            p_on = 1.0 / (1.0 + np.exp(-beta * (z[zb, i] - lam * (2.0 * others - 1.0))))
+            new = np.int64(1) if uniforms[s, b, t] < p_on else np.int64(0)
             y[b, i] = new
             pop += new - old
+
+
+@njit(cache=True, nogil=True)
+def _onehot_sweeps_serial(z, lams, beta, y, uniforms, orders):
+    """:func:`_onehot_chain` of every chain, one after the other."""
+    for b in range(y.shape[0]):
+        _onehot_chain(z, lams, beta, y, uniforms, orders, np.int64(b))
+
+
+@njit(parallel=True, cache=True)
+def _onehot_sweeps_parallel(z, lams, beta, y, uniforms, orders):
+    """:func:`_onehot_chain` of every chain, threads over chains."""
+    for b in prange(y.shape[0]):
+        _onehot_chain(z, lams, beta, y, uniforms, orders, np.int64(b))
+
+
+def onehot_sweeps(z: np.ndarray, lams: np.ndarray, beta: float, y: np.ndarray,
+                  uniforms: np.ndarray, orders: np.ndarray) -> None:
+    """Run S sweeps of B one-hot chains on pre-drawn numbers (numba; threads over chains from
+    ``_PARALLEL_UPDATES`` updates on, below which starting the threads costs more than it saves).
+
+    Parameters
+    ----------
+    z : np.ndarray of float64, shape (B, n) or (1, n)
+        Logits of each chain (already shifted); one row is shared by every chain.
+    lams : np.ndarray of float64, shape (B, S) or (1, S)
+        Lambda of each sweep of each chain; one row is shared by every chain.
+    beta : float
+        Inverse temperature.
+    y : np.ndarray of uint8, shape (B, n)
+        States, updated in place.
+    uniforms, orders : np.ndarray
+        :func:`onehot_draws` of the chains, (S, B, n) float64 and (S, B, n) int64 (random scan)
+        or (0, 0, 0) int64 (systematic scan).
+    """
+    kernel = (_onehot_sweeps_parallel if y.shape[0] > 1 and uniforms.size >= _PARALLEL_UPDATES
+              else _onehot_sweeps_serial)
+    kernel(np.ascontiguousarray(z, dtype=np.float64),
+           np.ascontiguousarray(lams, dtype=np.float64), float(beta), y,
+           np.ascontiguousarray(uniforms, dtype=np.float64),
+           np.ascontiguousarray(orders, dtype=np.int64))
+
+
+def onehot_draws(rng: np.random.Generator, n_chains: int, n: int, sweeps: int, scan: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers ``sweeps`` sweeps of B chains of n units take from ``rng``, in order.
+
+    Per sweep: the units to update (``scan="random"``: ``rng.integers(n, size=(B, n))``), then
+    the uniforms (``rng.random((B, n))``). Under the systematic scan the S sweeps' uniforms are
+    one call, ``rng.random((S, B, n))``: the same numbers as one call per sweep.
+
+    Returns
+    -------
+    uniforms : np.ndarray of float64, shape (S, B, n)
+    orders : np.ndarray of int64, shape (S, B, n), or (0, 0, 0) for the systematic scan
+    """
+    if scan == "systematic":
+        return rng.random((sweeps, n_chains, n)), np.zeros((0, 0, 0), dtype=np.int64)
+    uniforms = np.empty((sweeps, n_chains, n), dtype=np.float64)
+    orders = np.empty((sweeps, n_chains, n), dtype=np.int64)
+    for s in range(sweeps):
+        orders[s] = rng.integers(n, size=(n_chains, n))
+        uniforms[s] = rng.random((n_chains, n))
+    return uniforms, orders
 
 
 def onehot_init(init: str | ArrayLike, n_chains: int, n: int, rng: np.random.Generator
@@ -88,23 +176,34 @@ def onehot_gibbs(z: ArrayLike, lam: float | Sequence[float], *, sweeps: int, n_c
     rng : numpy.random.Generator
         Source of the uniforms (and of the unit order for ``scan="random"``).
     scan : "systematic" (units 0..V-1 in order) or "random" (V uniformly chosen units per sweep)
+    init : "zeros", "random_onehot" or a 0/1 array (:func:`onehot_init`)
 
     Returns
     -------
     np.ndarray of uint8, shape (B, V): the states after the last sweep.
+
+    Notes
+    -----
+    ``rng`` gives, in order, the start (:func:`onehot_init`; nothing for "zeros" or an array) and
+    then each sweep's numbers (:func:`onehot_draws`), drawn a block of sweeps ahead of one kernel
+    call (:func:`onehot_sweeps`): what a caller that draws the same calls from its own generator
+    and runs the same kernel (:meth:`pysampler.samplers.gibbs.GibbsSampler.sample_kept_batch`)
+    reproduces exactly.
     """
     zf = np.ascontiguousarray(z, dtype=np.float64)
     if scan not in SCANS:
         raise ValueError(f"scan must be one of {SCANS}, got {scan!r}")
     if sweeps < 1:
         raise ValueError(f"sweeps must be >= 1, got {sweeps}")
-    lams = lambda_schedule(lam)
+    table = lambda_schedule(lam)
+    lams = np.array(table)[schedule_entries(len(table), sweeps)]
     n = zf.size
     y = onehot_init(init, n_chains, n, rng)
-    no_order = np.zeros((1, 1), dtype=np.int64)
-    for entry in schedule_entries(len(lams), sweeps):
-        order = rng.integers(n, size=(n_chains, n)) if scan == "random" else no_order
-        _onehot_sweep(zf, lams[entry], float(beta), y, rng.random((n_chains, n)), order)
+    block = max(1, min(sweeps, _DRAW_BLOCK // (n_chains * n)))
+    for start in range(0, sweeps, block):
+        stop = min(sweeps, start + block)
+        uniforms, orders = onehot_draws(rng, n_chains, n, stop - start, scan)
+        onehot_sweeps(zf[None, :], lams[None, start:stop], beta, y, uniforms, orders)
     return y
 
 

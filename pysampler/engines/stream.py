@@ -34,7 +34,7 @@ from ..contract.stream_format import StreamFormat, merge_order
 
 __all__ = ["StreamRow", "stream_quantize", "stream_quantize_batch", "stream_masses",
            "stream_token_probs", "StreamTrace", "stream_draw", "stream_draw_batch", "StreamTables",
-           "stream_tables"]
+           "stream_tables", "row_lengths"]
 
 
 @dataclass(frozen=True)
@@ -307,11 +307,12 @@ def stream_draw(row: StreamRow, state: int, tables: StreamTables | None = None, 
 
 
 @njit(cache=True, nogil=True)
-def _run_lockstep(x, states, n_res, lut, logadd, leap, u_shift, shift, half, merges, tokens,
-                  out_states):
+def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
+                  tokens, out_states):
     """Rows in lockstep, logit k of every row before logit k + 1 of any: each row's chains (the
     generator, M) are serial, but the rows' are independent, so the CPU overlaps them. ``x``
-    is (B, V). Same arithmetic as :func:`_run_row`."""
+    is (B, W); row b streams its first ``lengths[b]`` logits. Same arithmetic as
+    :func:`_run_row`."""
     n_rows, v = x.shape
     masses = np.zeros((n_res, n_rows), dtype=np.int64)
     held = np.full((n_res, n_rows), -1, dtype=np.int64)
@@ -322,6 +323,8 @@ def _run_lockstep(x, states, n_res, lut, logadd, leap, u_shift, shift, half, mer
     c = 0
     for k in range(v):
         for b in range(n_rows):
+            if k >= lengths[b]:
+                continue
             new = np.uint64(0)
             for j in range(n_bytes):  # leap_draw, inlined
                 new ^= leap[j, (s[b] >> np.uint64(8 * j)) & np.uint64(255)]
@@ -367,28 +370,31 @@ def _run_lockstep(x, states, n_res, lut, logadd, leap, u_shift, shift, half, mer
 
 
 @njit(parallel=True, cache=True)
-def _run_groups(x, states, n_res, lut, logadd, leap, u_shift, shift, half, merges, chunk):
+def _run_groups(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
+                chunk):
     n_rows = x.shape[0]
     tokens = np.empty(n_rows, dtype=np.int64)
     out_states = np.empty(n_rows, dtype=np.uint64)
     for g in prange((n_rows + chunk - 1) // chunk):
         lo = g * chunk
         hi = min(n_rows, lo + chunk)
-        _run_lockstep(x[lo:hi], states[lo:hi], n_res, lut, logadd, leap, u_shift, shift, half,
-                      merges, tokens[lo:hi], out_states[lo:hi])
+        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lut, logadd, leap, u_shift,
+                      shift, half, merges, tokens[lo:hi], out_states[lo:hi])
     return tokens, out_states
 
 
 @njit(parallel=True, cache=True)
-def _quantize_rows(z, temperature, scale, lo, hi, acc_shift):
-    """(x (B, V) accumulator-format logits, saturated (B,), bad (B,): 1 NaN, 2 +inf, 3 all -inf)
-    in one parallel pass per row; the arithmetic of :func:`stream_quantize`, (z - max) / T
-    times 2^f' (exact: a power of two), round half to even, clamp."""
-    n_rows, v = z.shape
-    x = np.empty((n_rows, v), dtype=np.int64)
+def _quantize_rows(z, lengths, temperature, scale, lo, hi, acc_shift):
+    """(x (B, W) accumulator-format logits, saturated (B,), bad (B,): 1 NaN, 2 +inf, 3 all -inf)
+    in one parallel pass per row, over the first ``lengths[b]`` logits of row b (x is 0 past
+    them); the arithmetic of :func:`stream_quantize`, (z - max) / T times 2^f' (exact: a power
+    of two), round half to even, clamp."""
+    n_rows, width = z.shape
+    x = np.zeros((n_rows, width), dtype=np.int64)
     saturated = np.zeros(n_rows, dtype=np.int64)
     bad = np.zeros(n_rows, dtype=np.int64)
     for b in prange(n_rows):
+        v = lengths[b]
         top = -np.inf
         for k in range(v):
             value = z[b, k]
@@ -417,23 +423,41 @@ def _quantize_rows(z, temperature, scale, lo, hi, acc_shift):
     return x, saturated, bad
 
 
-def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows (B, V) through :func:`stream_quantize` (the same integers and errors), vectorised:
-    (x (B, V) int64 in the accumulator format, ``q << A``; saturated counts (B,))."""
+def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat,
+                          lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (B, V) through :func:`stream_quantize` (the same integers and errors), vectorised.
+
+    Parameters
+    ----------
+    logits : array_like of float, shape (B, W)
+    temperature : float
+    fmt : StreamFormat
+    lengths : np.ndarray of int, shape (B,), optional
+        Row b is its first ``lengths[b]`` logits (1 <= lengths[b] <= W; the rest is ignored,
+        e.g. the padding of :meth:`pysampler.samplers.filtering.KeptBatch.compact`); default W.
+
+    Returns
+    -------
+    x : np.ndarray of int64, shape (B, W)
+        The logits in the accumulator format, ``q << A`` (0 past each row's length).
+    saturated : np.ndarray of int64, shape (B,)
+        Values clamped per row.
+    """
     z = np.ascontiguousarray(logits, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"logits must be 2-D (B, V), got shape {z.shape}")
     if z.shape[1] == 0:
         raise ValueError("logits is empty: the stream needs at least one logit (V >= 1)")
-    if z.shape[1] > fmt.max_vocab:
-        raise ValueError(f"logits has V = {z.shape[1]} logits but the stream was built for at "
+    n = row_lengths(lengths, z.shape)
+    longest = int(n.max()) if n.size else 0
+    if longest > fmt.max_vocab:
+        raise ValueError(f"logits has V = {longest} logits but the stream was built for at "
                          f"most max_vocab = {fmt.max_vocab}")
     t = float(temperature)
     if not np.isfinite(t) or t <= 0:
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     lo, hi = -(1 << (fmt.logit.weight_bits - 1)), (1 << (fmt.logit.weight_bits - 1)) - 1
-    x, saturated, bad = _quantize_rows(z, t, float(1 << fmt.logit.frac_bits), float(lo),
+    x, saturated, bad = _quantize_rows(z, n, t, float(1 << fmt.logit.frac_bits), float(lo),
                                         float(hi), fmt.acc_shift)
     if bad.any():
         b = int(np.flatnonzero(bad)[0])
@@ -445,14 +469,44 @@ def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat
 
 
 def stream_draw_batch(x: np.ndarray, states: np.ndarray, fmt: StreamFormat,
-                      tables: StreamTables | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One token per row: ``x`` (B, V) int64 accumulator-format logits (the first output of
-    :func:`stream_quantize_batch`), row b from generator state ``states[b]`` (uint64); returns
-    (tokens (B,), new states (B,) uint64), equal to B calls of :func:`stream_draw`."""
+                      tables: StreamTables | None = None, lengths: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """One token per row, equal to B calls of :func:`stream_draw` with the same states.
+
+    Parameters
+    ----------
+    x : np.ndarray of int64, shape (B, W)
+        Accumulator-format logits (the first output of :func:`stream_quantize_batch`).
+    states : np.ndarray of uint64, shape (B,)
+        Row b's generator state.
+    fmt : StreamFormat
+    tables : StreamTables, optional
+    lengths : np.ndarray of int, shape (B,), optional
+        Row b streams its first ``lengths[b]`` logits (1 <= lengths[b] <= W); default W.
+
+    Returns
+    -------
+    tokens : np.ndarray of int64, shape (B,)
+        Index of each row's token within its first ``lengths[b]`` logits.
+    states : np.ndarray of uint64, shape (B,)
+        The generator states after the draw.
+    """
     t = stream_tables(fmt) if tables is None else tables
     merges = np.array(merge_order(fmt.reservoirs), np.int64).reshape(-1, 2)
     x = np.ascontiguousarray(x, dtype=np.int64)
     n_rows = x.shape[0]
     chunk = max(1, min(32, -(-n_rows // 2)))  # lockstep groups, two threads' worth
-    return _run_groups(x, np.ascontiguousarray(states, dtype=np.uint64), fmt.reservoirs, t.lut,
-                       t.logadd, t.leap, t.u_shift, t.lut_shift, t.half, merges, chunk)
+    return _run_groups(x, row_lengths(lengths, x.shape), np.ascontiguousarray(states,
+                       dtype=np.uint64), fmt.reservoirs, t.lut, t.logadd, t.leap, t.u_shift,
+                       t.lut_shift, t.half, merges, chunk)
+
+
+def row_lengths(lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """``lengths`` as int64 (B,), checked against a (B, W) array; W for every row if None."""
+    n_rows, width = shape
+    if lengths is None:
+        return np.full(n_rows, width, dtype=np.int64)
+    n = np.ascontiguousarray(lengths, dtype=np.int64)
+    if n.shape != (n_rows,) or (n_rows and (n.min() < 1 or n.max() > width)):
+        raise ValueError(f"lengths must be {n_rows} values in 1..{width}, got {lengths!r}")
+    return n

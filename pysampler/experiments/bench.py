@@ -22,7 +22,8 @@ from ..samplers.policy import ChainPolicy
 from ..samplers.registry import make_sampler, sampler_kinds
 from .logitsets import synthetic_logits
 
-__all__ = ["run_benchmarks", "naive_random_scan", "llm_latency", "print_results"]
+__all__ = ["run_benchmarks", "naive_random_scan", "llm_latency", "print_results", "thrml_sampler",
+           "thrml_rate"]
 
 
 def _best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -99,9 +100,16 @@ def run_benchmarks(repeats: int = 5) -> dict:
     base = rows["naive baseline (torch, per-update Python)"]["updates_per_s"]
     for row in rows.values():
         row["x_naive"] = row["updates_per_s"] / base
-    return {"machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version(), "numpy": np.__version__},
-            "throughput": rows, "token_latency": tokens, "batch": batch_rates(repeats)}
+    batch = batch_rates(repeats)
+    thrml = thrml_rate(*THRML_CASE, repeats=repeats)
+    if thrml is not None:
+        batch[f"thrml categorical V={THRML_CASE[1]} B={THRML_CASE[0]}"] = thrml
+    out = {"machine": {"cpu_count": __import__("os").cpu_count(), "platform": platform.platform(),
+                       "python": platform.python_version(), "numpy": np.__version__},
+           "throughput": rows, "token_latency": tokens, "batch": batch}
+    if thrml is None:
+        out["thrml"] = THRML_MISSING
+    return out
 
 
 # (kind, B, V) of the batch-path figures; kinds not registered are skipped
@@ -125,6 +133,74 @@ def batch_rates(repeats: int = 5, cases: tuple = BATCH_CASES) -> dict:
         out[f"{kind} V={vocab} B={n_rows}"] = {"tokens_per_s": n_rows / seconds, "B": n_rows,
                                                "V": vocab}
     return out
+
+
+# (B, V) of thrml's categorical figure beside ours: the tree's batch case
+THRML_CASE = (4096, 64)
+THRML_MISSING = "not installed (the optional [thrml] extra; `make bench-thrml` installs it)"
+
+
+def thrml_sampler(logits: np.ndarray, seed: int = 0) -> Callable[[], np.ndarray] | None:
+    """thrml's categorical sampler on ``logits`` (B, V), or None where thrml (Extropic's THRML, on
+    JAX: the optional ``[thrml]`` extra, never required) is not installed.
+
+    The model is B independent CategoricalNodes in one free block, node b with a
+    CategoricalEBMFactor whose weights are ``logits[b]`` (energy -logits[b, x], so the node's law
+    is softmax(logits[b])) and CategoricalGibbsConditional as its update: one block-Gibbs sweep of a
+    lone node is an exact softmax draw (``jax.random.categorical``). The program is built once,
+    logits in float32 (JAX's default); each call of the returned function runs one sweep under
+    ``eqx.filter_jit`` (compiled on the first call) with the next key of ``seed`` and returns the
+    B tokens (int64, on the host)."""
+    try:
+        import equinox as eqx
+        import jax
+        import jax.numpy as jnp
+        from thrml import Block, BlockGibbsSpec, CategoricalNode, SamplingSchedule, sample_states
+        from thrml.factor import FactorSamplingProgram
+        from thrml.models import CategoricalEBMFactor, CategoricalGibbsConditional
+    except ImportError:
+        return None
+    n_rows, vocab = np.shape(logits)
+    block = Block([CategoricalNode() for _ in range(n_rows)])
+    token_dtype = jnp.uint8 if vocab <= 256 else jnp.uint32
+    state_sd = {CategoricalNode: jax.ShapeDtypeStruct((), token_dtype)}
+    program = FactorSamplingProgram(
+        BlockGibbsSpec([block], [], state_sd), [CategoricalGibbsConditional(vocab)],
+        [CategoricalEBMFactor([block], jnp.asarray(logits, dtype=jnp.float32))], [])
+    init = [jnp.zeros(n_rows, dtype=token_dtype)]
+    one_sweep = SamplingSchedule(n_warmup=1, n_samples=1, steps_per_sample=1)
+
+    @eqx.filter_jit
+    def step(key, program, init):
+        key, sub = jax.random.split(key)
+        return key, sample_states(sub, program, one_sweep, init, [], [block])[0][0]
+
+    key = jax.random.key(seed)
+
+    def draw() -> np.ndarray:
+        nonlocal key
+        key, tokens = step(key, program, init)
+        return np.asarray(tokens, dtype=np.int64)
+
+    return draw
+
+
+def thrml_rate(n_rows: int = 4096, vocab: int = 64, repeats: int = 5) -> dict | None:
+    """Tokens per second of thrml's categorical sampler (:func:`thrml_sampler`) on the (B, V) rows
+    of Normal(0, 2^2) logits :func:`batch_rates` draws for the same B and V: the best of ``repeats``
+    one-sweep calls after a warm-up (the JIT compile), tokens back on the host; None where thrml is
+    not installed. The program (the logits) is built once, outside the timing, while
+    ``sample_batch`` takes its logits in every call."""
+    logits = np.random.default_rng([n_rows, vocab]).normal(0.0, 2.0, (n_rows, vocab))
+    draw = thrml_sampler(logits)
+    if draw is None:
+        return None
+    import jax
+    from importlib.metadata import version
+
+    seconds = _best_time(draw, repeats)
+    return {"tokens_per_s": n_rows / seconds, "B": n_rows, "V": vocab, "thrml": version("thrml"),
+            "jax": jax.__version__, "jax_backend": jax.default_backend()}
 
 
 def llm_latency(model_dir: Path, max_new_tokens: int = 32, repeats: int = 3) -> dict:
@@ -159,6 +235,8 @@ def print_results(results: dict) -> None:
     print(f"\n{'batch path (sample_batch, no filter)':48s} {'tokens/s':>12s}")
     for name, row in results["batch"].items():
         print(f"{name:48s} {row['tokens_per_s']:12.3e}")
+    if "thrml" in results:
+        print(f"thrml categorical: {results['thrml']}")
     print(f"\n{'token latency':48s} {'median ms':>12s} {'p90 ms':>9s}")
     for name, row in results["token_latency"].items():
         print(f"{name:48s} {row['ms_median']:12.3f} {row['ms_p90']:9.3f}")

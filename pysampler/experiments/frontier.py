@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ..analysis.exact import exact_over_sweeps, exact_token_distribution
 from ..contract.config import HwConfig
 from ..contract.program import MAX_SCHEDULE
-from ..samplers.policy import ChainPolicy
+from ..samplers.policy import LEGACY, ChainPolicy
 from ..samplers.registry import make_sampler
 from .rows import entropy
 from .tables import write_csv
@@ -32,7 +32,11 @@ from .tables import write_csv
 __all__ = ["VARIANTS", "TREE", "RAMP_SPAN", "FrontierRow", "frontier", "pareto", "ramp",
            "CHAIN_KINDS", "write_frontier", "frontier_report", "LAMS", "SWEEPS"]
 
+# Each variant is applied to the old defaults (LEGACY: start from zeros, one fixed shift), so
+# that it shows its one mechanism; "robust" is the default policy (ChainPolicy(): random one-hot
+# start, shift and lambda phase chosen per row).
 VARIANTS = {
+    "robust": dict(init="random_onehot", adapt="entropy"),
     "restart": dict(readout="restart", offset="max"),
     "restart+offset": dict(readout="restart", offset="min_invalid"),
     "continue": dict(readout="continue", extra_sweeps=10, offset="max"),
@@ -90,7 +94,7 @@ def frontier(logit_sets: dict[str, np.ndarray], *, lams: Sequence[float] = LAMS,
         logits = np.asarray(logit_sets[name], dtype=np.float64)
         fields = dict(variants[variant])
         schedule = ramp(lam) if fields.pop("ramp", False) else lam
-        policy = ChainPolicy(lam=schedule, sweeps=sweeps_grid[0], **fields)
+        policy = ChainPolicy.of(LEGACY, lam=schedule, sweeps=sweeps_grid[0], **fields)
         sampler = make_sampler(CHAIN_KINDS[label], cfg, policy)
         for sweeps, r in zip(sweeps_grid, exact_over_sweeps(sampler, logits, sweeps_grid)):
             rows.append(FrontierRow(name, logits.size, entropy(logits), label, variant,
@@ -231,8 +235,10 @@ def frontier_report(out: Path, sets: dict[str, np.ndarray], source: str, *, quic
     header = (f"# Faithful p-bit token sampling: the exact cost frontier\n\nCommand: `pysampler "
               f"frontier{' --quick' if quick else ''}` (`make frontier`). Logit sets: {source}."
               f" Exact evaluator (ideal generator); float Gibbs and the default HwConfig. Variants: "
-              f"restart from zeros after an invalid read-out, or continue up to 10 more sweeps "
-              f"first (the RTL's KEEP start); logits shifted by their max, or by the offset that "
+              f"robust (the default `ChainPolicy()`: random one-hot start, shift by max or the "
+              f"min_invalid shift and a sub-LSB lambda phase chosen per row, restart); the others "
+              f"on the old defaults: restart from zeros after an invalid read-out, or continue up "
+              f"to 10 more sweeps first (the RTL's KEEP start); logits shifted by their max, or by the offset that "
               f"minimises the stationary invalid mass "
               f"(`pysampler.contract.program.min_invalid_offset`); "
               f"ramp: an 8-entry lambda schedule rising linearly from lambda - 0.5 to lambda over "

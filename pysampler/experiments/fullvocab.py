@@ -33,7 +33,7 @@ from .tables import markdown_table, write_csv
 
 __all__ = ["CONFIGS", "POLICIES", "FullVocabRow", "ThroughputRow", "fullvocab", "throughput",
            "write_fullvocab", "fullvocab_report", "goal_check", "GOAL_TV", "GOAL_FALLBACK",
-           "TREE_GOAL_TV", "QUICK_VOCABS", "MC_MAX_VOCAB"]
+           "TREE_GOAL_TV", "QUICK_VOCABS"]
 
 CONFIGS: dict[str, HwConfig] = {
     "default": HwConfig(),
@@ -46,10 +46,6 @@ POLICIES: dict[str, ChainPolicy] = {"old defaults": LEGACY, "robust": ROBUST}
 GOAL_TV, GOAL_FALLBACK, GOAL_BUDGET = 0.01, 1e-3, 40   # chain samplers, V <= 64: 40 V updates
 TREE_GOAL_TV, TREE_GOAL_VOCAB = 0.005, 4096
 QUICK_VOCABS = (8, 32, 2048)
-# Monte Carlo of the chain samplers stops here: building a one-hot program checks for absorbing
-# tokens with a V x V table of conditionals (pysampler.contract.program.onehot_program), 20 GB at
-# V = 50,257; 134 MB at 4,096.
-MC_MAX_VOCAB = 4096
 NO_POLICY = "-"
 
 
@@ -106,13 +102,13 @@ def _samplers(kinds: Sequence[str], cfg: HwConfig, policies: dict[str, ChainPoli
 def fullvocab(rows: Sequence[BenchRow], *, configs: dict[str, HwConfig] | None = None,
               kinds: Sequence[str] | None = None, policies: dict[str, ChainPolicy] | None = None,
               mc_tokens: int = 1000, mc_seconds: float = 2.0,
-              mc_configs: Sequence[str] = ("default",), mc_max_vocab: int = MC_MAX_VOCAB,
+              mc_configs: Sequence[str] = ("default",),
               other_policies: Sequence[str] = ("robust",), seed: int = 0,
               progress: bool = True) -> list[FullVocabRow]:
     """Every sampler kind on every row at every configuration.
 
     Monte Carlo (rows beyond a sampler's exact limit) runs at the configurations named in
-    ``mc_configs`` only and for at most ``mc_max_vocab`` kept tokens, and at configurations other
+    ``mc_configs`` only, and at configurations other
     than the first only the chain policies named in ``other_policies`` run: the bounded-time (and
     bounded-memory) choices of the report.
     """
@@ -128,8 +124,7 @@ def fullvocab(rows: Sequence[BenchRow], *, configs: dict[str, HwConfig] | None =
                                                  if k in other_policies}
         for kind, label, sampler in _samplers(kinds, cfg, chosen or policies, seed):
             limit = sampler.exact_limit
-            if limit is not None and row.vocab_size > limit and (
-                    name not in mc_configs or row.vocab_size > mc_max_vocab):
+            if limit is not None and row.vocab_size > limit and name not in mc_configs:
                 continue
             e = evaluate_row(sampler, row.kept, mc_tokens=mc_tokens, mc_seconds=mc_seconds,
                              seed=seed)
@@ -345,14 +340,14 @@ def fullvocab_report(out: Path, lm_path: str | Path | None = "build/lm", *, quic
               f"{' --quick' if quick else ''}` (`make fullvocab`), "
               f"{time.perf_counter() - start:.0f} s here. Rows (`pysampler.experiments.rows`): {len(rows)} ({per_source}); {note}."
               f" Configurations: {', '.join(configs)} (n_pbits = kept V for every core). Chain "
-              f"policies: old defaults (lambda 2.5, 20 sweeps, restart, shift by max, start from "
-              f"zeros) and robust (`ChainPolicy(init='random_onehot', adapt='entropy')`); at the "
-              f"other widths only the robust one. Exact evaluation where the sampler's law "
-              f"reaches; beyond it (chain samplers above 64 kept tokens) Monte Carlo with the real "
-              f"generator at the default configuration only and up to V = {MC_MAX_VOCAB:,} (a "
-              f"one-hot program's build makes a V x V table: 20 GB at 50,257), at most "
-              f"{mc_tokens} tokens and {mc_seconds:g} s per evaluation, its noise floor beside "
-              f"it.")
+              f"policies: old defaults (`LEGACY`: lambda 2.5, 20 sweeps, restart, shift by max, "
+              f"start from zeros) and robust (`ROBUST` = `ChainPolicy()`, the defaults: random "
+              f"one-hot start, shift and lambda phase per row); at the other widths only the "
+              f"robust one. Exact evaluation where the sampler's law reaches; beyond it (chain "
+              f"samplers above 64 kept tokens) Monte Carlo with the real generator (batches of "
+              f"the row, one lane each) at the default configuration only, at most "
+              f"{mc_tokens} tokens and no new batch after {mc_seconds:g} s per evaluation, its "
+              f"noise floor beside it.")
     paths = write_fullvocab(results, speeds, out, header)
     md = (out / "fullvocab.md").read_text()
     return "\n".join(f"wrote {p}" for p in paths) + "\n\n" + md.split("## Summary")[0]

@@ -134,10 +134,11 @@ def _evaluate(name: str, logits: np.ndarray, point: StudyPoint, mc_tokens: int, 
     if key not in float_cache:
         gibbs = make_sampler("gibbs", cfg, policy, seed=seed)
         float_cache[key] = exact_token_distribution(gibbs, logits).tv
-    draws = [hw.sample(logits) for _ in range(mc_tokens)]
+    kept = reduce_vocab(logits)
+    draws = [hw.sample_kept(kept) for _ in range(mc_tokens)]  # = hw.sample(logits), reduced once
     index = {int(t): k for k, t in enumerate(exact.token_ids)}
     emp = empirical_distribution([index[d] for d in draws], exact.token_ids.size)
-    program = hw.program_for(reduce_vocab(logits))
+    program = hw.program_for(kept)
     return StudyRow(
         name, int(logits.size), entropy(logits), point.parameter, point.value, cfg.weight_bits, cfg.frac_bits,
         cfg.lut_addr_bits, cfg.lut_shift, cfg.prob_bits, cfg.rng, cfg.rng_steps, point.lam,

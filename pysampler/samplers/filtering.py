@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import ArrayLike
 from scipy.special import softmax
 
@@ -95,21 +95,24 @@ class KeptBatch:
             raise ValueError(f"width must be >= the largest kept size {int(sizes.max())}, got {w}")
         if w == self.mask.shape[1] and sizes.min() == w:  # every token kept: nothing to move
             return self.logits, np.broadcast_to(np.arange(w, dtype=np.int64), (self.n_rows, w))
-        logits = np.full((self.n_rows, w), fill, dtype=np.float64)
-        ids = np.full((self.n_rows, w), -1, dtype=np.int64)
-        _compact_kernel(self.mask, self.logits, logits, ids)
-        return logits, ids
+        logits = np.full((self.n_rows, w + 1), fill, dtype=np.float64)
+        ids = np.full((self.n_rows, w + 1), -1, dtype=np.int64)
+        _compact_kernel(self.mask, self.logits, logits, ids, fill)
+        return logits[:, :w], ids[:, :w]
 
 
-@njit(cache=True)
-def _compact_kernel(mask, z, logits, ids):
-    for b in range(mask.shape[0]):
+@njit(cache=True, parallel=True)
+def _compact_kernel(mask, z, logits, ids, fill):
+    # branch-free: every logit is written at the next free slot, which only a kept one keeps; the
+    # slot after a row's last kept token (column W at most: the buffer is one wider) is reset
+    for b in prange(mask.shape[0]):
         k = 0
         for j in range(mask.shape[1]):
-            if mask[b, j]:
-                logits[b, k] = z[b, j]
-                ids[b, k] = j
-                k += 1
+            logits[b, k] = z[b, j]
+            ids[b, k] = j
+            k += np.int64(mask[b, j])
+        logits[b, k] = fill
+        ids[b, k] = -1
 
 
 def check_filters(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,

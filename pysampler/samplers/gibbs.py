@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 
 from ..contract.config import HwConfig
-from ..contract.program import shift_logits
-from ..engines.reference import SCANS, onehot_conditional, onehot_gibbs
+from ..contract.program import schedule_entries, shift_logits, shift_rows
+from ..engines.reference import (SCANS, onehot_conditional, onehot_draws, onehot_gibbs,
+                                 onehot_init, onehot_sweeps)
 from .base import NumpyLanes
 from .chain import ChainSampler
-from .filtering import KeptVocab
+from .filtering import KeptBatch, KeptVocab
 from .policy import ChainPolicy
 from .registry import register_sampler
 
@@ -70,6 +71,110 @@ class GibbsSampler(ChainSampler):
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
 
+    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
+        attempt, each with its own policy (:meth:`ChainPolicy.for_rows`: shift per row) and on its
+        lane's generator; the same tokens, generator states and statistics as row by row.
+
+        Parameters
+        ----------
+        kept : KeptBatch
+            B reduced rows; row b runs on lane b.
+
+        Returns
+        -------
+        np.ndarray of int64, shape (B,): token ids in the full vocabulary.
+        """
+        sizes = kept.sizes
+        out = np.empty(kept.n_rows, dtype=np.int64)
+        for n in np.unique(sizes):
+            rows = np.flatnonzero(sizes == n)
+            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
+            chosen = self.policy.for_rows(logits, self.chain_beta, self.fixed_point)
+            z = shift_rows(logits, chosen.offsets, self.beta)
+            rngs = [self._rngs.stream(self.seed, int(b)) for b in rows]
+            index = self._draw_rows(z, chosen.lams, rngs, logits)
+            out[rows] = ids[np.arange(rows.size), index]
+        return out
+
+    def _draw_rows(self, z: np.ndarray, lams: np.ndarray, rngs: list[np.random.Generator],
+                   logits: np.ndarray) -> np.ndarray:
+        """The attempt / restart / fallback procedure of :class:`ChainSampler` for B rows of n
+        units at once.
+
+        Each pending row draws its attempt's numbers from its own generator in the calls
+        :func:`~pysampler.engines.reference.onehot_gibbs` makes for it row by row (the start,
+        then every sweep's :func:`~pysampler.engines.reference.onehot_draws`; one sweep per
+        continued read-out); then one kernel call runs every row's sweeps.
+
+        Parameters
+        ----------
+        z : np.ndarray of float64, shape (B, n)
+            Shifted logits of each row.
+        lams : np.ndarray of float64, shape (B, T)
+            Lambda table of each row.
+        rngs : list of numpy.random.Generator, length B
+            Row b's generator (advanced in place).
+        logits : np.ndarray of float64, shape (B, n)
+            Kept logits, for the argmax fallback.
+
+        Returns
+        -------
+        np.ndarray of int64, shape (B,): index of each row's token among its n kept tokens.
+        """
+        n_rows, n = z.shape
+        sweeps = self.sweeps_per_attempt
+        run_lams = lams[:, schedule_entries(lams.shape[1], sweeps)]
+        last_lam = lams[:, -1:]
+        index = np.full(n_rows, -1, dtype=np.int64)
+        pending = np.arange(n_rows)
+        self.stats.tokens += n_rows
+        for _ in range(1 + self.max_resample):
+            if not pending.size:
+                break
+            self.stats.attempts += pending.size
+            y = np.empty((pending.size, n), dtype=np.uint8)
+            uniforms, orders = self._draws(pending, rngs, n, sweeps, y)
+            onehot_sweeps(z[pending], run_lams[pending], self.beta, y, uniforms, orders)
+            self.stats.updates += sweeps * n * pending.size
+            token = _onehot_index(y)
+            for _ in range(self.continue_sweeps):
+                going = np.flatnonzero(token < 0)
+                if not going.size:
+                    break
+                rows = pending[going]
+                y_go = y[going]
+                uniforms, orders = self._draws(rows, rngs, n, 1)
+                onehot_sweeps(z[rows], last_lam[rows], self.beta, y_go, uniforms, orders)
+                y[going] = y_go
+                token[going] = _onehot_index(y_go)
+                self.stats.updates += n * going.size
+            done = token >= 0
+            index[pending[done]] = token[done]
+            self.stats.invalid_attempts += int(np.count_nonzero(~done))
+            pending = pending[~done]
+        self.stats.fallbacks += pending.size
+        index[pending] = np.argmax(logits[pending], axis=1)
+        return index
+
+    def _draws(self, rows: np.ndarray, rngs: list[np.random.Generator], n: int, sweeps: int,
+               starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's numbers for ``sweeps`` sweeps from its own generator, stacked as one batch:
+        (uniforms (S, R, n) float64, orders (S, R, n) int64 or (0, 0, 0)). With ``starts``
+        (R, n) uint8, each row first draws its start from ``init`` into it (a new run)."""
+        uniforms = np.empty((sweeps, rows.size, n), dtype=np.float64)
+        random_scan = self.scan == "random"
+        orders = np.empty((sweeps, rows.size, n) if random_scan else (0, 0, 0), dtype=np.int64)
+        for k, r in enumerate(rows):
+            rng = rngs[r]
+            if starts is not None:
+                starts[k] = onehot_init(self.init, 1, n, rng)[0]
+            u, o = onehot_draws(rng, 1, n, sweeps, self.scan)
+            uniforms[:, k] = u[:, 0]
+            if random_scan:
+                orders[:, k] = o[:, 0]
+        return uniforms, orders
+
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
         """Float conditionals sigmoid(beta (z_i - lam_t (2 s - 1))), one table per entry."""
         policy = self.policy_for(kept)
@@ -80,3 +185,11 @@ class GibbsSampler(ChainSampler):
 
     def _random_onehot_law(self, n: int) -> np.ndarray:
         return np.full(n, 1.0 / n)  # a uniform unit
+
+
+def _onehot_index(y: np.ndarray) -> np.ndarray:
+    """Index of the unit that is on in each one-hot row of ``y`` (B, n) uint8, -1 for the
+    others; int64 (B,)."""
+    token = np.argmax(y, axis=1).astype(np.int64)
+    token[y.sum(axis=1) != 1] = -1
+    return token

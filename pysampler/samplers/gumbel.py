@@ -79,17 +79,28 @@ class GumbelSampler(TokenSampler):
                         expected_work=float(row.size))
 
     def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Vectorised over rows that keep their whole vocabulary (same tokens as row by row);
-        rows reduced by a filter go row by row."""
-        if not kept.mask.all():
-            return super().sample_kept_batch(kept)
-        x, saturated = stream_quantize_batch(kept.logits, 1.0, self.fmt)
+        """Every row at once (numba, threads over rows): reduced rows are packed to the left in
+        ascending id order (:meth:`KeptBatch.compact`, the row-by-row path's sequence) and each
+        draws over its own length. The same tokens, lane states and statistics as row by row.
+
+        Parameters
+        ----------
+        kept : KeptBatch
+            B reduced rows; row b runs on lane b.
+
+        Returns
+        -------
+        np.ndarray of int64, shape (B,): token ids in the full vocabulary.
+        """
+        logits, ids = kept.compact()
+        sizes = kept.sizes
+        x, saturated = stream_quantize_batch(logits, 1.0, self.fmt, lengths=sizes)
         q = x >> self.fmt.acc_shift
         states = self._lanes.take(self.seed, kept.n_rows)
-        tokens, new_states = gumbel_draw_batch(q, states, self.fmt, self._tables)
+        index, new_states = gumbel_draw_batch(q, states, self.fmt, self._tables, lengths=sizes)
         self._lanes.put(np.asarray(new_states, dtype=np.uint64))
         self.stats.tokens += kept.n_rows
         self.stats.attempts += kept.n_rows
-        self.stats.updates += x.size
-        self.stats.saturated_tokens += int((saturated > 0).sum())
-        return tokens.astype(np.int64)
+        self.stats.updates += int(sizes.sum())
+        self.stats.saturated_tokens += int(np.count_nonzero(saturated))
+        return ids[np.arange(kept.n_rows), index]

@@ -104,7 +104,8 @@ class HardwareSampler(ChainSampler):
 
     def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
-        attempt, each on its lane's generator; the same tokens and statistics as row by row."""
+        attempt, each on its lane's generator and with its own policy (:meth:`ChainPolicy.for_rows`:
+        shift and lambda per row); the same tokens and statistics as row by row."""
         sizes = kept.sizes
         self._check_size(int(sizes.max()))
         states = self._lanes.take(self.seed, kept.n_rows)
@@ -112,33 +113,23 @@ class HardwareSampler(ChainSampler):
         for n in np.unique(sizes):
             rows = np.flatnonzero(sizes == n)
             logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
-            for policy, members in self._policy_groups(logits, ids):
-                programs = onehot_programs(logits[members], policy.lam_schedule, self.cfg,
-                                           offset=policy.offset, strict=self.strict)
-                self.stats.saturated_tokens += int(np.count_nonzero(programs.n_saturated))
-                sub = states[rows[members]]
-                index = self._draw_rows(programs.h, programs.bias_offsets, programs.couplings,
-                                        sub, logits[members])
-                states[rows[members]] = sub
-                out[rows[members]] = ids[members, index]
+            chosen = self.policy.for_rows(logits, self.chain_beta, self.fixed_point)
+            programs = onehot_programs(logits, chosen.lams, self.cfg, offset=chosen.offsets,
+                                       strict=self.strict)
+            self.stats.saturated_tokens += int(np.count_nonzero(programs.n_saturated))
+            sub = states[rows]
+            index = self._draw_rows(programs.h, programs.bias_offsets, programs.couplings, sub,
+                                    logits)
+            states[rows] = sub
+            out[rows] = ids[np.arange(rows.size), index]
         self._lanes.put(states)
         return out
-
-    def _policy_groups(self, logits: np.ndarray, ids: np.ndarray
-                       ) -> list[tuple[ChainPolicy, np.ndarray]]:
-        """Rows (B, n) grouped by the policy each runs (:meth:`policy_for`): one group unless
-        the policy adapts per row. Only the offset and lambda vary from row to row."""
-        if self.policy.adapt == "none":
-            return [(self.policy, np.arange(logits.shape[0]))]
-        groups: dict[ChainPolicy, list[int]] = {}
-        for b in range(logits.shape[0]):
-            groups.setdefault(self.policy_for(KeptVocab(logits[b], ids[b])), []).append(b)
-        return [(policy, np.array(members)) for policy, members in groups.items()]
 
     def _draw_rows(self, h: np.ndarray, offsets: np.ndarray, couplings: np.ndarray,
                    states: np.ndarray, logits: np.ndarray) -> np.ndarray:
         """The attempt / restart / fallback procedure of :class:`ChainSampler` for B rows of n
-        units at once; returns the index of each row's token, advances ``states`` in place."""
+        units at once (``offsets``, ``couplings``: each row's schedule table, (B, T)); returns
+        the index of each row's token, advances ``states`` in place."""
         n_rows, n = h.shape
         index = np.full(n_rows, -1, dtype=np.int64)
         pending = np.arange(n_rows)
@@ -149,7 +140,7 @@ class HardwareSampler(ChainSampler):
             self.stats.attempts += pending.size
             y = np.zeros((pending.size, n), dtype=np.uint8)
             st = states[pending]
-            run_onehot_rows(h[pending], offsets, couplings, self.cfg, y, st,
+            run_onehot_rows(h[pending], offsets[pending], couplings[pending], self.cfg, y, st,
                             self.sweeps_per_attempt, init=self.init)
             self.stats.updates += self.sweeps_per_attempt * n * pending.size
             token = _onehot_index(y)
@@ -158,7 +149,8 @@ class HardwareSampler(ChainSampler):
                 if not going.size:
                     break
                 y_go, st_go = y[going], st[going]
-                run_onehot_rows(h[pending[going]], offsets, couplings, self.cfg, y_go, st_go, 1)
+                rows = pending[going]
+                run_onehot_rows(h[rows], offsets[rows], couplings[rows], self.cfg, y_go, st_go, 1)
                 y[going], st[going] = y_go, st_go
                 token[going] = _onehot_index(y_go)
                 self.stats.updates += n * going.size

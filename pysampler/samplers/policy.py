@@ -17,15 +17,16 @@ from numpy.typing import ArrayLike
 
 from ..contract.fixedpoint import quantize
 from ..contract.lut import build_lut, lut_address
-from ..contract.program import OFFSETS, lambda_schedule, shift_logits
+from ..contract.program import OFFSETS, lambda_schedule, shift_rows
 from ..contract.validation import check_int
 from ..engines.array import INIT_POLICIES
 
 if TYPE_CHECKING:
     from ..contract.config import HwConfig
 
-__all__ = ["ChainPolicy", "DEFAULT_LAM", "DEFAULT_SWEEPS", "READOUTS", "ADAPTS", "ROBUST",
-           "LEGACY", "invalid_ratios", "ADAPT_MAX_RATIO", "lambda_phase", "PHASES"]
+__all__ = ["ChainPolicy", "RowPolicies", "DEFAULT_LAM", "DEFAULT_SWEEPS", "READOUTS", "ADAPTS",
+           "ROBUST", "LEGACY", "POLICIES", "invalid_ratios", "invalid_ratios_rows", "ADAPT_MAX_RATIO",
+           "lambda_phase", "lambda_phases", "PHASES"]
 
 READOUTS = ("restart", "continue")
 ADAPTS = ("none", "entropy")
@@ -33,6 +34,7 @@ ADAPTS = ("none", "entropy")
 # this factor above the smallest one (the min_invalid shift): see ChainPolicy.for_row.
 ADAPT_MAX_RATIO = 1.25
 PHASES = 16  # sub-LSB lambda phases adapt="entropy" tries on a fixed-point core
+PHASE_BLOCK = 1 << 21  # logits x phases lambda_phases quantizes at once (bounded memory)
 
 # Chosen from the exact cost frontier (README, `make frontier`): with restarts, lambda 2.5 and 20
 # sweeps keep the default HwConfig within about 0.004-0.006 TV of softmax and the per-token
@@ -75,12 +77,12 @@ class ChainPolicy:
     lam: float | tuple[float, ...] = DEFAULT_LAM
     sweeps: int = DEFAULT_SWEEPS
     burn_in: int = 0
-    init: str = "zeros"
+    init: str = "random_onehot"
     max_resample: int = 3
     offset: str = "max"
     readout: str = "restart"
     extra_sweeps: int = 0
-    adapt: str = "none"
+    adapt: str = "entropy"
 
     def __post_init__(self) -> None:
         lams = lambda_schedule(self.lam)
@@ -128,7 +130,11 @@ class ChainPolicy:
         row, so one lambda bounds the invalid rate at every entropy. The shift by max keeps the
         largest logit exact in fixed point, so it is kept where it costs at most
         ``ADAPT_MAX_RATIO`` times the least invalid mass. With ``cfg`` (a fixed-point core),
-        every lambda of the table then moves by :func:`lambda_phase`: h = q(z + lambda) rounds
+        the min_invalid shift is taken only where it keeps the largest h = z + lambda within the
+        fixed-point range (on a very peaked row it moves the logits up, by ln(1 / S2) / 2 past the
+        max shift's, which can saturate; an upward shift means S2 < 1, i.e. p_max^2 >
+        (1 - sum p^2) / 2, where the shift by max's ratio is below 2 p_max); every lambda of the table then moves by :func:`lambda_phase`:
+        h = q(z + lambda) rounds
         each logit to the LSB, and which way depends on lambda's phase within one LSB; the
         phase whose rounded logits are closest to softmax in TV is taken (the one-hot states'
         law depends on h alone, J only on the invalid mass, which half an LSB hardly moves).
@@ -137,14 +143,30 @@ class ChainPolicy:
         """
         if self.adapt == "none":
             return self
-        by_max, least = invalid_ratios(logits, beta)
-        offset = "max" if by_max <= ADAPT_MAX_RATIO * least else "min_invalid"
-        if cfg is None:
-            return self.replace(adapt="none", offset=offset)
-        z = shift_logits(logits, 1.0, offset, beta)
-        phase = lambda_phase(z, self.readout_lam, cfg)
-        lams = tuple(max(v + phase, cfg.lsb) for v in self.lam_schedule)
-        return self.replace(adapt="none", offset=offset, lam=lams)
+        rows = self.for_rows(np.asarray(logits, dtype=np.float64).reshape(1, -1), beta, cfg)
+        lam = self.lam if cfg is None else tuple(float(v) for v in rows.lams[0])
+        return self.replace(adapt="none", offset=rows.offsets[0], lam=lam)
+
+    def for_rows(self, logits: ArrayLike, beta: float = 1.0, cfg: "HwConfig | None" = None
+                 ) -> "RowPolicies":
+        """:meth:`for_row` of every row of ``logits`` (B, n) at once, as arrays (the one
+        implementation: :meth:`for_row` calls this with B = 1)."""
+        z = np.asarray(logits, dtype=np.float64)
+        if z.ndim != 2 or z.shape[1] == 0:
+            raise ValueError(f"logits must be 2-D (B, n) with n >= 1, got shape {z.shape}")
+        n_rows = z.shape[0]
+        lams = np.tile(np.array(self.lam_schedule), (n_rows, 1))
+        if self.adapt == "none":
+            return RowPolicies(np.full(n_rows, self.offset, dtype=object), lams)
+        by_max, least = invalid_ratios_rows(z, beta)
+        offsets = np.where(by_max <= ADAPT_MAX_RATIO * least, "max", "min_invalid").astype(object)
+        if cfg is not None:  # no shift that saturates the fixed-point h the max shift would not
+            top = shift_rows(z, "min_invalid", beta).max(axis=1)
+            fits = top + lams[:, -1] + cfg.lsb / 2 <= cfg.weight_max * cfg.lsb
+            offsets = np.where(fits, offsets, "max").astype(object)
+            phase = lambda_phases(shift_rows(z, offsets, beta), self.readout_lam, cfg)
+            lams = np.maximum(lams + phase[:, None], cfg.lsb)
+        return RowPolicies(offsets, lams)
 
     def replace(self, **changes: Any) -> "ChainPolicy":
         """A copy with ``changes`` applied (validated again); an unknown field is an error."""
@@ -165,17 +187,33 @@ class ChainPolicy:
         return base.replace(**given) if given else base
 
 
+@dataclass(frozen=True)
+class RowPolicies:
+    """What :meth:`ChainPolicy.for_rows` chooses for B rows: the shift (``"max"`` or
+    ``"min_invalid"``, object (B,)) and the lambda table (float64 (B, T)) of each; every other
+    field is the policy's own. :func:`pysampler.contract.program.onehot_programs` takes both."""
+
+    offsets: np.ndarray
+    lams: np.ndarray
+
+
 def invalid_ratios(logits: ArrayLike, beta: float = 1.0) -> tuple[float, float]:
     """Stationary invalid-to-valid ratios of the one-hot program on ``logits`` over exp(-beta lam):
     (shift by max, min_invalid shift) = (p_max + (1 - S) / (2 p_max), sqrt(2 (1 - S))),
     p = softmax(beta z), S = sum p^2 (empty, one-hot and two-hot states; derivation in
     :func:`pysampler.contract.program.min_invalid_offset`)."""
+    by_max, least = invalid_ratios_rows(np.asarray(logits, dtype=np.float64).reshape(1, -1), beta)
+    return float(by_max[0]), float(least[0])
+
+
+def invalid_ratios_rows(logits: np.ndarray, beta: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`invalid_ratios` of every row of ``logits`` (B, n): two float64 (B,) arrays."""
     z = beta * np.asarray(logits, dtype=np.float64)
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    spread = max(0.0, 1.0 - float(np.sum(p * p)))
-    p_max = float(p.max())
-    return p_max + spread / (2.0 * p_max), float(np.sqrt(2.0 * spread))
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    spread = np.maximum(0.0, 1.0 - np.sum(p * p, axis=1))
+    p_max = p.max(axis=1)
+    return p_max + spread / (2.0 * p_max), np.sqrt(2.0 * spread)
 
 
 def lambda_phase(z: ArrayLike, lam: float, cfg: "HwConfig", phases: int = PHASES) -> float:
@@ -186,29 +224,48 @@ def lambda_phase(z: ArrayLike, lam: float, cfg: "HwConfig", phases: int = PHASES
     is proportional to the odds L(h_k) / (2^P - L(h_k)) of the LUT at each bias (detailed balance
     between the empty state and one-hot k), exp(beta h_k) up to the LUT's rounding.
     """
+    row = np.asarray(z, dtype=np.float64).reshape(1, -1)
+    return float(lambda_phases(row, lam, cfg, phases)[0])
+
+
+def lambda_phases(z: np.ndarray, lam: float, cfg: "HwConfig", phases: int = PHASES
+                  ) -> np.ndarray:
+    """:func:`lambda_phase` of every row of ``z`` (B, n): float64 (B,). Ties go to the phase
+    nearest zero (the first such in the scan)."""
     z = np.asarray(z, dtype=np.float64)
-    target = np.exp(z - z.max())
-    target /= target.sum()
+    step = max(1, PHASE_BLOCK // (phases * z.shape[1]))
+    if z.shape[0] > step:  # bounded memory: blocks of rows
+        return np.concatenate([lambda_phases(z[b:b + step], lam, cfg, phases)
+                               for b in range(0, z.shape[0], step)])
+    target = np.exp(z - z.max(axis=1, keepdims=True))
+    target /= target.sum(axis=1, keepdims=True)
     lut = build_lut(cfg).astype(np.float64)
     full = float(1 << cfg.prob_bits)
-    best, best_tv = 0.0, np.inf
-    for k in range(phases):
-        d = (k / phases - 0.5) * cfg.lsb
-        h = quantize(z + lam + d, cfg.frac_bits, cfg.weight_bits).values
-        level = lut[lut_address(h, cfg)]
-        odds = level / np.maximum(full - level, 0.5)
-        tv = 0.5 * float(np.abs(odds / odds.sum() - target).sum())
-        if tv < best_tv - 1e-12 or (abs(tv - best_tv) <= 1e-12 and abs(d) < abs(best)):
-            best, best_tv = d, tv
+    shifts = (np.arange(phases) / phases - 0.5) * cfg.lsb
+    h = quantize(z[None] + lam + shifts[:, None, None], cfg.frac_bits, cfg.weight_bits).values
+    level = lut[lut_address(h, cfg)]
+    odds = level / np.maximum(full - level, 0.5)
+    tvs = 0.5 * np.abs(odds / odds.sum(axis=2, keepdims=True) - target).sum(axis=2)
+    best = np.zeros(z.shape[0])
+    best_tv = np.full(z.shape[0], np.inf)
+    for d, tv in zip(shifts, tvs):  # in order: the first of equal TVs nearest zero wins
+        take = (tv < best_tv - 1e-12) | ((np.abs(tv - best_tv) <= 1e-12) & (abs(d) < np.abs(best)))
+        best = np.where(take, d, best)
+        best_tv = np.where(take, tv, best_tv)
     return best
 
 
-# The old defaults (shift by max, start from zeros) and the entropy-robust policy, chosen with the
-# exact evaluator on the 59 benchmark rows with V <= 64 (pysampler.experiments.rows) over lambda
-# 1.5..3, 10..40 sweeps, both shifts and both starts, at the default HwConfig: the min_invalid
-# shift bounds the invalid rate at every entropy (lambda 2.5: below 0.2% fallback with 3
-# restarts), and the random one-hot start, which is near the target on a flat row, mixes there in
-# 20 sweeps where a start from zeros needs 25-30; lambda 2 leaves up to 0.07% fallback, lambda 3
-# needs 30 sweeps. Worst exact TV 0.0085 (hardware), fallback 0.016%, 22.5 V updates per token.
-LEGACY = ChainPolicy()
-ROBUST = ChainPolicy(init="random_onehot", adapt="entropy")
+# The defaults are the entropy-robust policy (random one-hot start, per-row shift and lambda
+# phase), chosen with the exact evaluator on the 59 benchmark rows with V <= 64
+# (pysampler.experiments.rows: 9 entropy levels from near-deterministic to near-uniform, heavy
+# tails, LM rows at T 0.7-1.5 under top-k / top-p) over lambda 1.5..3, 10..40 sweeps, both shifts
+# and both starts, at the default HwConfig: the min_invalid shift bounds the invalid rate at every
+# entropy (lambda 2.5: below 0.2% fallback with 3 restarts), and the random one-hot start, which
+# is near the target on a flat row, mixes there in 20 sweeps where a start from zeros needs 25-30;
+# lambda 2 leaves up to 0.07% fallback, lambda 3 needs 30 sweeps. Worst exact TV 0.0085
+# (hardware), fallback 0.016%, 22.5 V updates per token (`make fullvocab`). LEGACY: the defaults
+# before (shift by max, start from zeros), chosen on four peaked sets: TV 0.05 and 5% fallback
+# on a near-uniform V = 32 row, 0.16 / 16% at V = 64.
+ROBUST = ChainPolicy()
+LEGACY = ChainPolicy(init="zeros", adapt="none")
+POLICIES = {"robust": ROBUST, "legacy": LEGACY}  # by name, for --policy

@@ -97,14 +97,29 @@ class StreamSampler(TokenSampler):
                         rtl_clocks=float(stream_clocks(row.size, self.fmt.reservoirs)))
 
     def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Rows that keep their whole vocabulary (no filter, no -inf) stream at once, in one
-        vectorised call (numba, threads over rows); the same tokens as the row-by-row path, which
-        reduced rows take."""
-        if not kept.mask.all():
-            return super().sample_kept_batch(kept)
-        x, saturated = stream_quantize_batch(kept.logits, 1.0, self.fmt)
+        """Every row streams at once, in one vectorised call (numba, threads over rows): reduced
+        rows are packed to the left (:meth:`KeptBatch.compact`: the kept logits in ascending id
+        order, the sequence the row-by-row path streams) and each streams its own length. The same
+        tokens, lane states and statistics as row by row.
+
+        Parameters
+        ----------
+        kept : KeptBatch
+            B reduced rows; row b runs on lane b.
+
+        Returns
+        -------
+        np.ndarray of int64, shape (B,): token ids in the full vocabulary.
+        """
+        logits, ids = kept.compact()
+        sizes = kept.sizes
+        x, saturated = stream_quantize_batch(logits, 1.0, self.fmt, lengths=sizes)
         states = self._lanes.take(self.seed, kept.n_rows)
-        tokens, new_states = stream_draw_batch(x, states, self.fmt, self._tables)
+        index, new_states = stream_draw_batch(x, states, self.fmt, self._tables, lengths=sizes)
         self._lanes.put(np.asarray(new_states, dtype=np.uint64))
-        self._count(kept.n_rows, x.shape[1], int((saturated > 0).sum()))
-        return tokens.astype(np.int64)
+        self.stats.tokens += kept.n_rows
+        self.stats.attempts += kept.n_rows
+        self.stats.updates += int(sizes.sum()) + kept.n_rows * (self.fmt.reservoirs - 1)
+        self.stats.saturated_tokens += int(np.count_nonzero(saturated))
+        return ids[np.arange(kept.n_rows), index]
+

@@ -125,8 +125,45 @@ def test_batch_programs_equal_one_program_per_row(offset):
     for b in range(30):
         p = onehot_program(logits[b], (2.0, 3.5), 1.0, cfg, offset=offset)
         assert np.array_equal(p.h, batch.h[b]) and p.n_saturated == batch.n_saturated[b]
-        assert p.bias_offsets == tuple(batch.bias_offsets) and p.couplings == tuple(batch.couplings)
+        assert p.bias_offsets == tuple(batch.bias_offsets[b]) and \
+            p.couplings == tuple(batch.couplings[b])
     with pytest.raises(SaturationError):
         onehot_programs(logits, 2.0, cfg, strict=True)
     with pytest.raises(ValueError, match="2-D"):
         onehot_programs(logits[0], 2.0, cfg)
+
+
+def test_batch_programs_take_a_policy_per_row():
+    """A shift and a lambda table per row (what ChainPolicy.for_rows chooses) give each row the
+    program onehot_program builds with that row's own shift and lambda."""
+    from pysampler.contract.program import onehot_programs
+
+    cfg = HwConfig(weight_bits=8, frac_bits=4)
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, rng.choice([0.2, 3.0], (16, 1)), (16, 7))
+    offsets = rng.choice(["max", "min_invalid"], 16)
+    lams = rng.uniform(1.0, 3.0, (16, 2))
+    batch = onehot_programs(logits, lams, cfg, offset=offsets)
+    for b in range(16):
+        p = onehot_program(logits[b], tuple(lams[b]), 1.0, cfg, offset=str(offsets[b]))
+        assert np.array_equal(p.h, batch.h[b]) and p.n_saturated == batch.n_saturated[b]
+        assert p.couplings == tuple(batch.couplings[b])
+        assert p.bias_offsets == tuple(batch.bias_offsets[b])
+    with pytest.raises(ValueError, match="one table per row"):
+        onehot_programs(logits, lams[:3], cfg)
+    with pytest.raises(ValueError, match="one per row"):
+        onehot_programs(logits, 2.0, cfg, offset=["max"] * 3)
+    with pytest.raises(ValueError, match="offset must be one of"):
+        onehot_programs(logits, 2.0, cfg, offset=["max"] * 15 + ["mean"])
+    with pytest.raises(ValueError, match="lam"):
+        onehot_programs(logits, -lams, cfg)
+
+
+def test_absorbing_check_is_linear_in_the_row():
+    """The absorbing-state check looks at two popcounts only, so a full-vocabulary program is
+    built without an n x n table; a frozen program is still found."""
+    cfg = HwConfig(n_pbits=50_257)
+    program = onehot_program(np.random.default_rng(0).normal(0, 2, 50_257), 2.5, 1.0, cfg)
+    assert program.n == 50_257 and program.absorbing_tokens == ()
+    frozen = onehot_program([40.0, -40.0, -40.0], 40.0, 1.0, HwConfig(n_pbits=3))
+    assert frozen.absorbing_tokens == (0,)

@@ -148,7 +148,8 @@ def test_rows_run_like_one_model_each(init):
     run_onehot_rows(batch.h, batch.bias_offsets, batch.couplings, cfg, y, states, 5, init=init)
     for b in range(12):
         program = onehot_program(logits[b], lam, 1.0, cfg)
-        assert np.array_equal(program.h, batch.h[b]) and program.couplings == tuple(batch.couplings)
+        assert np.array_equal(program.h, batch.h[b])
+        assert program.couplings == tuple(batch.couplings[b])
         assert program.n_saturated == batch.n_saturated[b]
         model = BitAccurateModel(program, 1, rng_states=derive_states_for(12, cfg)[b:b + 1],
                                  init=init)

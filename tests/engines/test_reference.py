@@ -5,8 +5,10 @@ import pytest
 from scipy.special import expit
 
 from pysampler.analysis.metrics import empirical_distribution, total_variation, tv_noise_floor
+from pysampler.contract.program import schedule_entries
+from pysampler.engines import reference
 from pysampler.engines.reference import (ising_energy, ising_exact, ising_gibbs, onehot_conditional,
-                                 onehot_energy, onehot_gibbs, state_codes)
+                                 onehot_draws, onehot_energy, onehot_gibbs, state_codes)
 
 
 def test_onehot_conditional_equals_brute_force_energy_difference():
@@ -84,3 +86,53 @@ def test_onehot_gibbs_bad_arguments():
         onehot_gibbs([0.0], 1.0, sweeps=0, rng=rng)
     with pytest.raises(ValueError, match="init"):
         onehot_gibbs([0.0], 1.0, sweeps=1, rng=rng, init="ones")
+
+
+def _plain_onehot_gibbs(z, lams, sweeps, n_chains, rng, scan, init):
+    """The documented procedure one update at a time: start, then per sweep the unit order
+    (random scan) and the uniforms, each its own generator call."""
+    n = z.size
+    y = np.zeros((n_chains, n), dtype=np.uint8)
+    if init == "random_onehot":
+        y[np.arange(n_chains), rng.integers(n, size=n_chains)] = 1
+    for entry in schedule_entries(len(lams), sweeps):
+        order = rng.integers(n, size=(n_chains, n)) if scan == "random" else None
+        u = rng.random((n_chains, n))
+        for b in range(n_chains):
+            for t in range(n):
+                i = t if order is None else order[b, t]
+                others = int(y[b].sum()) - int(y[b, i])
+                p_on = 1.0 / (1.0 + np.exp(-(z[i] - lams[entry] * (2.0 * others - 1.0))))
+                y[b, i] = 1 if u[b, t] < p_on else 0
+    return y
+
+
+@pytest.mark.parametrize("threads_from", [1, 1 << 30])  # the parallel and the serial kernel
+@pytest.mark.parametrize("block", [1 << 20, 7])  # one kernel call; a few sweeps per call
+@pytest.mark.parametrize("n_chains", [1, 3])
+@pytest.mark.parametrize("scan", ["systematic", "random"])
+@pytest.mark.parametrize("init", ["zeros", "random_onehot"])
+def test_onehot_gibbs_is_the_plain_procedure(init, scan, n_chains, block, threads_from,
+                                             monkeypatch):
+    """Same states and generator state as one sweep (and one call per draw) at a time, whatever
+    block of sweeps is drawn ahead and on either kernel; a single random-scan chain follows its
+    drawn order."""
+    monkeypatch.setattr(reference, "_DRAW_BLOCK", block)
+    monkeypatch.setattr(reference, "_PARALLEL_UPDATES", threads_from)
+    z, lams = np.array([0.0, -0.4, -1.1, -2.0, 0.3]), (0.5, 1.0, 1.5)
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    got = onehot_gibbs(z, lams, sweeps=6, n_chains=n_chains, rng=a, scan=scan, init=init)
+    want = _plain_onehot_gibbs(z, lams, 6, n_chains, b, scan, init)
+    assert np.array_equal(got, want) and a.bit_generator.state == b.bit_generator.state
+
+
+def test_onehot_draws_order():
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    uniforms, orders = onehot_draws(a, 2, 5, 3, "systematic")
+    assert orders.shape == (0, 0, 0)
+    assert np.array_equal(uniforms, np.stack([b.random((2, 5)) for _ in range(3)]))
+    uniforms, orders = onehot_draws(a, 2, 5, 3, "random")
+    for s in range(3):
+        assert np.array_equal(orders[s], b.integers(5, size=(2, 5)))
+        assert np.array_equal(uniforms[s], b.random((2, 5)))
+    assert a.bit_generator.state == b.bit_generator.state

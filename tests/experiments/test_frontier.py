@@ -7,6 +7,7 @@ import pytest
 
 from pysampler import GibbsSampler, HardwareSampler, HwConfig
 from pysampler.analysis.exact import exact_token_distribution
+from pysampler.samplers.policy import LEGACY
 from pysampler.analysis.metrics import empirical_distribution, total_variation, tv_noise_floor
 from pysampler.contract.program import min_invalid_offset, onehot_program, shift_logits
 from pysampler.engines.reference import onehot_energy
@@ -52,9 +53,9 @@ def test_offset_keeps_softmax_and_validates():
 
 def test_offset_lowers_invalid_rate_at_high_lambda():
     for sampler_cls in (GibbsSampler, HardwareSampler):
-        by_max = exact_token_distribution(sampler_cls(lam=4.0, sweeps=80), LOGITS)
-        by_min = exact_token_distribution(sampler_cls(lam=4.0, sweeps=80, offset="min_invalid"),
-                                          LOGITS)
+        fixed = dict(policy=LEGACY, lam=4.0, sweeps=80)  # the shift as given, not per row
+        by_max = exact_token_distribution(sampler_cls(**fixed), LOGITS)
+        by_min = exact_token_distribution(sampler_cls(**fixed, offset="min_invalid"), LOGITS)
         assert by_min.invalid_per_attempt < by_max.invalid_per_attempt
 
 
@@ -93,17 +94,18 @@ def test_frontier_rows_equal_the_evaluator(tmp_path):
     from pysampler.contract.tree_format import tree_clocks
 
     sets = {"t": LOGITS}
-    variants = {"restart": dict(readout="restart", offset="max"),
+    variants = {"robust": dict(init="random_onehot", adapt="entropy"),
+                "restart": dict(readout="restart", offset="max"),
                 "continue": dict(readout="continue", extra_sweeps=3, offset="max"),
                 "ramp": dict(readout="restart", offset="max", ramp=True)}
     rows = frontier(sets, lams=(2.0,), sweeps_grid=(3, 7), variants=variants, progress=False)
-    assert len(rows) == 2 * 3 * 2 + 1
+    assert len(rows) == 2 * 4 * 2 + 1
     for r in rows:
         if r.variant == TREE:
             exact = exact_token_distribution(TreeSampler(HwConfig(n_pbits=6)), LOGITS)
             assert r.rtl_cycles_per_token == 6 + tree_clocks(6) == 6 + 8 + 9 + 1
         else:
-            kwargs = dict(variants[r.variant], sweeps=r.sweeps)
+            kwargs = dict(variants[r.variant], sweeps=r.sweeps, policy=LEGACY)
             kwargs["lam"] = ramp(r.lam) if kwargs.pop("ramp", False) else r.lam
             sampler = GibbsSampler(**kwargs) if r.sampler == "float" else HardwareSampler(**kwargs)
             exact = exact_token_distribution(sampler, LOGITS)

@@ -199,6 +199,19 @@ def test_cli_lambda_schedule_reaches_the_sampler():
     assert build_parser().parse_args(["generate", "--lam", "2.5"]).lam == 2.5
 
 
+def test_cli_policy_names_the_chain_policy():
+    """--policy robust (the default) and legacy reach every chain sampler, --lam on top."""
+    from pysampler.cli import _samplers, build_parser
+    from pysampler.samplers.policy import LEGACY, ROBUST
+
+    assert _samplers(build_parser().parse_args(["generate"]))["hw"].policy == ROBUST
+    args = build_parser().parse_args(["generate", "--policy", "legacy", "--lam", "3",
+                                      "--sampler", "gibbs"])
+    assert _samplers(args)["gibbs"].policy == LEGACY.replace(lam=3.0)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["generate", "--policy", "sometimes"])
+
+
 def test_cli_generate_whole_vocabulary_with_top_k_0(tiny_lm, capsys):
     """--top-k 0 turns top-k off: a sampler without a capacity draws from the whole vocabulary;
     an array sampler then refuses the row with a clear error."""

@@ -6,7 +6,8 @@ import pytest
 
 from pysampler import ChainPolicy, HwConfig, make_sampler
 from pysampler.samplers import sampler_kinds
-from pysampler.samplers.filtering import reduce_vocab
+from pysampler.samplers.filtering import reduce_batch, reduce_vocab
+from pysampler.samplers.gibbs import GibbsSampler
 
 FILTERS = [dict(), dict(top_k=16), dict(top_p=0.9), dict(temperature=1.5, top_k=30, min_p=0.02)]
 POLICIES = [ChainPolicy(), ChainPolicy(lam=1.2, sweeps=3, max_resample=2),
@@ -60,3 +61,64 @@ def test_batch_errors_and_torch():
     out = tree.sample_batch(torch.zeros(3, 8))
     assert isinstance(out, torch.Tensor) and out.shape == (3,)
     assert set(sampler_kinds()) >= {"softmax", "gibbs", "hw", "tree"}
+
+
+GIBBS_POLICIES = {
+    "default": ChainPolicy(),
+    "restarts_and_fallbacks": ChainPolicy(lam=0.6, sweeps=2, max_resample=2, init="zeros",
+                                          adapt="none"),
+    "continue_with_schedule": ChainPolicy(lam=(0.4, 0.7, 1.0), sweeps=3, readout="continue",
+                                          extra_sweeps=3, max_resample=1),
+    "continue_min_invalid": ChainPolicy(lam=0.8, sweeps=2, offset="min_invalid", adapt="none",
+                                        readout="continue", extra_sweeps=2, init="zeros"),
+}
+
+
+def _lane_states(sampler, n_rows):
+    return [sampler._rngs.stream(sampler.seed, b).bit_generator.state for b in range(n_rows)]
+
+
+@pytest.mark.parametrize("scan", ["systematic", "random"])
+@pytest.mark.parametrize("name", list(GIBBS_POLICIES))
+def test_gibbs_batch_equals_rows_tokens_states_and_stats(name, scan):
+    """The vectorised float Gibbs batch (rows of mixed kept sizes, one kernel call per size and
+    attempt) against row by row: the same tokens, generator states and statistics, over restarts,
+    fallbacks, continued read-outs, a lambda schedule, both scans and both starts."""
+    policy = GIBBS_POLICIES[name]
+    batch = GibbsSampler(policy=policy, scan=scan, seed=5)
+    rows = GibbsSampler(policy=policy, scan=scan, seed=5)
+    continued = []
+    run = rows._run
+
+    def counted_run(kept, lane, chain, sweeps):
+        continued.append(chain is not None)
+        return run(kept, lane, chain, sweeps)
+
+    rows._run = counted_run
+    filters = [dict(top_p=0.9), dict(top_k=12, temperature=0.8)]
+    for call, f in enumerate(filters):  # the second call goes on from the lanes' generators
+        z = _rows(10 + call, n_rows=70, vocab=24)
+        assert np.unique(reduce_batch(z, **f).sizes).size > 1 or "top_k" in f
+        got = batch.sample_batch(z, **f)
+        want = [rows.sample_kept(reduce_vocab(z[b], **f), b) for b in range(z.shape[0])]
+        assert got.tolist() == want
+        assert batch.stats == rows.stats
+        assert _lane_states(batch, z.shape[0]) == _lane_states(rows, z.shape[0])
+    assert batch.sample(z[3]) == rows.sample(z[3])  # lane 0 shared by both paths
+    assert batch.stats == rows.stats
+    if name == "restarts_and_fallbacks":
+        assert rows.stats.invalid_attempts > 0 and rows.stats.fallbacks > 0
+    if name.startswith("continue"):
+        assert any(continued)
+
+
+def test_gibbs_batch_takes_the_vectorised_path():
+    sampler = GibbsSampler(seed=1)
+
+    def per_row(kept, lane):
+        raise AssertionError("row-by-row draw in the batch path")
+
+    sampler._draw_kept = per_row
+    z = _rows(3, n_rows=16, vocab=40)
+    assert sampler.sample_batch(z, top_p=0.95).shape == (16,)
+    assert sampler.stats.tokens == 16 and sampler.stats.updates > 0

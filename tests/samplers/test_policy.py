@@ -14,7 +14,8 @@ LOGITS = np.array([0.5, -1.0, 1.2, 0.0, -2.0, 0.3])
 def test_defaults_frozen_and_derived():
     p = ChainPolicy()
     assert (p.lam, p.sweeps, p.burn_in, p.init, p.max_resample, p.offset, p.readout,
-            p.extra_sweeps) == (2.5, 20, 0, "zeros", 3, "max", "restart", 0)
+            p.extra_sweeps, p.adapt) == (2.5, 20, 0, "random_onehot", 3, "max", "restart", 0,
+                                         "entropy")
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.sweeps = 3
     q = ChainPolicy(lam=[1.5, 2, 3], burn_in=2, readout="continue", extra_sweeps=4)

@@ -17,7 +17,7 @@ from pysampler.samplers.policy import (ADAPT_MAX_RATIO, LEGACY, ROBUST, invalid_
 
 
 def test_policies_and_validation():
-    assert LEGACY == ChainPolicy() and LEGACY.adapt == "none"
+    assert ROBUST == ChainPolicy() and LEGACY.adapt == "none" and LEGACY.init == "zeros"
     assert ROBUST.adapt == "entropy" and ROBUST.init == "random_onehot"
     assert (ROBUST.lam, ROBUST.sweeps, ROBUST.readout) == (2.5, 20, "restart")
     with pytest.raises(ValueError, match="adapt"):
@@ -52,6 +52,24 @@ def test_for_row_picks_the_shift_and_a_sub_lsb_phase():
         assert ROBUST.for_row(z).lam == ROBUST.lam           # float: no phase
         d = lambda_phase(shift_logits(z, 1.0, row.offset), ROBUST.lam, cfg)
         assert row.lam == pytest.approx(ROBUST.lam + d)
+
+
+def test_for_rows_is_for_row_on_every_row():
+    """The batch choice (one call over B rows) is the per-row choice, row by row, float and
+    fixed point, flat and peaked rows."""
+    cfg = HwConfig()
+    rows = np.stack([gaussian_row(24, f).logits for f in np.linspace(0.05, 0.995, 12)])
+    for c in (None, cfg):
+        chosen = ROBUST.for_rows(rows, 1.0, c)
+        assert set(chosen.offsets) == {"max", "min_invalid"}
+        for b, z in enumerate(rows):
+            one = ROBUST.for_row(z, 1.0, c)
+            assert one.offset == chosen.offsets[b]
+            assert one.lam_schedule == tuple(chosen.lams[b])
+    legacy = LEGACY.for_rows(rows, 1.0, cfg)
+    assert set(legacy.offsets) == {"max"} and (legacy.lams == LEGACY.lam).all()
+    with pytest.raises(ValueError, match="2-D"):
+        ROBUST.for_rows(rows[0])
 
 
 def test_draws_and_law_run_the_row_program():
@@ -90,3 +108,23 @@ def test_goal_on_every_synthetic_benchmark_row_up_to_64_tokens(kind):
         r = score_law(row.kept, sampler.law(row.kept))
         assert r.tv + r.truncation_bound < 0.01, row.name
         assert r.fallback < 1e-3 and r.expected_updates <= 40 * row.vocab_size, row.name
+
+
+def test_dominant_token_rows_stay_finite_and_unsaturated():
+    """One logit far above the rest: the min_invalid shift is finite (no cancellation in S2) and
+    the robust policy does not saturate h where the shift by max would not."""
+    from pysampler.contract.program import shift_rows
+
+    rows = np.array([[0.0, -100.0, -101.0], [0.0, -30.0, -30.0], [5.0, -1000.0, 4.0]])
+    shifted = shift_rows(rows, "min_invalid")
+    assert np.isfinite(shifted).all()
+    assert shifted[0, 0] == pytest.approx((100.0 - np.log1p(np.exp(-1.0))) / 2, rel=1e-12)
+    cfg = HwConfig()
+    chosen = ROBUST.for_rows(rows, 1.0, cfg)
+    assert chosen.offsets[0] == "max"                         # min_invalid would put h at +52
+    for b, z in enumerate(rows):
+        policy = ROBUST.for_row(z, 1.0, cfg)
+        top = shift_rows(z[None], policy.offset)[0].max() + policy.readout_lam
+        assert top <= cfg.weight_max * cfg.lsb
+    sampler = make_sampler("hw", cfg, ROBUST, seed=1)
+    assert sampler.sample(rows[0]) == 0 and sampler.stats.saturated_tokens == 1  # -100: low end
