@@ -137,6 +137,58 @@ def _masked_softmax(z: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
+def _top_k_mask(z: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """The k largest kept logits of each row, ties towards the lower id (all kept ones where a row
+    keeps fewer): everything above the row's k-th largest value, then as many of the ties at that
+    value as fit, lowest ids first. O(V) a row (a partition, no sort)."""
+    key = np.where(mask, z, -np.inf)
+    kth = -np.partition(-key, k - 1, axis=1)[:, k - 1:k]          # the k-th largest, (B, 1)
+    above = mask & (key > kth)
+    ties = mask & (key == kth)
+    room = k - above.sum(axis=1, keepdims=True)
+    return above | (ties & (np.cumsum(ties, axis=1) <= room))
+
+
+# top-p looks at this many of a row's most probable tokens first; a row whose nucleus reaches
+# past them is sorted in full (the same kept set either way, tested)
+TOP_P_CANDIDATES = 1024
+
+
+def _top_p_mask(probs: np.ndarray, mask: np.ndarray, top_p: float) -> np.ndarray:
+    """The smallest high-probability set of each row whose mass reaches ``top_p``: tokens in
+    descending probability, ties towards the lower id, kept while the mass before them is below
+    top_p. Rows are first cut to their TOP_P_CANDIDATES most probable tokens (a partition); that
+    gives the full sort's set wherever every kept token is strictly more probable than the least
+    candidate (then all tokens up to the cut-off are candidates, in the same order, and the
+    cumulative sums are the same floats); the other rows are sorted in full."""
+    key = np.where(mask, -probs, np.inf)
+    n_rows, vocab = probs.shape
+    keep = np.zeros_like(mask)
+    pending = np.arange(n_rows)
+    m = TOP_P_CANDIDATES
+    if m < vocab:
+        cand = np.argpartition(key, m - 1, axis=1)[:, :m]
+        cand_key = np.take_along_axis(key, cand, axis=1)
+        order = np.take_along_axis(cand, np.lexsort((cand, cand_key), axis=1), axis=1)
+        sorted_probs = np.take_along_axis(probs, order, axis=1)
+        mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs
+        kept = mass_before < top_p
+        n_kept = kept.sum(axis=1)
+        least = -cand_key.max(axis=1)                               # the least candidate's p
+        last = sorted_probs[np.arange(n_rows), np.maximum(n_kept - 1, 0)]
+        exact = (n_kept < m) & (last > least)
+        np.put_along_axis(keep, order, kept & exact[:, None], axis=1)
+        pending = np.flatnonzero(~exact)
+    if pending.size:
+        order = np.argsort(key[pending], axis=1, kind="stable")
+        sorted_probs = np.take_along_axis(probs[pending], order, axis=1)
+        mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs
+        full = np.zeros((pending.size, vocab), dtype=bool)
+        np.put_along_axis(full, order, mass_before < top_p, axis=1)
+        keep[pending] = full
+    return keep
+
+
 def reduce_batch(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float | None = None, min_p: float | None = None) -> KeptBatch:
     """Reduce rows of logits (B, V) to their kept tokens (arguments as :func:`reduce_vocab`)."""
@@ -159,21 +211,11 @@ def reduce_batch(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | No
             raise ValueError(f"row {int(empty[0])} has no finite logit (all -inf): nothing to "
                              f"sample")
     z = raw / temperature
-    n_rows, vocab = z.shape
-    rows = np.arange(n_rows)[:, None]
+    vocab = z.shape[1]
     if top_k is not None and top_k < vocab:
-        order = np.argsort(np.where(mask, -z, np.inf), axis=1, kind="stable")[:, :top_k]
-        keep = np.zeros_like(mask)
-        keep[rows, order] = True
-        mask &= keep
+        mask &= _top_k_mask(z, mask, top_k)
     if top_p is not None and top_p < 1.0:
-        probs = _masked_softmax(z, mask)
-        order = np.argsort(np.where(mask, -probs, np.inf), axis=1, kind="stable")
-        sorted_probs = probs[rows, order]
-        mass_before = np.cumsum(sorted_probs, axis=1) - sorted_probs
-        keep = np.zeros_like(mask)
-        keep[rows, order] = mass_before < top_p
-        mask &= keep
+        mask &= _top_p_mask(_masked_softmax(z, mask), mask, top_p)
     if min_p is not None and min_p > 0.0:
         probs = _masked_softmax(z, mask)
         mask &= probs >= min_p * probs.max(axis=1, keepdims=True)

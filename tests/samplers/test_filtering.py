@@ -95,3 +95,50 @@ def test_batch_keeps_what_each_row_keeps(filters):
         reduce_batch(z[0])
     with pytest.raises(ValueError, match="row 1 has no finite logit"):
         reduce_batch([[0.0, 1.0], [-np.inf, -np.inf]])
+
+
+def _sorted_reference(logits, mask, top_k=None, top_p=None):
+    """top-k and top-p by a full stable sort of each row (the definition)."""
+    from pysampler.samplers.filtering import _masked_softmax
+
+    z = np.asarray(logits, dtype=np.float64)
+    mask = mask.copy()
+    rows = np.arange(z.shape[0])[:, None]
+    if top_k is not None:
+        order = np.argsort(np.where(mask, -z, np.inf), axis=1, kind="stable")[:, :top_k]
+        keep = np.zeros_like(mask)
+        keep[rows, order] = True
+        mask &= keep
+    if top_p is not None:
+        probs = _masked_softmax(z, mask)
+        order = np.argsort(np.where(mask, -probs, np.inf), axis=1, kind="stable")
+        sorted_probs = probs[rows, order]
+        keep = np.zeros_like(mask)
+        keep[rows, order] = np.cumsum(sorted_probs, axis=1) - sorted_probs < top_p
+        mask &= keep
+    return mask
+
+
+@pytest.mark.parametrize("candidates", [2, 8, 1024])
+def test_partition_filters_equal_the_full_sort(monkeypatch, candidates):
+    """top-k by a partition and top-p through a candidate cut keep exactly what a full stable
+    sort keeps: rows with many ties (logits on a coarse grid), -inf entries, flat and peaked rows,
+    nuclei inside and past the candidates."""
+    from pysampler.samplers import filtering
+
+    monkeypatch.setattr(filtering, "TOP_P_CANDIDATES", candidates)
+    rng = np.random.default_rng(11)
+    for vocab in (1, 5, 40, 3000):
+        scale = rng.choice([0.05, 1.0, 6.0], (24, 1))
+        z = np.round(rng.normal(0, scale, (24, vocab)) * 4) / 4       # ties everywhere
+        z[rng.random((24, vocab)) < 0.2] = -np.inf
+        z[np.arange(24), rng.integers(vocab, size=24)] = 0.0          # a finite logit per row
+        finite = np.isfinite(z)
+        for k in (1, 3, 50):
+            got = reduce_batch(z, top_k=k).mask
+            assert np.array_equal(got, _sorted_reference(z, finite, top_k=k)), (vocab, k)
+        for p in (0.05, 0.5, 0.9, 0.999):
+            got = reduce_batch(z, top_p=p).mask
+            assert np.array_equal(got, _sorted_reference(z, finite, top_p=p)), (vocab, p)
+        got = reduce_batch(z, top_k=7, top_p=0.8).mask
+        assert np.array_equal(got, _sorted_reference(z, finite, top_k=7, top_p=0.8))
