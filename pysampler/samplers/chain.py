@@ -12,7 +12,7 @@ law follows from those by propagating the chain's state law (:mod:`pysampler.eng
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .policy import ChainPolicy
 if TYPE_CHECKING:
     from ..contract.config import HwConfig
 
-__all__ = ["ChainSampler", "restart_law", "onehot_rtl_clocks"]
+__all__ = ["ChainSampler", "restart_law", "onehot_rtl_clocks", "onehot_index"]
 
 
 def restart_law(valid: np.ndarray, lost: float, max_resample: int, fallback_index: int
@@ -176,6 +176,45 @@ class ChainSampler(TokenSampler):
         self.stats.fallbacks += 1
         return int(np.argmax(kept.logits))
 
+    def _draw_rows_batch(self, logits: np.ndarray,
+                         attempt: Callable[[np.ndarray], np.ndarray],
+                         one_more_sweep: Callable[[np.ndarray, np.ndarray], None]) -> np.ndarray:
+        """:meth:`_draw_kept`'s procedure for B rows of n kept tokens at once, with the same
+        statistics; returns the index of each row's token among its n (int64 (B,)).
+
+        ``attempt(rows)`` runs one attempt (``burn_in + sweeps`` sweeps from ``init``) of the
+        given rows (int64 (R,)) on their own generators and returns their states (uint8 (R, n));
+        ``one_more_sweep(rows, y)`` runs one more sweep of those rows on ``y`` in place (the
+        continue read-out). ``logits`` (B, n) give the argmax fallback.
+        """
+        n_rows, n = logits.shape
+        index = np.full(n_rows, -1, dtype=np.int64)
+        pending = np.arange(n_rows)
+        self.stats.tokens += n_rows
+        for _ in range(1 + self.max_resample):
+            if not pending.size:
+                break
+            self.stats.attempts += pending.size
+            y = attempt(pending)
+            self.stats.updates += self.sweeps_per_attempt * n * pending.size
+            token = onehot_index(y)
+            for _ in range(self.continue_sweeps):
+                going = np.flatnonzero(token < 0)
+                if not going.size:
+                    break
+                y_go = y[going]
+                one_more_sweep(pending[going], y_go)
+                y[going] = y_go
+                token[going] = onehot_index(y_go)
+                self.stats.updates += n * going.size
+            done = token >= 0
+            index[pending[done]] = token[done]
+            self.stats.invalid_attempts += int(np.count_nonzero(~done))
+            pending = pending[~done]
+        self.stats.fallbacks += pending.size
+        index[pending] = np.argmax(logits[pending], axis=1)
+        return index
+
     # --- the exact law ---------------------------------------------------------------------------
     @staticmethod
     def _check_exact_size(kept: KeptVocab) -> None:
@@ -219,3 +258,11 @@ class ChainSampler(TokenSampler):
                                      max_popcount=max_popcount, scan=self.scan)
         return [self._restart_law(kept, valid[k], lost[k], total)
                 for k, total in enumerate(totals)]
+
+
+def onehot_index(y: np.ndarray) -> np.ndarray:
+    """Index of the unit that is on in each one-hot row of ``y`` (B, n) uint8, -1 for the
+    others; int64 (B,)."""
+    token = np.argmax(y, axis=1).astype(np.int64)
+    token[y.sum(axis=1) != 1] = -1
+    return token

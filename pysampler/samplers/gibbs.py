@@ -122,40 +122,22 @@ class GibbsSampler(ChainSampler):
         -------
         np.ndarray of int64, shape (B,): index of each row's token among its n kept tokens.
         """
-        n_rows, n = z.shape
+        n = z.shape[1]
         sweeps = self.sweeps_per_attempt
         run_lams = lams[:, schedule_entries(lams.shape[1], sweeps)]
         last_lam = lams[:, -1:]
-        index = np.full(n_rows, -1, dtype=np.int64)
-        pending = np.arange(n_rows)
-        self.stats.tokens += n_rows
-        for _ in range(1 + self.max_resample):
-            if not pending.size:
-                break
-            self.stats.attempts += pending.size
-            y = np.empty((pending.size, n), dtype=np.uint8)
-            uniforms, orders = self._draws(pending, rngs, n, sweeps, y)
-            onehot_sweeps(z[pending], run_lams[pending], self.beta, y, uniforms, orders)
-            self.stats.updates += sweeps * n * pending.size
-            token = _onehot_index(y)
-            for _ in range(self.continue_sweeps):
-                going = np.flatnonzero(token < 0)
-                if not going.size:
-                    break
-                rows = pending[going]
-                y_go = y[going]
-                uniforms, orders = self._draws(rows, rngs, n, 1)
-                onehot_sweeps(z[rows], last_lam[rows], self.beta, y_go, uniforms, orders)
-                y[going] = y_go
-                token[going] = _onehot_index(y_go)
-                self.stats.updates += n * going.size
-            done = token >= 0
-            index[pending[done]] = token[done]
-            self.stats.invalid_attempts += int(np.count_nonzero(~done))
-            pending = pending[~done]
-        self.stats.fallbacks += pending.size
-        index[pending] = np.argmax(logits[pending], axis=1)
-        return index
+
+        def attempt(rows: np.ndarray) -> np.ndarray:
+            y = np.empty((rows.size, n), dtype=np.uint8)
+            uniforms, orders = self._draws(rows, rngs, n, sweeps, y)
+            onehot_sweeps(z[rows], run_lams[rows], self.beta, y, uniforms, orders)
+            return y
+
+        def one_more_sweep(rows: np.ndarray, y: np.ndarray) -> None:
+            uniforms, orders = self._draws(rows, rngs, n, 1)
+            onehot_sweeps(z[rows], last_lam[rows], self.beta, y, uniforms, orders)
+
+        return self._draw_rows_batch(logits, attempt, one_more_sweep)
 
     def _draws(self, rows: np.ndarray, rngs: list[np.random.Generator], n: int, sweeps: int,
                starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -186,10 +168,3 @@ class GibbsSampler(ChainSampler):
     def _random_onehot_law(self, n: int) -> np.ndarray:
         return np.full(n, 1.0 / n)  # a uniform unit
 
-
-def _onehot_index(y: np.ndarray) -> np.ndarray:
-    """Index of the unit that is on in each one-hot row of ``y`` (B, n) uint8, -1 for the
-    others; int64 (B,)."""
-    token = np.argmax(y, axis=1).astype(np.int64)
-    token[y.sum(axis=1) != 1] = -1
-    return token

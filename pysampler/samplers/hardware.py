@@ -127,41 +127,24 @@ class HardwareSampler(ChainSampler):
 
     def _draw_rows(self, h: np.ndarray, offsets: np.ndarray, couplings: np.ndarray,
                    states: np.ndarray, logits: np.ndarray) -> np.ndarray:
-        """The attempt / restart / fallback procedure of :class:`ChainSampler` for B rows of n
-        units at once (``offsets``, ``couplings``: each row's schedule table, (B, T)); returns
-        the index of each row's token, advances ``states`` in place."""
-        n_rows, n = h.shape
-        index = np.full(n_rows, -1, dtype=np.int64)
-        pending = np.arange(n_rows)
-        self.stats.tokens += n_rows
-        for _ in range(1 + self.max_resample):
-            if not pending.size:
-                break
-            self.stats.attempts += pending.size
-            y = np.zeros((pending.size, n), dtype=np.uint8)
-            st = states[pending]
-            run_onehot_rows(h[pending], offsets[pending], couplings[pending], self.cfg, y, st,
+        """:meth:`ChainSampler._draw_rows_batch` on B rows' programs (``h`` (B, n), each row's
+        schedule table ``offsets``, ``couplings`` (B, T)); advances ``states`` in place."""
+        n = h.shape[1]
+
+        def attempt(rows: np.ndarray) -> np.ndarray:
+            y = np.zeros((rows.size, n), dtype=np.uint8)
+            st = states[rows]
+            run_onehot_rows(h[rows], offsets[rows], couplings[rows], self.cfg, y, st,
                             self.sweeps_per_attempt, init=self.init)
-            self.stats.updates += self.sweeps_per_attempt * n * pending.size
-            token = _onehot_index(y)
-            for _ in range(self.continue_sweeps):
-                going = np.flatnonzero(token < 0)
-                if not going.size:
-                    break
-                y_go, st_go = y[going], st[going]
-                rows = pending[going]
-                run_onehot_rows(h[rows], offsets[rows], couplings[rows], self.cfg, y_go, st_go, 1)
-                y[going], st[going] = y_go, st_go
-                token[going] = _onehot_index(y_go)
-                self.stats.updates += n * going.size
-            states[pending] = st
-            done = token >= 0
-            index[pending[done]] = token[done]
-            self.stats.invalid_attempts += int(np.count_nonzero(~done))
-            pending = pending[~done]
-        self.stats.fallbacks += pending.size
-        index[pending] = np.argmax(logits[pending], axis=1)
-        return index
+            states[rows] = st
+            return y
+
+        def one_more_sweep(rows: np.ndarray, y: np.ndarray) -> None:
+            st = states[rows]
+            run_onehot_rows(h[rows], offsets[rows], couplings[rows], self.cfg, y, st, 1)
+            states[rows] = st
+
+        return self._draw_rows_batch(logits, attempt, one_more_sweep)
 
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
         """LUT entries / 2**P of the program's fields, one table per schedule entry (the LFSR
@@ -172,9 +155,3 @@ class HardwareSampler(ChainSampler):
         """Unit (u n) >> P of a P-bit draw u: counts of the draws per unit over 2^P."""
         return onehot_init_counts(n, self.cfg.prob_bits) / float(1 << self.cfg.prob_bits)
 
-
-def _onehot_index(y: np.ndarray) -> np.ndarray:
-    """Index of the unit that is on in each one-hot row of ``y`` (B, n), -1 for the others."""
-    token = np.argmax(y, axis=1).astype(np.int64)
-    token[y.sum(axis=1) != 1] = -1
-    return token
