@@ -10,21 +10,20 @@ import numpy as np
 from ..contract.config import HwConfig
 from ..contract.stream_format import (DEFAULT_ACC_GUARD_BITS, DEFAULT_GUARD_BITS,
                                       DEFAULT_LUT_FRAC_BITS, DEFAULT_MAX_VOCAB,
-                                      DEFAULT_RESERVOIRS, stream_clocks, stream_draws,
-                                      stream_format)
-from ..engines.stream import (StreamRow, stream_draw, stream_draw_batch, stream_quantize,
-                              stream_quantize_batch, stream_tables, stream_token_probs)
-from .base import GeneratorLanes, TokenLaw, TokenSampler
-from .filtering import KeptBatch, KeptVocab
-from .policy import ChainPolicy
+                                      DEFAULT_RESERVOIRS, stream_clocks, stream_draws)
+from ..engines.stream import (StreamRow, stream_draw, stream_draw_batch, stream_tables,
+                              stream_token_probs)
+from .base import TokenLaw
+from .filtering import KeptVocab
 from .registry import register_sampler
+from .streamed import StreamFormatSampler
 
 __all__ = ["StreamSampler"]
 
 
 @register_sampler("stream", help="the streaming p-bit sampler: one decision per logit, "
                                  "any vocabulary, no logit memory")
-class StreamSampler(TokenSampler):
+class StreamSampler(StreamFormatSampler):
     """Token sampler streaming the kept logits through a running log-mass (weighted reservoir
     sampling with p-bit decisions), bit-accurate with the real generator.
 
@@ -48,45 +47,24 @@ class StreamSampler(TokenSampler):
                  lut_frac_bits: int = DEFAULT_LUT_FRAC_BITS, prob_bits: int | None = None,
                  reservoirs: int = DEFAULT_RESERVOIRS, max_vocab: int = DEFAULT_MAX_VOCAB,
                  seed: int = 0):
-        super().__init__(seed=seed)
-        self.cfg = HwConfig() if cfg is None else cfg
-        self.fmt = stream_format(self.cfg, guard_bits=guard_bits, acc_guard_bits=acc_guard_bits,
-                                 lut_frac_bits=lut_frac_bits, prob_bits=prob_bits,
-                                 reservoirs=reservoirs, max_vocab=max_vocab)
-        self._tables = stream_tables(self.fmt)
-        self._lanes = GeneratorLanes(self.fmt.acc)
+        super().__init__(cfg, guard_bits=guard_bits, acc_guard_bits=acc_guard_bits,
+                         lut_frac_bits=lut_frac_bits, prob_bits=prob_bits, max_vocab=max_vocab,
+                         seed=seed, reservoirs=reservoirs)
 
-    @classmethod
-    def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0) -> "StreamSampler":
-        """A stream core of the configuration (the chain policy does not apply)."""
-        return cls(cfg, seed=seed)
+    def _build_tables(self):
+        return stream_tables(self.fmt)
 
-    @property
-    def max_kept(self) -> int:
-        """The longest row the format takes (``max_vocab``, 65,536 by default)."""
-        return self.fmt.max_vocab
+    def _draw_row(self, row: StreamRow, state: int) -> tuple[int, int]:
+        token, state, _ = stream_draw(row, state, self._tables, trace=False)
+        return token, state
 
-    def _reset_streams(self) -> None:
-        self._lanes.clear()
+    def _draw_batch(self, x: np.ndarray, states: np.ndarray, lengths: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        return stream_draw_batch(x, states, self.fmt, self._tables, lengths=lengths)
 
-    def _state(self, lane: int) -> int:
-        return self._lanes.get(self.seed, lane)
-
-    def row_for(self, kept: KeptVocab) -> StreamRow:
-        return stream_quantize(kept.logits, 1.0, self.fmt)
-
-    def _count(self, n_tokens: int, n_logits: int, n_saturated: int) -> None:
-        self.stats.tokens += n_tokens
-        self.stats.attempts += n_tokens
-        self.stats.updates += n_tokens * stream_draws(n_logits, self.fmt.reservoirs)
-        self.stats.saturated_tokens += n_saturated
-
-    def _draw_kept(self, kept: KeptVocab, lane: int) -> int:
-        row = self.row_for(kept)
-        token, state, _ = stream_draw(row, self._state(lane), self._tables, trace=False)
-        self._lanes.set(lane, state)
-        self._count(1, row.size, int(row.n_saturated > 0))
-        return token
+    def _work(self, sizes: np.ndarray) -> int:
+        """Decisions (generator draws): one per logit and one per merge, V + C - 1 a token."""
+        return int(sizes.sum()) + sizes.size * (self.fmt.reservoirs - 1)
 
     def law(self, kept: KeptVocab) -> TokenLaw:
         """Product of the decisions' LUT probabilities (O(V)); work = decisions (draws) per
@@ -95,31 +73,3 @@ class StreamSampler(TokenSampler):
         return TokenLaw(stream_token_probs(row, self._tables),
                         expected_work=float(stream_draws(row.size, self.fmt.reservoirs)),
                         rtl_clocks=float(stream_clocks(row.size, self.fmt.reservoirs)))
-
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Every row streams at once, in one vectorised call (numba, threads over rows): reduced
-        rows are packed to the left (:meth:`KeptBatch.compact`: the kept logits in ascending id
-        order, the sequence the row-by-row path streams) and each streams its own length. The same
-        tokens, lane states and statistics as row by row.
-
-        Parameters
-        ----------
-        kept : KeptBatch
-            B reduced rows; row b runs on lane b.
-
-        Returns
-        -------
-        np.ndarray of int64, shape (B,): token ids in the full vocabulary.
-        """
-        logits, ids = kept.compact()
-        sizes = kept.sizes
-        x, saturated = stream_quantize_batch(logits, 1.0, self.fmt, lengths=sizes)
-        states = self._lanes.take(self.seed, kept.n_rows)
-        index, new_states = stream_draw_batch(x, states, self.fmt, self._tables, lengths=sizes)
-        self._lanes.put(np.asarray(new_states, dtype=np.uint64))
-        self.stats.tokens += kept.n_rows
-        self.stats.attempts += kept.n_rows
-        self.stats.updates += int(sizes.sum()) + kept.n_rows * (self.fmt.reservoirs - 1)
-        self.stats.saturated_tokens += int(np.count_nonzero(saturated))
-        return ids[np.arange(kept.n_rows), index]
-
