@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from ..contract.config import HwConfig
 
 __all__ = ["ChainPolicy", "RowPolicies", "DEFAULT_LAM", "DEFAULT_SWEEPS", "READOUTS", "ADAPTS",
-           "ROBUST", "LEGACY", "POLICIES", "invalid_ratios", "invalid_ratios_rows", "ADAPT_MAX_RATIO",
-           "lambda_phase", "lambda_phases", "PHASES"]
+           "ROBUST", "LEGACY", "POLICIES", "invalid_ratios", "invalid_ratios_rows",
+           "ADAPT_MAX_RATIO", "lambda_phase", "lambda_phases", "PHASES"]
 
 READOUTS = ("restart", "continue")
 ADAPTS = ("none", "entropy")
@@ -133,11 +133,11 @@ class ChainPolicy:
         the min_invalid shift is taken only where it keeps the largest h = z + lambda within the
         fixed-point range (on a very peaked row it moves the logits up, by ln(1 / S2) / 2 past the
         max shift's, which can saturate; an upward shift means S2 < 1, i.e. p_max^2 >
-        (1 - sum p^2) / 2, where the shift by max's ratio is below 2 p_max); every lambda of the table then moves by :func:`lambda_phase`:
-        h = q(z + lambda) rounds
-        each logit to the LSB, and which way depends on lambda's phase within one LSB; the
-        phase whose rounded logits are closest to softmax in TV is taken (the one-hot states'
-        law depends on h alone, J only on the invalid mass, which half an LSB hardly moves).
+        (1 - sum p^2) / 2, where the shift by max's ratio is below 2 p_max); every lambda of the
+        table then moves by :func:`lambda_phase`: h = q(z + lambda) rounds each logit to the LSB,
+        and which way depends on lambda's phase within one LSB; the phase whose rounded logits
+        are closest to softmax in TV is taken (the one-hot states' law depends on h alone, J only
+        on the invalid mass, which half an LSB hardly moves).
         The row's policy has ``adapt="none"``, the chosen ``offset`` and lambda: the RTL runs it
         as an ordinary program (h, couplings and schedule are written per token anyway).
         """
