@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Quantized", "quantize", "dequantize", "signed_range"]
+__all__ = ["Quantized", "quantize", "quantize_values", "dequantize", "signed_range"]
 
 
 def signed_range(total_bits: int) -> tuple[int, int]:
@@ -61,10 +61,25 @@ def quantize(x: ArrayLike, frac_bits: int, total_bits: int, *, name: str = "x") 
     if np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN; cannot quantize")
     lo, hi = signed_range(total_bits)
-    scaled = np.rint(np.ldexp(arr, frac_bits))  # exact scaling by a power of two; rint = half-even
+    scaled = _scaled(arr, frac_bits)
     over = (scaled < lo) | (scaled > hi)
-    values = np.clip(scaled, lo, hi).astype(np.int64)
-    return Quantized(values=values, n_saturated=int(over.sum()), saturated=over)
+    return Quantized(values=_saturate(scaled, total_bits), n_saturated=int(over.sum()),
+                     saturated=over)
+
+
+def quantize_values(x: np.ndarray, frac_bits: int, total_bits: int) -> np.ndarray:
+    """:func:`quantize`'s integers (int64) alone, for finite float64 ``x`` already checked by the
+    caller: no NaN check, no saturation count (the same two steps as :func:`quantize`)."""
+    return _saturate(_scaled(x, frac_bits), total_bits)
+
+
+def _scaled(x: np.ndarray, frac_bits: int) -> np.ndarray:
+    return np.rint(np.ldexp(x, frac_bits))  # exact scaling by a power of two; rint = half-even
+
+
+def _saturate(scaled: np.ndarray, total_bits: int) -> np.ndarray:
+    lo, hi = signed_range(total_bits)
+    return np.clip(scaled, lo, hi).astype(np.int64)
 
 
 def dequantize(q: ArrayLike, frac_bits: int) -> np.ndarray:

@@ -292,6 +292,8 @@ def log_pair_mass(x: np.ndarray) -> np.ndarray:
 
 def offsets_mask(offset: str | Sequence[str], n_rows: int) -> np.ndarray:
     """``offset`` (one of :data:`OFFSETS`, or one per row) as a bool (B,) "min_invalid" mask."""
+    if isinstance(offset, str) and offset in OFFSETS:
+        return np.full(n_rows, offset == "min_invalid")
     names = np.broadcast_to(np.asarray(offset, dtype=object), (n_rows,)) \
         if np.ndim(offset) == 0 else np.asarray(offset, dtype=object)
     if names.shape != (n_rows,):
@@ -404,11 +406,13 @@ def onehot_programs(logits: ArrayLike, lam: float | Sequence[float] | np.ndarray
     _check_size(z.shape[1], cfg, "logits")
     if np.ndim(lam) == 2:
         lams = np.asarray(lam, dtype=np.float64)
-        if lams.shape[0] != z.shape[0]:
-            raise ValueError(f"lam must have one table per row: shape ({z.shape[0]}, T), "
-                             f"got {lams.shape}")
-        for row in lams:
-            lambda_schedule(row)
+        if lams.shape[0] != z.shape[0] or not 1 <= lams.shape[1] <= MAX_SCHEDULE:
+            raise ValueError(f"lam must have one table of 1..{MAX_SCHEDULE} entries per row: "
+                             f"shape ({z.shape[0]}, T), got {lams.shape}")
+        bad = ~(np.isfinite(lams) & (lams > 0))
+        if bad.any():
+            b, t = np.argwhere(bad)[0]
+            raise ValueError(f"lam[{b}, {t}] must be a finite number > 0, got {lams[b, t]!r}")
     else:
         lams = np.tile(np.array(lambda_schedule(lam)), (z.shape[0], 1))
     final = lams[:, -1:]

@@ -9,13 +9,14 @@ to ``extra_sweeps`` more sweeps, read out after each, before the attempt counts 
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..contract.fixedpoint import quantize
+from ..contract.fixedpoint import quantize_values
 from ..contract.lut import build_lut, lut_address
 from ..contract.program import OFFSETS, lambda_schedule, shift_rows
 from ..contract.validation import check_int
@@ -34,7 +35,7 @@ ADAPTS = ("none", "entropy")
 # this factor above the smallest one (the min_invalid shift): see ChainPolicy.for_row.
 ADAPT_MAX_RATIO = 1.25
 PHASES = 16  # sub-LSB lambda phases adapt="entropy" tries on a fixed-point core
-PHASE_BLOCK = 1 << 21  # logits x phases lambda_phases quantizes at once (bounded memory)
+PHASE_BLOCK = 1 << 14  # phases x logits lambda_phases works on at once (cache-sized blocks of rows)
 
 # Chosen from the exact cost frontier (README, `make frontier`): with restarts, lambda 2.5 and 20
 # sweeps keep the default HwConfig within about 0.004-0.006 TV of softmax and the per-token
@@ -159,13 +160,16 @@ class ChainPolicy:
         if self.adapt == "none":
             return RowPolicies(np.full(n_rows, self.offset, dtype=object), lams)
         by_max, least = invalid_ratios_rows(z, beta)
-        offsets = np.where(by_max <= ADAPT_MAX_RATIO * least, "max", "min_invalid").astype(object)
-        if cfg is not None:  # no shift that saturates the fixed-point h the max shift would not
-            top = shift_rows(z, "min_invalid", beta).max(axis=1)
-            fits = top + lams[:, -1] + cfg.lsb / 2 <= cfg.weight_max * cfg.lsb
-            offsets = np.where(fits, offsets, "max").astype(object)
-            phase = lambda_phases(shift_rows(z, offsets, beta), self.readout_lam, cfg)
+        least_mass = by_max > ADAPT_MAX_RATIO * least
+        if cfg is not None:
+            least_shifted = shift_rows(z, "min_invalid", beta)
+            # no shift that saturates the fixed-point h the shift by max would not
+            least_mass &= least_shifted.max(axis=1) + lams[:, -1] + cfg.lsb / 2 \
+                <= cfg.weight_max * cfg.lsb
+            shifted = np.where(least_mass[:, None], least_shifted, shift_rows(z, "max", beta))
+            phase = lambda_phases(shifted, self.readout_lam, cfg)
             lams = np.maximum(lams + phase[:, None], cfg.lsb)
+        offsets = np.where(least_mass, "min_invalid", "max").astype(object)
         return RowPolicies(offsets, lams)
 
     def replace(self, **changes: Any) -> "ChainPolicy":
@@ -230,8 +234,8 @@ def lambda_phase(z: ArrayLike, lam: float, cfg: "HwConfig", phases: int = PHASES
 
 def lambda_phases(z: np.ndarray, lam: float, cfg: "HwConfig", phases: int = PHASES
                   ) -> np.ndarray:
-    """:func:`lambda_phase` of every row of ``z`` (B, n): float64 (B,). Ties go to the phase
-    nearest zero (the first such in the scan)."""
+    """:func:`lambda_phase` of every row of ``z`` (B, n): float64 (B,). Among the phases within
+    1e-12 of the least TV, the one nearest zero (the negative one of two as near)."""
     z = np.asarray(z, dtype=np.float64)
     step = max(1, PHASE_BLOCK // (phases * z.shape[1]))
     if z.shape[0] > step:  # bounded memory: blocks of rows
@@ -239,20 +243,19 @@ def lambda_phases(z: np.ndarray, lam: float, cfg: "HwConfig", phases: int = PHAS
                                for b in range(0, z.shape[0], step)])
     target = np.exp(z - z.max(axis=1, keepdims=True))
     target /= target.sum(axis=1, keepdims=True)
-    lut = build_lut(cfg).astype(np.float64)
-    full = float(1 << cfg.prob_bits)
     shifts = (np.arange(phases) / phases - 0.5) * cfg.lsb
-    h = quantize(z[None] + lam + shifts[:, None, None], cfg.frac_bits, cfg.weight_bits).values
-    level = lut[lut_address(h, cfg)]
-    odds = level / np.maximum(full - level, 0.5)
-    tvs = 0.5 * np.abs(odds / odds.sum(axis=2, keepdims=True) - target).sum(axis=2)
-    best = np.zeros(z.shape[0])
-    best_tv = np.full(z.shape[0], np.inf)
-    for d, tv in zip(shifts, tvs):  # in order: the first of equal TVs nearest zero wins
-        take = (tv < best_tv - 1e-12) | ((np.abs(tv - best_tv) <= 1e-12) & (abs(d) < np.abs(best)))
-        best = np.where(take, d, best)
-        best_tv = np.where(take, tv, best_tv)
-    return best
+    h = quantize_values(z[None] + lam + shifts[:, None, None], cfg.frac_bits, cfg.weight_bits)
+    odds = _lut_odds(cfg)[lut_address(h, cfg)]
+    tvs = 0.5 * np.abs(odds / odds.sum(axis=2, keepdims=True) - target).sum(axis=2)  # (P, B)
+    near_best = tvs <= tvs.min(axis=0) + 1e-12
+    return shifts[np.argmin(np.where(near_best, np.abs(shifts)[:, None], np.inf), axis=0)]
+
+
+@lru_cache(maxsize=16)
+def _lut_odds(cfg: "HwConfig") -> np.ndarray:
+    """L / (2^P - L) of every LUT entry (float64; a 2^P entry's odds taken at half an LSB)."""
+    level = build_lut(cfg).astype(np.float64)
+    return level / np.maximum(float(1 << cfg.prob_bits) - level, 0.5)
 
 
 # The defaults are the entropy-robust policy (random one-hot start, per-row shift and lambda

@@ -149,7 +149,7 @@ def test_batch_programs_take_a_policy_per_row():
         assert np.array_equal(p.h, batch.h[b]) and p.n_saturated == batch.n_saturated[b]
         assert p.couplings == tuple(batch.couplings[b])
         assert p.bias_offsets == tuple(batch.bias_offsets[b])
-    with pytest.raises(ValueError, match="one table per row"):
+    with pytest.raises(ValueError, match="one table of 1..8 entries per row"):
         onehot_programs(logits, lams[:3], cfg)
     with pytest.raises(ValueError, match="one per row"):
         onehot_programs(logits, 2.0, cfg, offset=["max"] * 3)
