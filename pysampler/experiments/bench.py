@@ -18,7 +18,7 @@ from ..contract.config import HwConfig
 from ..contract.program import dense_program, onehot_program, shift_logits
 from ..engines.array import BitAccurateModel
 from ..engines.reference import onehot_gibbs
-from ..samplers.policy import ChainPolicy
+from ..samplers.policy import POLICIES, ChainPolicy
 from ..samplers.registry import make_sampler, sampler_kinds
 from .logitsets import synthetic_logits
 
@@ -112,9 +112,11 @@ def run_benchmarks(repeats: int = 5) -> dict:
     return out
 
 
-# (kind, B, V) of the batch-path figures; kinds not registered are skipped
-BATCH_CASES = (("tree", 4096, 64), ("hw", 1024, 64), ("softmax", 4096, 64), ("gibbs", 256, 64),
-               ("stream", 64, 50_257), ("gumbel", 64, 50_257))
+# (kind, B, V[, policy name]) of the batch-path figures (policy: the default unless named, from
+# pysampler.samplers.policy.POLICIES); kinds not registered are skipped
+BATCH_CASES = (("tree", 4096, 64), ("hw", 1024, 64), ("hw", 1024, 64, "legacy"),
+               ("softmax", 4096, 64), ("gibbs", 256, 64), ("stream", 64, 50_257),
+               ("gumbel", 64, 50_257))
 
 
 def batch_rates(repeats: int = 5, cases: tuple = BATCH_CASES) -> dict:
@@ -123,15 +125,17 @@ def batch_rates(repeats: int = 5, cases: tuple = BATCH_CASES) -> dict:
     the best of ``repeats`` calls after a warm-up, the lanes' generators running on."""
     out = {}
     kinds = set(sampler_kinds())
-    for kind, n_rows, vocab in cases:
+    for kind, n_rows, vocab, *policy_name in cases:
         if kind not in kinds:
             continue
         cfg = HwConfig(n_pbits=vocab) if vocab <= 1 << 16 else HwConfig()
-        sampler = make_sampler(kind, cfg, ChainPolicy(), seed=0)
+        policy = POLICIES[policy_name[0]] if policy_name else ChainPolicy()
+        sampler = make_sampler(kind, cfg, policy, seed=0)
         logits = np.random.default_rng([n_rows, vocab]).normal(0.0, 2.0, (n_rows, vocab))
         seconds = _best_time(lambda: sampler.sample_batch(logits), repeats)
-        out[f"{kind} V={vocab} B={n_rows}"] = {"tokens_per_s": n_rows / seconds, "B": n_rows,
-                                               "V": vocab}
+        label = f" ({policy_name[0]} policy)" if policy_name else ""
+        out[f"{kind}{label} V={vocab} B={n_rows}"] = {"tokens_per_s": n_rows / seconds,
+                                                      "B": n_rows, "V": vocab}
     return out
 
 
