@@ -85,16 +85,11 @@ def _gumbel_lockstep(q, lengths, states, table, index_shift, leap, u_shift, toke
     s = states.copy()
     best = np.zeros(n_rows, dtype=np.int64)
     token = np.full(n_rows, -1, dtype=np.int64)
-    n_bytes = leap.shape[0]
     for k in range(width):
         for b in range(n_rows):
             if k >= lengths[b]:
                 continue
-            new = np.uint64(0)
-            for j in range(n_bytes):  # leap_draw, inlined
-                new ^= leap[j, (s[b] >> np.uint64(8 * j)) & np.uint64(255)]
-            s[b] = new
-            u = new >> np.uint64(u_shift)
+            s[b], u = leap_draw(s[b], leap, u_shift)
             score = q[b, k] + table[np.int64(u >> np.uint64(index_shift))]
             if token[b] < 0 or score > best[b]:
                 best[b] = score

@@ -138,8 +138,6 @@ def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
     held = np.full(n_res, -1, dtype=np.int64)
     trace = t_field.size > 0
     s = state
-    top = lut.size - 1
-    last = logadd.size - 1
     c = 0
     for k in range(x.size):
         s, u = leap_draw(s, leap, u_shift)
@@ -150,18 +148,9 @@ def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
         else:
             mc = masses[c]
             field = xk - mc
-            idx = field >> shift
-            if idx < -half:
-                idx = -half
-            elif idx > half - 1:
-                idx = half - 1
-            level = np.int64(lut[idx & top])
+            level = np.int64(_lut_at(lut, field, shift, half))
             take = np.int64(u) < level
-            dist = field if field >= 0 else -field
-            b = dist >> shift
-            if b > last:
-                b = last
-            masses[c] = (xk if xk > mc else mc) + logadd[b]
+            masses[c] = _logadd(xk, mc, logadd, shift)
         if take:
             held[c] = k
         if trace:
@@ -317,38 +306,22 @@ def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, 
     masses = np.zeros((n_res, n_rows), dtype=np.int64)
     held = np.full((n_res, n_rows), -1, dtype=np.int64)
     s = states.copy()
-    top = lut.size - 1
-    last = logadd.size - 1
-    n_bytes = leap.shape[0]
     c = 0
     for k in range(v):
         for b in range(n_rows):
             if k >= lengths[b]:
                 continue
-            new = np.uint64(0)
-            for j in range(n_bytes):  # leap_draw, inlined
-                new ^= leap[j, (s[b] >> np.uint64(8 * j)) & np.uint64(255)]
-            s[b] = new
-            u = np.int64(new >> np.uint64(u_shift))
+            s[b], draw = leap_draw(s[b], leap, u_shift)
+            u = np.int64(draw)
             xk = x[b, k]
             if k < n_res:
                 masses[c, b] = xk
                 held[c, b] = k
             else:
                 mc = masses[c, b]
-                field = xk - mc
-                idx = field >> shift
-                if idx < -half:
-                    idx = -half
-                elif idx > half - 1:
-                    idx = half - 1
-                if u < lut[idx & top]:
+                if u < np.int64(_lut_at(lut, xk - mc, shift, half)):
                     held[c, b] = k
-                dist = field if field >= 0 else -field
-                bucket = dist >> shift
-                if bucket > last:
-                    bucket = last
-                masses[c, b] = (xk if xk > mc else mc) + logadd[bucket]
+                masses[c, b] = _logadd(xk, mc, logadd, shift)
         c += 1
         if c == n_res:
             c = 0
