@@ -13,7 +13,6 @@ APT_FPGA := yosys nextpnr-ice40 fpga-icestorm
 APT_TEXT := python3.11-doc
 LM       := build/lm/config.json
 QUICK    := not cosim and not lm and not slow and not thrml
-NO_EXTRA := not thrml
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
 export XDG_CACHE_HOME  := $(CURDIR)/build/cache
 export MPLBACKEND := Agg
@@ -41,7 +40,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $(STAMP)
 
 lock: setup apt-sim  ## run the whole suite, then record the versions it passed on in constraints.txt
-	$(PY) -m pytest -n 2 -m "$(NO_EXTRA)" tests
+	$(PY) -m pytest -n 2 tests  # the thrml tests are deselected in pyproject addopts
 	{ echo "# The versions the whole test suite last passed on; \`make setup\` installs them."; \
 	  echo "# Refresh with \`make lock\` (runs the suite first). torch stays 2.13.0, the CPU wheel."; \
 	  $(PY) -m pip freeze --all --exclude-editable | sed -e 's/+cpu$$//'; } > $(CONSTRAINTS)
@@ -66,7 +65,7 @@ demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by sid
 	$(PYSAMPLER) generate --sampler all --max-new-tokens 24
 
 test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
-	$(PY) -m pytest -n 2 -m "$(NO_EXTRA)" tests
+	$(PY) -m pytest -n 2 tests  # the thrml tests are deselected in pyproject addopts
 
 quick: setup  ## every test but co-simulation, the LM and the slow ones (under 2 minutes)
 	$(PY) -m pytest -n 2 -m "$(QUICK)" tests
