@@ -12,14 +12,14 @@ law follows from those by propagating the chain's state law (:mod:`pysampler.eng
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 from ..engines.propagate import MAX_EXACT_VOCAB, readout_masses
 from .base import TokenLaw, TokenSampler
-from .filtering import KeptVocab
-from .policy import ChainPolicy
+from .filtering import KeptBatch, KeptVocab
+from .policy import ChainPolicy, RowPolicies
 
 if TYPE_CHECKING:
     from ..contract.config import HwConfig
@@ -175,6 +175,17 @@ class ChainSampler(TokenSampler):
             self.stats.invalid_attempts += 1
         self.stats.fallbacks += 1
         return int(np.argmax(kept.logits))
+
+    def _size_groups(self, kept: KeptBatch
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, RowPolicies]]:
+        """The rows of ``kept`` by kept size n, for a batch path: (rows int64 (R,), their kept
+        logits (R, n) and ids (R, n), the policy each runs: :meth:`ChainPolicy.for_rows`)."""
+        sizes = kept.sizes
+        for n in np.unique(sizes):
+            rows = np.flatnonzero(sizes == n)
+            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
+            yield rows, logits, ids, self.policy.for_rows(logits, self.chain_beta,
+                                                          self.fixed_point)
 
     def _draw_rows_batch(self, logits: np.ndarray,
                          attempt: Callable[[np.ndarray], np.ndarray],

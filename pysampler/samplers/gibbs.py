@@ -85,12 +85,8 @@ class GibbsSampler(ChainSampler):
         -------
         np.ndarray of int64, shape (B,): token ids in the full vocabulary.
         """
-        sizes = kept.sizes
         out = np.empty(kept.n_rows, dtype=np.int64)
-        for n in np.unique(sizes):
-            rows = np.flatnonzero(sizes == n)
-            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
-            chosen = self.policy.for_rows(logits, self.chain_beta, self.fixed_point)
+        for rows, logits, ids, chosen in self._size_groups(kept):
             z = shift_rows(logits, chosen.offsets, self.beta)
             rngs = [self._rngs.stream(self.seed, int(b)) for b in rows]
             index = self._draw_rows(z, chosen.lams, rngs, logits)

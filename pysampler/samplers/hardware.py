@@ -106,14 +106,10 @@ class HardwareSampler(ChainSampler):
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
         attempt, each on its lane's generator and with its own policy (:meth:`ChainPolicy.for_rows`:
         shift and lambda per row); the same tokens and statistics as row by row."""
-        sizes = kept.sizes
-        self._check_size(int(sizes.max()))
+        self._check_size(int(kept.sizes.max()))
         states = self._lanes.take(self.seed, kept.n_rows)
         out = np.empty(kept.n_rows, dtype=np.int64)
-        for n in np.unique(sizes):
-            rows = np.flatnonzero(sizes == n)
-            logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
-            chosen = self.policy.for_rows(logits, self.chain_beta, self.fixed_point)
+        for rows, logits, ids, chosen in self._size_groups(kept):
             programs = onehot_programs(logits, chosen.lams, self.cfg, offset=chosen.offsets,
                                        strict=self.strict)
             self.stats.saturated_tokens += int(np.count_nonzero(programs.n_saturated))
