@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .validation import check_int
 
-__all__ = ["HwConfig", "PRESETS", "get_preset", "load_config", "RNG_KINDS", "SCHEDULES"]
+__all__ = ["HwConfig", "PRESETS", "get_preset", "load_config", "RNG_KINDS", "SCHEDULES",
+           "BETA_RANGE"]
 
 RNG_KINDS = ("lfsr", "xorshift")
 SCHEDULES = ("sequential",)
@@ -25,6 +28,7 @@ MAX_N_PBITS = 1 << 16
 MAX_LUT_ADDR_BITS = 16
 MAX_PROB_BITS = 32
 MAX_RNG_STEPS = 64
+BETA_RANGE = (2.0 ** -10, 2.0 ** 10)  # the sigmoid's gain: tables derived from it stay bounded
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
@@ -52,7 +56,12 @@ class HwConfig:
         P: LUT entries are integers in [0, 2**P] (P+1 bits, so p = 0 and p = 1 both exist) and the
         uniform draw u is a P-bit integer; 1..min(32, rng_bits).
     beta : float
-        Inverse temperature folded into the LUT contents, finite and > 0.
+        Gain of the hardware sigmoid, folded into the LUT contents: entry k samples
+        sigmoid(beta * field * 2**-frac_bits), in [2**-10, 2**10]. Programs compensate it
+        (:mod:`pysampler.contract.program`): a program for the law exp(-b E) writes its fields
+        scaled by b / beta, so in exact arithmetic no law depends on beta; it decides how much of
+        the target one field LSB is (:attr:`logit_lsb`), i.e. resolution against range. Token
+        samplers draw from softmax(z / T) at every beta.
     rng : str
         ``"lfsr"`` (Galois, maximal-length taps from :data:`pysampler.contract.rng.LFSR_TAPS`) or
         ``"xorshift"`` (Marsaglia xorshift32 / xorshift64).
@@ -94,9 +103,10 @@ class HwConfig:
         if self.rng_steps is None:
             object.__setattr__(self, "rng_steps", self.prob_bits if self.rng == "lfsr" else 1)
         _check_int("rng_steps", self.rng_steps, 1, MAX_RNG_STEPS)
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) \
-                or not math.isfinite(self.beta) or self.beta <= 0:
-            raise ValueError(f"HwConfig.beta must be a finite float > 0, got {self.beta!r}")
+        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float, np.floating)) \
+                or not BETA_RANGE[0] <= self.beta <= BETA_RANGE[1]:
+            raise ValueError(f"HwConfig.beta must be a float in [2**-10, 2**10] (the sigmoid's "
+                             f"gain), got {self.beta!r}")
         object.__setattr__(self, "beta", float(self.beta))
         if self.schedule not in SCHEDULES:
             raise ValueError(f"HwConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
@@ -123,6 +133,13 @@ class HwConfig:
         return 2.0 ** -self.frac_bits
 
     @property
+    def logit_lsb(self) -> float:
+        """Value of one field LSB in the units of the law a program targets (logits for a token
+        program, energy at b = 1 for an Ising one): beta * 2**-frac_bits, since programs write
+        fields scaled by 1 / beta."""
+        return self.beta * self.lsb
+
+    @property
     def lut_size(self) -> int:
         """Number of LUT entries, 2**lut_addr_bits."""
         return 1 << self.lut_addr_bits
@@ -143,7 +160,10 @@ class HwConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "HwConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
+        """Inverse of :meth:`to_dict`; anything but a dict, or an unknown key, is an error."""
+        if not isinstance(data, dict):
+            raise ValueError(f"an HwConfig must be given as an object of fields (a JSON object "
+                             f"like {{\"n_pbits\": 64}}), got {_short_json(data)}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -154,8 +174,26 @@ class HwConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "HwConfig":
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, *, source: str = "HwConfig JSON") -> "HwConfig":
+        """Parse :meth:`to_json`'s text; ``source`` names it in errors (a file's path)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source} is not valid JSON: {err.msg} at line {err.lineno}, "
+                             f"column {err.colno}") from None
+        try:
+            return cls.from_dict(data)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+
+
+def _short_json(value: Any) -> str:
+    """``value`` as JSON text, cut to 40 characters (for error messages)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 PRESETS: dict[str, HwConfig] = {
@@ -181,10 +219,16 @@ def get_preset(name: str) -> HwConfig:
 
 def load_config(name_or_path: str | Path) -> HwConfig:
     """A preset name or the path of a JSON file written by :meth:`HwConfig.to_json`."""
-    path = Path(name_or_path)
     if str(name_or_path) in PRESETS:
         return PRESETS[str(name_or_path)]
-    if path.suffix == ".json" and path.exists():
-        return HwConfig.from_json(path.read_text())
+    path = Path(name_or_path)
+    if path.suffix == ".json":
+        if not path.is_file():
+            raise ValueError(f"config file {str(path)!r} does not exist (or is not a file)")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"cannot read config file {str(path)!r}: {err}") from None
+        return HwConfig.from_json(text, source=f"config file {str(path)!r}")
     raise ValueError(f"config {str(name_or_path)!r} is neither a preset {sorted(PRESETS)} "
-                     f"nor an existing .json file")
+                     f"nor a .json file")

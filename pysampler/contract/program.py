@@ -7,6 +7,12 @@ couplings ``J`` (n, n), each a signed ``weight_bits`` two's complement value sta
     E(y) = -sum_i h_i y_i - sum_{i<j} J_ij y_i y_j,   field  I_i = h_i + sum_{j != i} J_ij y_j.
 
 Ising spins m = 2y - 1 convert both ways (:func:`spin_to_qubo`, :func:`qubo_to_spin`).
+
+The hardware's sigmoid has a gain, ``HwConfig.beta``: a p-bit turns on with probability
+sigmoid(beta * I * 2^-f) (up to the LUT's rounding). Every builder here compensates it: a program
+for the law exp(-b E) (b the target inverse temperature; logits for a token program) writes the
+fields of ``b * E / beta`` (:func:`field_values`), so in exact arithmetic its law does not depend on
+``beta``, which only sets how much of the target one LSB is (``HwConfig.logit_lsb``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ __all__ = [
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
     "OFFSETS", "min_invalid_offset", "MAX_SCHEDULE", "lambda_schedule", "schedule_entries",
     "OnehotBatch", "onehot_programs", "shift_rows", "offsets_mask", "log_pair_mass",
+    "field_values",
 ]
 
 MAX_SCHEDULE = 8  # entries of the per-sweep lambda table (the RTL holds this many)
@@ -66,6 +73,13 @@ def check_couplings(J: ArrayLike, n: int, *, name: str = "J", atol: float = 0.0)
     if np.any(np.abs(arr - arr.T) > atol):
         raise ValueError(f"{name} must be symmetric (J[i, j] == J[j, i])")
     return arr
+
+
+def field_values(x: ArrayLike, cfg: HwConfig) -> np.ndarray:
+    """Values of the target law (logits, or b times energy coefficients) in field units: divided
+    by the sigmoid's gain ``cfg.beta``, before the quantizer. The one place a program compensates
+    the gain (exact at beta = 1)."""
+    return np.asarray(x, dtype=np.float64) / cfg.beta
 
 
 def _check_size(n: int, cfg: HwConfig, name: str) -> None:
@@ -162,12 +176,13 @@ def schedule_entries(n_entries: int, run_sweeps: int, total_sweeps: int | None =
 
 @dataclass(frozen=True)
 class OnehotProgram:
-    """The one-hot token program: h_i = q(z_i + lambda), one coupling j = q(-2 lambda), and an
-    optional per-sweep lambda table.
+    """The one-hot token program: h_i = q((z_i + lambda) / beta), one coupling
+    j = q(-2 lambda / beta), and an optional per-sweep lambda table (beta = ``cfg.beta``, the
+    sigmoid's gain, compensated: :func:`field_values`).
 
     Lambda schedule: with lambdas l_0 .. l_{T-1} (T <= MAX_SCHEDULE; lambda = l_{T-1}, the
-    read-out lambda), entry t adds ``bias_offsets[t] = q(l_t - lambda)`` to every h and uses the
-    coupling ``couplings[t] = q(-2 l_t)``, so the field in a sweep at entry t is
+    read-out lambda), entry t adds ``bias_offsets[t] = q((l_t - lambda) / beta)`` to every h and
+    uses the coupling ``couplings[t] = q(-2 l_t / beta)``, so the field in a sweep at entry t is
     ``h_i + bias_offsets[t] + couplings[t] * (others on)``. Which entry a sweep uses:
     :func:`schedule_entries`. Without a schedule T = 1, bias_offsets = (0,), couplings = (j,).
 
@@ -178,9 +193,10 @@ class OnehotProgram:
     j : int
         The coupling between every pair of p-bits (the read-out entry's).
     logits : np.ndarray of float64, shape (n,)
-        The shifted, temperature-scaled logits the program was built from (max = 0 by default).
+        The shifted, temperature-scaled logits the program was built from (max = 0 by default;
+        logit units, before the gain's compensation).
     lam : float
-        The one-hot penalty lambda (read-out entry).
+        The one-hot penalty lambda (read-out entry; logit units).
     n_saturated : int
         Values clamped by the quantizer (h, j and the schedule together).
     absorbing_tokens : tuple of int
@@ -333,7 +349,8 @@ def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max
 
 def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature: float,
                    cfg: HwConfig, *, strict: bool = False, offset: str = "max") -> OnehotProgram:
-    """Build the one-hot token program.
+    """Build the one-hot token program; restricted to one-hot states its law is softmax(logits /
+    temperature) up to quantization, at every ``cfg.beta`` (compensated).
 
     Parameters
     ----------
@@ -353,11 +370,14 @@ def onehot_program(logits: ArrayLike, lam: float | Sequence[float], temperature:
     """
     lams = lambda_schedule(lam)
     final = lams[-1]
-    z = shift_logits(logits, temperature, offset, cfg.beta)
+    z = shift_logits(logits, temperature, offset)
     _check_size(z.size, cfg, "logits")
-    hq = quantize(z + final, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
-    offq = quantize(np.array(lams) - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
-    jq = quantize(-2.0 * np.array(lams), cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    hq = quantize(field_values(z + final, cfg), cfg.frac_bits, cfg.weight_bits,
+                  name="logits + lam")
+    offq = quantize(field_values(np.array(lams) - final, cfg), cfg.frac_bits, cfg.weight_bits,
+                    name="lam[t] - lam")
+    jq = quantize(field_values(-2.0 * np.array(lams), cfg), cfg.frac_bits, cfg.weight_bits,
+                  name="-2 lam")
     n_sat = hq.n_saturated + offq.n_saturated + jq.n_saturated
     _report_saturation(n_sat, strict, "h/J")
     program = OnehotProgram(cfg, hq.values, int(jq.values[-1]), z, final, n_sat,
@@ -402,7 +422,7 @@ def onehot_programs(logits: ArrayLike, lam: float | Sequence[float] | np.ndarray
     ``offset`` one shift for every row or one per row (:func:`shift_rows`). A per-row policy
     (:meth:`pysampler.samplers.policy.ChainPolicy.for_rows`) thus runs as one batch.
     """
-    z = shift_rows(logits, offset, cfg.beta)
+    z = shift_rows(logits, offset)
     _check_size(z.shape[1], cfg, "logits")
     if np.ndim(lam) == 2:
         lams = np.asarray(lam, dtype=np.float64)
@@ -416,22 +436,27 @@ def onehot_programs(logits: ArrayLike, lam: float | Sequence[float] | np.ndarray
     else:
         lams = np.tile(np.array(lambda_schedule(lam)), (z.shape[0], 1))
     final = lams[:, -1:]
-    hq = quantize(z + final, cfg.frac_bits, cfg.weight_bits, name="logits + lam")
-    offq = quantize(lams - final, cfg.frac_bits, cfg.weight_bits, name="lam[t] - lam")
-    jq = quantize(-2.0 * lams, cfg.frac_bits, cfg.weight_bits, name="-2 lam")
+    hq = quantize(field_values(z + final, cfg), cfg.frac_bits, cfg.weight_bits,
+                  name="logits + lam")
+    offq = quantize(field_values(lams - final, cfg), cfg.frac_bits, cfg.weight_bits,
+                    name="lam[t] - lam")
+    jq = quantize(field_values(-2.0 * lams, cfg), cfg.frac_bits, cfg.weight_bits, name="-2 lam")
     per_row = hq.saturated.sum(axis=1) + offq.saturated.sum(axis=1) + jq.saturated.sum(axis=1)
     _report_saturation(int(per_row.max()), strict, "h/J")
     return OnehotBatch(hq.values, offq.values, jq.values, per_row.astype(np.int64))
 
 
-def dense_program(h: ArrayLike, J: ArrayLike, cfg: HwConfig, *, strict: bool = False
-                  ) -> DenseProgram:
-    """Quantize a float QUBO program (h (n,), J (n, n) symmetric, zero diagonal)."""
+def dense_program(h: ArrayLike, J: ArrayLike, cfg: HwConfig, *, beta: float = 1.0,
+                  strict: bool = False) -> DenseProgram:
+    """Quantize a float QUBO program (h (n,), J (n, n) symmetric, zero diagonal) whose target law
+    is p(y) proportional to exp(-beta E(y)): the fields are those of beta h, beta J in units of
+    the sigmoid's gain (:func:`field_values`)."""
     hf = _finite_1d(h, "h")
     _check_size(hf.size, cfg, "h")
     Jf = check_couplings(np.asarray(J, dtype=np.float64), hf.size)
-    hq = quantize(hf, cfg.frac_bits, cfg.weight_bits, name="h")
-    Jq = quantize(Jf, cfg.frac_bits, cfg.weight_bits, name="J")
+    b = _positive(beta, "beta")
+    hq = quantize(field_values(b * hf, cfg), cfg.frac_bits, cfg.weight_bits, name="h")
+    Jq = quantize(field_values(b * Jf, cfg), cfg.frac_bits, cfg.weight_bits, name="J")
     n_sat = hq.n_saturated + Jq.n_saturated
     _report_saturation(n_sat, strict, "h/J")
     return DenseProgram(cfg, hq.values, Jq.values, n_sat)
@@ -460,11 +485,10 @@ def qubo_to_spin(J: ArrayLike, h: ArrayLike) -> tuple[np.ndarray, np.ndarray, fl
     return Js, hs, float(-hs.sum() + 0.5 * Js.sum())
 
 
-def ising_program(J: ArrayLike, h: ArrayLike, cfg: HwConfig, *, strict: bool = False
-                  ) -> DenseProgram:
-    """Quantized QUBO program of an Ising model given in spins (J symmetric, zero diagonal).
-
-    The hardware's beta (cfg.beta) then samples p(m) proportional to exp(-beta * E_spin(m)).
-    """
+def ising_program(J: ArrayLike, h: ArrayLike, cfg: HwConfig, *, beta: float = 1.0,
+                  strict: bool = False) -> DenseProgram:
+    """Quantized QUBO program of an Ising model given in spins (J symmetric, zero diagonal) whose
+    law is p(m) proportional to exp(-beta * E_spin(m)) (``beta`` the target's inverse
+    temperature; the hardware's gain ``cfg.beta`` is compensated)."""
     Jq, hq, _ = spin_to_qubo(J, h)
-    return dense_program(hq, Jq, cfg, strict=strict)
+    return dense_program(hq, Jq, cfg, beta=beta, strict=strict)

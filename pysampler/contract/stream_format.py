@@ -8,8 +8,9 @@ token per reservoir (weighted reservoir sampling, proof in ``docs/stream.md``). 
 :func:`stream_format`, is derived from the HwConfig with G = ``guard_bits``, A =
 ``acc_guard_bits``, F = ``lut_frac_bits``, P' = ``prob_bits``:
 
-* host side: logits divided by the temperature and shifted by their maximum (softmax is unchanged
-  by a shift), so every logit is <= 0 and the largest is exactly 0;
+* host side: logits shifted by their maximum (softmax is unchanged by a shift) and divided by the
+  temperature times the sigmoid's gain beta (compensated, as every program does: the stream
+  samples softmax(z / T) at any beta), so every logit is <= 0 and the largest is exactly 0;
 * logits: ``q_k = q'(z_k)`` with f' = frac_bits + G fractional bits and weight_bits + G total bits
   (the tree's leaf format); the quantizer saturates at the bottom (-2^(weight_bits + G - 1) LSBs,
   -32 logits at the default) and counts saturations; ``-inf`` saturates too (a masked token keeps
@@ -42,7 +43,7 @@ token per reservoir (weighted reservoir sampling, proof in ``docs/stream.md``). 
 Gumbel-max at the same bit budget (:mod:`pysampler.engines.gumbel`): the same logits q_k (f'
 fractional bits), one P'-bit draw per logit, ``G_k = GUMBEL[u_k >> (P' - a)]`` from a table of
 2^a entries (a = the stream's sigmoid LUT address bits, so both samplers hold one table of 2^a
-entries) ``GUMBEL[i] = round_half_even(2^f' * -ln(-ln((i + 1/2) / 2^a)))``; the token is the first
+entries) ``GUMBEL[i] = round_half_even(2^f' / beta * -ln(-ln((i + 1/2) / 2^a)))``; the token is the first
 index of the largest ``q_k + G_k`` (ties: the earliest index wins).
 """
 
@@ -54,8 +55,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .config import MAX_LUT_ADDR_BITS, MAX_N_PBITS, MAX_PROB_BITS, HwConfig
-from .tree_format import logadd_table
+from .config import MAX_N_PBITS, MAX_PROB_BITS, HwConfig
+from .tree_format import logadd_table, saturating_addr_bits
 from .validation import check_int
 
 __all__ = ["DEFAULT_GUARD_BITS", "DEFAULT_ACC_GUARD_BITS", "DEFAULT_ACC_FRAC_BITS", "DEFAULT_LUT_FRAC_BITS",
@@ -145,17 +146,15 @@ def stream_format(cfg: HwConfig, *, guard_bits: int = DEFAULT_GUARD_BITS,
     check_int(f"lut_frac_bits (at most the accumulator's {frac_m} fractional bits)",
               lut_frac_bits, 0, frac_m)
     shift = frac_m - lut_frac_bits
-    step = 2.0 ** -lut_frac_bits
-    saturation = (p_bits + 1) * math.log(2.0) / cfg.beta
-    addr_bits = 1
-    while addr_bits < MAX_LUT_ADDR_BITS and ((1 << (addr_bits - 1)) - 1) * step < saturation:
-        addr_bits += 1
+    addr_bits = saturating_addr_bits(2.0 ** -lut_frac_bits, p_bits, cfg.beta, "the stream format")
     logit = cfg.replace(weight_bits=logit_bits, frac_bits=frac)
     acc = cfg.replace(n_pbits=max_vocab, weight_bits=frac_m + 1 + int_bits, frac_bits=frac_m,
                       lut_addr_bits=addr_bits, lut_shift=shift, prob_bits=p_bits,
                       rng_steps=cfg.rng_steps if cfg.rng_steps != cfg.prob_bits or cfg.rng != "lfsr"
                       else None)
-    return StreamFormat(logit, acc, acc_guard_bits, reservoirs)
+    fmt = StreamFormat(logit, acc, acc_guard_bits, reservoirs)
+    fmt.logadd()  # its size is bounded and checked here (cached)
+    return fmt
 
 
 def merge_order(reservoirs: int) -> list[tuple[int, int]]:
@@ -181,16 +180,18 @@ def stream_clocks(n_logits: int, reservoirs: int) -> int:
 
 
 @lru_cache(maxsize=16)
-def _gumbel_cached(index_bits: int, frac_bits: int) -> tuple[int, ...]:
+def _gumbel_cached(index_bits: int, frac_bits: int, beta: float) -> tuple[int, ...]:
     centres = (np.arange(1 << index_bits, dtype=np.float64) + 0.5) / (1 << index_bits)
-    return tuple(int(v) for v in np.rint(np.ldexp(-np.log(-np.log(centres)), frac_bits)))
+    return tuple(int(v) for v in np.rint(np.ldexp(-np.log(-np.log(centres)) / beta, frac_bits)))
 
 
 def gumbel_table(fmt: StreamFormat) -> np.ndarray:
     """GUMBEL[i], i = 0 .. 2^a - 1 (int64, the logits' LSBs; non-decreasing), indexed by the top
-    a = ``fmt.acc.lut_addr_bits`` bits of a P'-bit draw (module docstring)."""
+    a = ``fmt.acc.lut_addr_bits`` bits of a P'-bit draw (module docstring). Divided by the gain
+    beta, as the logits are (:func:`pysampler.engines.stream.stream_quantize`), so that
+    argmax(q + G) samples softmax(z) at any beta."""
     bits = min(fmt.acc.lut_addr_bits, fmt.acc.prob_bits)
-    return np.array(_gumbel_cached(bits, fmt.logit.frac_bits), dtype=np.int64)
+    return np.array(_gumbel_cached(bits, fmt.logit.frac_bits, fmt.logit.beta), dtype=np.int64)
 
 
 def acc_range(fmt: StreamFormat) -> tuple[float, float]:

@@ -16,6 +16,10 @@ G_L = ``lut_guard_bits``:
   ``LOGADD[k] = round_half_even(2^f' / beta * ln(1 + exp(-beta * c_k * 2^-f')))`` at the bucket
   centre ``c_k = k * 2^s' + (2^s' - 1) / 2`` (as the sigmoid LUT), k = 0 .. D, D being the first k
   whose entry rounds to 0 (so LOGADD[D] = 0 serves every larger distance).
+
+Both tables grow like 1 / beta (the fields of a compensated program are logits / beta); a format
+whose sigmoid LUT cannot reach saturation in 2^16 entries, or whose log-add table would need more
+than 2^16, is refused with an error naming beta (:data:`MAX_TABLE_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from .config import MAX_LUT_ADDR_BITS, HwConfig
 from .validation import check_int
 
 __all__ = ["DEFAULT_GUARD_BITS", "DEFAULT_LUT_GUARD_BITS", "tree_config", "logadd_table",
-           "tree_depth", "tree_clocks"]
+           "tree_depth", "tree_clocks", "saturating_addr_bits", "MAX_TABLE_ENTRIES"]
 
 DEFAULT_GUARD_BITS = 5      # leaves and masses: 5 fractional bits beyond the HwConfig's
 DEFAULT_LUT_GUARD_BITS = 3  # sigmoid LUT: a step 8x finer than the HwConfig's LUT
+MAX_TABLE_ENTRIES = 1 << MAX_LUT_ADDR_BITS  # 65,536: the largest sigmoid or log-add table
 
 
 def tree_depth(n_pbits: int) -> int:
@@ -56,26 +61,40 @@ def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
     check_int(f"lut_guard_bits (at most lut_shift + guard_bits = {high})", lut_guard_bits, 0, high)
     frac_bits = cfg.frac_bits + guard_bits
     lut_shift = high - lut_guard_bits
-    step = 2.0 ** (lut_shift - frac_bits)             # logits per LUT entry
-    saturation = (cfg.prob_bits + 1) * math.log(2.0) / cfg.beta
-    addr_bits = 1
-    while addr_bits < MAX_LUT_ADDR_BITS and ((1 << (addr_bits - 1)) - 1) * step < saturation:
-        addr_bits += 1
-    return cfg.replace(weight_bits=cfg.weight_bits + guard_bits, frac_bits=frac_bits,
+    step = 2.0 ** (lut_shift - frac_bits)             # field units per LUT entry
+    addr_bits = saturating_addr_bits(step, cfg.prob_bits, cfg.beta, "the tree format")
+    tcfg = cfg.replace(weight_bits=cfg.weight_bits + guard_bits, frac_bits=frac_bits,
                        lut_addr_bits=addr_bits, lut_shift=lut_shift)
+    logadd_table(tcfg)  # its size is bounded and checked here (cached)
+    return tcfg
+
+
+def saturating_addr_bits(step: float, prob_bits: int, beta: float, what: str) -> int:
+    """The fewest address bits a (1..16) of a sigmoid LUT with ``step`` field units per entry whose
+    clamped edges lie past saturation, beta * field >= (P + 1) ln 2 (every entry there 0 or 2^P);
+    a ValueError naming beta where 2^16 entries do not reach it."""
+    saturation = (prob_bits + 1) * math.log(2.0) / beta
+    for addr_bits in range(1, MAX_LUT_ADDR_BITS + 1):
+        if ((1 << (addr_bits - 1)) - 1) * step >= saturation:
+            return addr_bits
+    least = (prob_bits + 1) * math.log(2.0) / (((MAX_TABLE_ENTRIES >> 1) - 1) * step)
+    raise ValueError(f"{what}: at HwConfig.beta = {beta:g} its sigmoid LUT would need more than "
+                     f"{MAX_TABLE_ENTRIES:,} entries to reach saturation (entries grow like "
+                     f"1 / beta); beta must be >= {least:.3g} for this format")
 
 
 @lru_cache(maxsize=32)
 def _logadd_cached(frac_bits: int, shift: int, beta: float) -> tuple[int, ...]:
     scale, step = 2.0 ** frac_bits, 1 << shift
-    entries, k = [], 0
-    while True:
-        centre = k * step + (step - 1) / 2.0
-        value = int(np.rint(scale / beta * np.log1p(np.exp(-beta * centre / scale))))
-        entries.append(value)
-        if value == 0:
-            return tuple(entries)
-        k += 1
+    k = np.arange(MAX_TABLE_ENTRIES, dtype=np.float64)
+    centre = k * step + (step - 1) / 2.0
+    values = np.rint(scale / beta * np.log1p(np.exp(-beta * centre / scale)))
+    zeros = np.flatnonzero(values == 0)
+    if zeros.size == 0:
+        raise ValueError(f"log-add table: at HwConfig.beta = {beta:g} (with {frac_bits} fractional "
+                         f"bits, shift {shift}) it would need more than {MAX_TABLE_ENTRIES:,} "
+                         f"entries (entries grow like 1 / beta); use a larger beta")
+    return tuple(int(v) for v in values[:zeros[0] + 1])
 
 
 def logadd_table(cfg: HwConfig) -> np.ndarray:

@@ -66,9 +66,7 @@ def _host_rows(logits: Any, temperature: float, fmt: StreamFormat, name: str) ->
         raise ValueError(f"{name} contains NaN; logits must be numbers (-inf allowed)")
     if np.isposinf(z).any():
         raise ValueError(f"{name} contains +inf; logits must be finite or -inf")
-    t = float(temperature)
-    if not np.isfinite(t) or t <= 0:
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    t = _field_temperature(temperature, fmt)
     top = z.max(axis=-1, keepdims=True)
     if np.isneginf(top).any():
         raise ValueError(f"{name} has a row whose logits are all -inf")
@@ -76,8 +74,19 @@ def _host_rows(logits: Any, temperature: float, fmt: StreamFormat, name: str) ->
         return (z - top) / t  # the max becomes exactly 0; -inf stays -inf
 
 
+def _field_temperature(temperature: float, fmt: StreamFormat) -> float:
+    """T times the sigmoid's gain beta: the host divides the shifted logits by it, so the stream
+    samples softmax(z / T) at any beta (the compensation every program makes,
+    :func:`pysampler.contract.program.field_values`)."""
+    t = float(temperature)
+    if not np.isfinite(t) or t <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return t * fmt.logit.beta
+
+
 def stream_quantize(logits: Any, temperature: float, fmt: StreamFormat) -> StreamRow:
-    """Host side and quantizer: ``q = q'((z - max z) / T)`` in the logit format (1-D row).
+    """Host side and quantizer: ``q = q'((z - max z) / (T beta))`` in the logit format (1-D row;
+    beta the sigmoid's gain, compensated).
 
     Raises ValueError for an empty row, a row longer than ``fmt.max_vocab``, NaN or +inf."""
     z = np.asarray(logits, dtype=np.float64)
@@ -426,9 +435,7 @@ def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat,
     if longest > fmt.max_vocab:
         raise ValueError(f"logits has V = {longest} logits but the stream was built for at "
                          f"most max_vocab = {fmt.max_vocab}")
-    t = float(temperature)
-    if not np.isfinite(t) or t <= 0:
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    t = _field_temperature(temperature, fmt)
     lo, hi = -(1 << (fmt.logit.weight_bits - 1)), (1 << (fmt.logit.weight_bits - 1)) - 1
     x, saturated, bad = _quantize_rows(z, n, t, float(1 << fmt.logit.frac_bits), float(lo),
                                         float(hi), fmt.acc_shift)

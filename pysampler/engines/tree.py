@@ -10,7 +10,9 @@ quantization (logits, log-add table, sigmoid table).
 
 Bit-level contract (the format itself: :mod:`pysampler.contract.tree_format`):
 
-* leaves: ``h_i = q'(z_i - max z)`` (the quantizer of :mod:`pysampler.contract.fixedpoint` at f');
+* leaves: ``h_i = q'((z_i - max z) / beta)`` (the quantizer of :mod:`pysampler.contract.fixedpoint`
+  at f'; beta, the sigmoid's gain, compensated as every program does: the tree samples
+  softmax(z) at any beta);
 * masses: ``LA(a, b)`` bottom up, ``LA(empty, b) = b``;
 * descent: from the root, one generator draw per level; p-bit field ``m_right - m_left`` and LUT of
   the tree format; go right when ``u < LUT[address(field)]``; a node with an empty child moves to
@@ -31,7 +33,7 @@ from numba import njit
 from ..contract.config import HwConfig
 from ..contract.fixedpoint import quantize, signed_range
 from ..contract.lut import build_lut, lut_address
-from ..contract.program import shift_logits
+from ..contract.program import field_values, shift_logits
 from ..contract.rng import rng_draw, rng_spec
 from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
                                     tree_config, tree_depth)
@@ -77,7 +79,7 @@ def tree_program(logits: Any, temperature: float, cfg: HwConfig,
     if z.size > cfg.n_pbits:
         raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
                          f"pass top_k <= {cfg.n_pbits}")
-    q = quantize(z, tcfg.frac_bits, tcfg.weight_bits, name="logits")
+    q = quantize(field_values(z, cfg), tcfg.frac_bits, tcfg.weight_bits, name="logits")
     padded = 1 << tree_depth(cfg.n_pbits)
     masses = np.full(2 * padded, EMPTY, dtype=np.int64)
     masses[padded:padded + z.size] = q.values
@@ -163,9 +165,9 @@ def _logadd_nb(a, b, table, shift, empty):
 
 # Serial kernels: a row is a few hundred operations, less than what starting threads costs.
 @njit(cache=True)
-def _leaves_kernel(logits, sizes, scale, lo, hi, masses, padded, empty, saturated):
-    """Leaves as :func:`tree_program` quantizes them: q'(z - max z), round half to even (rint), then
-    saturate; scaling by a power of two is exact, as ldexp in the quantizer."""
+def _leaves_kernel(logits, sizes, beta, scale, lo, hi, masses, padded, empty, saturated):
+    """Leaves as :func:`tree_program` quantizes them: q'((z - max z) / beta), round half to even
+    (rint), then saturate; scaling by a power of two is exact, as ldexp in the quantizer."""
     for b in range(logits.shape[0]):
         n = sizes[b]
         top = logits[b, 0]
@@ -173,7 +175,7 @@ def _leaves_kernel(logits, sizes, scale, lo, hi, masses, padded, empty, saturate
             top = max(top, logits[b, i])
         count = 0
         for i in range(n):
-            x = np.rint((logits[b, i] - top) * scale)
+            x = np.rint((logits[b, i] - top) / beta * scale)
             if x < lo:
                 x = lo
                 count += 1
@@ -223,7 +225,7 @@ def tree_masses_batch(logits: np.ndarray, sizes: np.ndarray, cfg: HwConfig,
     masses = np.empty((logits.shape[0], 2 * padded), dtype=np.int64)  # [:, 0] unused
     masses[:, 0] = EMPTY
     saturated = np.zeros(logits.shape[0], dtype=np.int64)
-    _leaves_kernel(np.ascontiguousarray(logits, dtype=np.float64), sizes,
+    _leaves_kernel(np.ascontiguousarray(logits, dtype=np.float64), sizes, float(cfg.beta),
                    float(2.0 ** tcfg.frac_bits), lo, hi, masses, padded, EMPTY, saturated)
     _reduce_kernel(masses, padded, logadd_table(tcfg), tcfg.lut_shift, EMPTY)
     return masses, saturated, padded

@@ -57,21 +57,22 @@ def ising_convergence(sizes: Sequence[int] = (8, 12), cfg: HwConfig | None = Non
                       n_chains: int = 2048, sweeps: int = 2000, burn_in: int = 100,
                       seed: int = 0, progress: bool = True) -> list[IsingRow]:
     """Float Gibbs and the bit-accurate model against exact enumeration on random Ising models
-    (:func:`pysampler.experiments.logitsets.random_ising`), beta = cfg.beta."""
+    (:func:`pysampler.experiments.logitsets.random_ising`) at inverse temperature 1 (the program
+    compensates the hardware's gain ``cfg.beta``)."""
     cfg = HwConfig() if cfg is None else cfg
     rows = []
     for n in tqdm(sizes, desc="ising", disable=not progress):
         J, h = random_ising(n, seed)
-        exact, _ = ising_exact(J, h, cfg.beta)
+        exact, _ = ising_exact(J, h)
         program = ising_program(J, h, cfg)
         Jq, hq, _ = qubo_to_spin(dequantize(program.J, cfg.frac_bits),
                                  dequantize(program.h, cfg.frac_bits))
-        exact_q, _ = ising_exact(Jq, hq, cfg.beta)
+        exact_q, _ = ising_exact(Jq, hq, cfg.beta)  # the fields' law at the sigmoid's gain
         all_codes = np.arange(1 << n)
         spins = 2.0 * ((all_codes[:, None] >> np.arange(n)) & 1) - 1.0
         energy_of_code = ising_energy(spins, J, h)
         runs = {
-            "gibbs": ising_gibbs(J, h, beta=cfg.beta, sweeps=sweeps, n_chains=n_chains,
+            "gibbs": ising_gibbs(J, h, sweeps=sweeps, n_chains=n_chains,
                                  rng=np.random.default_rng([seed, n]), burn_in=burn_in),
             "hw": _ising_model_codes(J, h, cfg, n_chains, sweeps, burn_in, seed),
         }
@@ -95,7 +96,7 @@ def ising_report(out: Path, *, sizes: Sequence[int] = (8, 12), cfg: HwConfig | N
     cfg = HwConfig() if cfg is None else cfg
     rows = ising_convergence(sizes, cfg, n_chains=n_chains, sweeps=sweeps, seed=seed)
     header = (f"# Ising convergence\n\nCommand: `pysampler ising` (`make ising`). Models: "
-              f"`random_ising(n, seed={seed})`, beta = {cfg.beta}; HwConfig `{config_name}`; "
+              f"`random_ising(n, seed={seed})`, beta = 1; HwConfig `{config_name}`; "
               f"{n_chains} chains x {sweeps} sweeps after 100 burn-in sweeps.\n\n")
     csv_path, md_path = write_table(rows, out, "ising", header)
     return header + markdown_table(rows) + f"\nwrote {md_path} and {csv_path}"

@@ -98,11 +98,6 @@ class ChainSampler(TokenSampler):
     continue_sweeps = property(lambda self: self._policy.continue_sweeps)
 
     @property
-    def chain_beta(self) -> float:
-        """Inverse temperature of the chain (what the per-row policy is derived at)."""
-        return 1.0
-
-    @property
     def fixed_point(self) -> "HwConfig | None":
         """The configuration whose fixed point the chain runs in (None: float)."""
         return None
@@ -110,7 +105,7 @@ class ChainSampler(TokenSampler):
     def policy_for(self, kept: KeptVocab) -> ChainPolicy:
         """The policy this sampler runs on ``kept``: :meth:`ChainPolicy.for_row` (the policy
         itself unless ``adapt`` is set). Draws and :meth:`law` both use it."""
-        return self._policy.for_row(kept.logits, self.chain_beta, self.fixed_point)
+        return self._policy.for_row(kept.logits, self.fixed_point)
 
     @property
     def exact_limit(self) -> int:
@@ -184,8 +179,7 @@ class ChainSampler(TokenSampler):
         for n in np.unique(sizes):
             rows = np.flatnonzero(sizes == n)
             logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
-            yield rows, logits, ids, self.policy.for_rows(logits, self.chain_beta,
-                                                          self.fixed_point)
+            yield rows, logits, ids, self.policy.for_rows(logits, self.fixed_point)
 
     def _draw_rows_batch(self, logits: np.ndarray,
                          attempt: Callable[[np.ndarray], np.ndarray],

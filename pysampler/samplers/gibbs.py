@@ -31,43 +31,38 @@ class GibbsSampler(ChainSampler):
         (:class:`pysampler.samplers.policy.ChainPolicy`); its fields may also be given as keyword
         arguments (``lam=3.0, sweeps=40``).
     scan : "systematic" (the hardware's order) or "random"
-    beta : float
-        Inverse temperature of the chain (1.0 samples softmax(z)).
     seed : int
+
+    The float chain samples softmax(z) on its one-hot states at any HwConfig: beta is the
+    hardware sigmoid's gain, which programs compensate (:class:`~pysampler.contract.HwConfig`),
+    so a float chain runs at gain 1.
     """
 
     def __init__(self, *, policy: ChainPolicy | None = None, scan: str = "systematic",
-                 beta: float = 1.0, seed: int = 0, **policy_fields: Any):
+                 seed: int = 0, **policy_fields: Any):
         super().__init__(policy=policy, seed=seed, **policy_fields)
         if scan not in SCANS:
             raise ValueError(f"scan must be one of {SCANS}, got {scan!r}")
-        if not (np.isfinite(beta) and beta > 0):
-            raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
         self.scan = scan
-        self.beta = float(beta)
         self._rngs = NumpyLanes()
 
     @classmethod
     def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0) -> "GibbsSampler":
-        """Float Gibbs at the configuration's beta (its widths do not apply)."""
-        return cls(policy=policy, beta=cfg.beta, seed=seed)
-
-    @property
-    def chain_beta(self) -> float:
-        return self.beta
+        """Float Gibbs (the configuration's widths and gain do not apply)."""
+        return cls(policy=policy, seed=seed)
 
     def with_policy(self, policy: ChainPolicy) -> "GibbsSampler":
-        return GibbsSampler(policy=policy, scan=self.scan, beta=self.beta, seed=self.seed)
+        return GibbsSampler(policy=policy, scan=self.scan, seed=self.seed)
 
     def _reset_streams(self) -> None:
         self._rngs.clear()
 
     def _run(self, kept: KeptVocab, lane: int, chain: Any, sweeps: int) -> tuple[Any, int]:
         policy = self.policy_for(kept)
-        z = shift_logits(kept.logits, 1.0, policy.offset, self.beta)
+        z = shift_logits(kept.logits, 1.0, policy.offset)
         y = onehot_gibbs(z, policy.lam_schedule, sweeps=sweeps,
                          rng=self._rngs.stream(self.seed, lane),
-                         beta=self.beta, scan=self.scan,
+                         scan=self.scan,
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
 
@@ -87,7 +82,7 @@ class GibbsSampler(ChainSampler):
         """
         out = np.empty(kept.n_rows, dtype=np.int64)
         for rows, logits, ids, chosen in self._size_groups(kept):
-            z = shift_rows(logits, chosen.offsets, self.beta)
+            z = shift_rows(logits, chosen.offsets)
             rngs = [self._rngs.stream(self.seed, int(b)) for b in rows]
             index = self._draw_rows(z, chosen.lams, rngs, logits)
             out[rows] = ids[np.arange(rows.size), index]
@@ -126,12 +121,12 @@ class GibbsSampler(ChainSampler):
         def attempt(rows: np.ndarray) -> np.ndarray:
             y = np.empty((rows.size, n), dtype=np.uint8)
             uniforms, orders = self._draws(rows, rngs, n, sweeps, y)
-            onehot_sweeps(z[rows], run_lams[rows], self.beta, y, uniforms, orders)
+            onehot_sweeps(z[rows], run_lams[rows], 1.0, y, uniforms, orders)
             return y
 
         def one_more_sweep(rows: np.ndarray, y: np.ndarray) -> None:
             uniforms, orders = self._draws(rows, rngs, n, 1)
-            onehot_sweeps(z[rows], last_lam[rows], self.beta, y, uniforms, orders)
+            onehot_sweeps(z[rows], last_lam[rows], 1.0, y, uniforms, orders)
 
         return self._draw_rows_batch(logits, attempt, one_more_sweep)
 
@@ -154,11 +149,11 @@ class GibbsSampler(ChainSampler):
         return uniforms, orders
 
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
-        """Float conditionals sigmoid(beta (z_i - lam_t (2 s - 1))), one table per entry."""
+        """Float conditionals sigmoid(z_i - lam_t (2 s - 1)), one table per entry."""
         policy = self.policy_for(kept)
-        z = shift_logits(kept.logits, 1.0, policy.offset, self.beta)
+        z = shift_logits(kept.logits, 1.0, policy.offset)
         s = np.arange(kept.size, dtype=np.float64)
-        return np.stack([onehot_conditional(z[:, None], lam, self.beta, s[None, :])
+        return np.stack([onehot_conditional(z[:, None], lam, 1.0, s[None, :])
                          for lam in policy.lam_schedule])
 
     def _random_onehot_law(self, n: int) -> np.ndarray:

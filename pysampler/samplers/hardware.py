@@ -59,10 +59,6 @@ class HardwareSampler(ChainSampler):
         return HardwareSampler(self.cfg, policy=policy, seed=self.seed, strict=self.strict)
 
     @property
-    def chain_beta(self) -> float:
-        return self.cfg.beta
-
-    @property
     def fixed_point(self) -> HwConfig:
         return self.cfg
 

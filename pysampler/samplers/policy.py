@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ..contract.fixedpoint import quantize_values
 from ..contract.lut import build_lut, lut_address
-from ..contract.program import OFFSETS, lambda_schedule, shift_rows
+from ..contract.program import OFFSETS, field_values, lambda_schedule, shift_rows
 from ..contract.validation import check_int
 from ..engines.array import INIT_POLICIES
 
@@ -118,16 +118,17 @@ class ChainPolicy:
         """Extra sweeps an invalid read-out may get before the attempt counts as invalid."""
         return self.extra_sweeps if self.readout == "continue" else 0
 
-    def for_row(self, logits: ArrayLike, beta: float = 1.0, cfg: "HwConfig | None" = None
-                ) -> "ChainPolicy":
+    def for_row(self, logits: ArrayLike, cfg: "HwConfig | None" = None) -> "ChainPolicy":
         """The policy one row of kept logits runs (``adapt="none"``: this one).
 
+        ``logits`` and lambda are in logit units (the program compensates the hardware's gain,
+        :attr:`pysampler.contract.config.HwConfig.logit_lsb`).
         ``adapt="entropy"``: restricted to one-hot, empty and two-hot states, the stationary
-        invalid-to-valid mass ratio of the one-hot program is exp(-beta lam) times
+        invalid-to-valid mass ratio of the one-hot program is exp(-lam) times
         p_max + (1 - sum p^2) / (2 p_max) for the shift by max, and sqrt(2 (1 - sum p^2)) for the
-        min_invalid shift (its minimum over all shifts; p = softmax(beta z),
+        min_invalid shift (its minimum over all shifts; p = softmax(z),
         :func:`invalid_ratios`). The first grows like V / 2 on a flat row and equals the second
-        only where p_max^2 = (1 - sum p^2) / 2; the second is below sqrt(2) exp(-beta lam) on every
+        only where p_max^2 = (1 - sum p^2) / 2; the second is below sqrt(2) exp(-lam) on every
         row, so one lambda bounds the invalid rate at every entropy. The shift by max keeps the
         largest logit exact in fixed point, so it is kept where it costs at most
         ``ADAPT_MAX_RATIO`` times the least invalid mass. With ``cfg`` (a fixed-point core),
@@ -144,12 +145,11 @@ class ChainPolicy:
         """
         if self.adapt == "none":
             return self
-        rows = self.for_rows(np.asarray(logits, dtype=np.float64).reshape(1, -1), beta, cfg)
+        rows = self.for_rows(np.asarray(logits, dtype=np.float64).reshape(1, -1), cfg)
         lam = self.lam if cfg is None else tuple(float(v) for v in rows.lams[0])
         return self.replace(adapt="none", offset=rows.offsets[0], lam=lam)
 
-    def for_rows(self, logits: ArrayLike, beta: float = 1.0, cfg: "HwConfig | None" = None
-                 ) -> "RowPolicies":
+    def for_rows(self, logits: ArrayLike, cfg: "HwConfig | None" = None) -> "RowPolicies":
         """:meth:`for_row` of every row of ``logits`` (B, n) at once, as arrays (the one
         implementation: :meth:`for_row` calls this with B = 1)."""
         z = np.asarray(logits, dtype=np.float64)
@@ -159,16 +159,17 @@ class ChainPolicy:
         lams = np.tile(np.array(self.lam_schedule), (n_rows, 1))
         if self.adapt == "none":
             return RowPolicies(np.full(n_rows, self.offset, dtype=object), lams)
-        by_max, least = invalid_ratios_rows(z, beta)
+        by_max, least = invalid_ratios_rows(z)
         least_mass = by_max > ADAPT_MAX_RATIO * least
         if cfg is not None:
-            least_shifted = shift_rows(z, "min_invalid", beta)
+            lsb = cfg.logit_lsb
+            least_shifted = shift_rows(z, "min_invalid")
             # no shift that saturates the fixed-point h the shift by max would not
-            least_mass &= least_shifted.max(axis=1) + lams[:, -1] + cfg.lsb / 2 \
-                <= cfg.weight_max * cfg.lsb
-            shifted = np.where(least_mass[:, None], least_shifted, shift_rows(z, "max", beta))
+            least_mass &= least_shifted.max(axis=1) + lams[:, -1] + lsb / 2 \
+                <= cfg.weight_max * lsb
+            shifted = np.where(least_mass[:, None], least_shifted, shift_rows(z, "max"))
             phase = lambda_phases(shifted, self.readout_lam, cfg)
-            lams = np.maximum(lams + phase[:, None], cfg.lsb)
+            lams = np.maximum(lams + phase[:, None], lsb)
         offsets = np.where(least_mass, "min_invalid", "max").astype(object)
         return RowPolicies(offsets, lams)
 
@@ -221,12 +222,14 @@ def invalid_ratios_rows(logits: np.ndarray, beta: float = 1.0) -> tuple[np.ndarr
 
 
 def lambda_phase(z: ArrayLike, lam: float, cfg: "HwConfig", phases: int = PHASES) -> float:
-    """The shift d in [-LSB/2, LSB/2) (``phases`` steps) of lambda that makes the one-hot law of
-    h = q(z + lambda + d) closest to softmax(z) in TV.
+    """The shift d in [-LSB/2, LSB/2) (``phases`` steps; one LSB = ``cfg.logit_lsb`` logits) of
+    lambda that makes the one-hot law of h = q((z + lambda + d) / beta) closest to softmax(z) in
+    TV.
 
-    ``z`` are the shifted logits the program is built from. The one-hot states' law of the chain
-    is proportional to the odds L(h_k) / (2^P - L(h_k)) of the LUT at each bias (detailed balance
-    between the empty state and one-hot k), exp(beta h_k) up to the LUT's rounding.
+    ``z`` are the shifted logits the program is built from (logit units). The one-hot states' law
+    of the chain is proportional to the odds L(h_k) / (2^P - L(h_k)) of the LUT at each bias
+    (detailed balance between the empty state and one-hot k), exp(beta h_k 2^-f) up to the LUT's
+    rounding.
     """
     row = np.asarray(z, dtype=np.float64).reshape(1, -1)
     return float(lambda_phases(row, lam, cfg, phases)[0])
@@ -243,8 +246,9 @@ def lambda_phases(z: np.ndarray, lam: float, cfg: "HwConfig", phases: int = PHAS
                                for b in range(0, z.shape[0], step)])
     target = np.exp(z - z.max(axis=1, keepdims=True))
     target /= target.sum(axis=1, keepdims=True)
-    shifts = (np.arange(phases) / phases - 0.5) * cfg.lsb
-    h = quantize_values(z[None] + lam + shifts[:, None, None], cfg.frac_bits, cfg.weight_bits)
+    shifts = (np.arange(phases) / phases - 0.5) * cfg.logit_lsb
+    h = quantize_values(field_values(z[None] + lam + shifts[:, None, None], cfg), cfg.frac_bits,
+                        cfg.weight_bits)
     odds = _lut_odds(cfg)[lut_address(h, cfg)]
     tvs = 0.5 * np.abs(odds / odds.sum(axis=2, keepdims=True) - target).sum(axis=2)  # (P, B)
     near_best = tvs <= tvs.min(axis=0) + 1e-12

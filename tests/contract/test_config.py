@@ -43,6 +43,7 @@ def test_presets_cover_both_rngs_and_step_counts():
     ("lut_addr_bits", 0, "lut_addr_bits"), ("lut_addr_bits", 17, "lut_addr_bits"),
     ("lut_shift", 40, "lut_shift"), ("prob_bits", 0, "prob_bits"), ("prob_bits", 33, "prob_bits"),
     ("beta", 0.0, "beta"), ("beta", float("nan"), "beta"), ("beta", float("inf"), "beta"),
+    ("beta", 1e-300, "beta"), ("beta", 2.0**10 * 1.01, "beta"), ("beta", "1", "beta"),
     ("rng", "mt", "rng"), ("rng_bits", 7, "rng_bits"), ("rng_bits", 65, "rng_bits"),
     ("rng_steps", 0, "rng_steps"), ("rng_steps", 65, "rng_steps"), ("schedule", "random", "schedule"),
     ("n_pbits", 3.0, "n_pbits"), ("weight_bits", True, "weight_bits"),
@@ -75,6 +76,25 @@ def test_unknown_keys_and_names_rejected(tmp_path):
         HwConfig.from_dict({"n_pbits": 4, "bogus": 1})
     with pytest.raises(ValueError, match="preset"):
         get_preset("huge")
-    with pytest.raises(ValueError, match="neither a preset"):
+    with pytest.raises(ValueError, match="missing.json' does not exist"):
         load_config(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="neither a preset"):
+        load_config("huge")
     assert json.loads(HwConfig().to_json())["rng_steps"] == 16
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("null", "object of fields.*got null"), ("5", "object of fields.*got 5"),
+    ('"ad"', 'object of fields.*got "ad"'), ("[1, 2]", "object of fields"),
+    ("{bad", "not valid JSON: .* line 1, column 2"), ('{"n_pbits": 1e9}', "n_pbits"),
+])
+def test_config_files_that_are_not_configs_name_the_file(tmp_path, text, needle):
+    path = tmp_path / "cfg.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"config file '.*cfg.json'.*{needle}"):
+        load_config(path)
+
+
+def test_beta_bounds_are_the_gain_range():
+    assert HwConfig(beta=2.0**-10).beta == 2.0**-10 and HwConfig(beta=2.0**10).beta == 2.0**10
+    assert HwConfig(beta=0.5).logit_lsb == 0.5 * HwConfig().lsb

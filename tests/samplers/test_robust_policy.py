@@ -47,7 +47,7 @@ def test_for_row_picks_the_shift_and_a_sub_lsb_phase():
     by_max, least = invalid_ratios(peaked)
     assert by_max <= ADAPT_MAX_RATIO * least and ROBUST.for_row(peaked).offset == "max"
     for z in (flat, peaked):
-        row = ROBUST.for_row(z, 1.0, cfg)
+        row = ROBUST.for_row(z, cfg)
         assert row.adapt == "none" and abs(row.lam - ROBUST.lam) <= cfg.lsb / 2
         assert ROBUST.for_row(z).lam == ROBUST.lam           # float: no phase
         d = lambda_phase(shift_logits(z, 1.0, row.offset), ROBUST.lam, cfg)
@@ -60,13 +60,13 @@ def test_for_rows_is_for_row_on_every_row():
     cfg = HwConfig()
     rows = np.stack([gaussian_row(24, f).logits for f in np.linspace(0.05, 0.995, 12)])
     for c in (None, cfg):
-        chosen = ROBUST.for_rows(rows, 1.0, c)
+        chosen = ROBUST.for_rows(rows, c)
         assert set(chosen.offsets) == {"max", "min_invalid"}
         for b, z in enumerate(rows):
-            one = ROBUST.for_row(z, 1.0, c)
+            one = ROBUST.for_row(z, c)
             assert one.offset == chosen.offsets[b]
             assert one.lam_schedule == tuple(chosen.lams[b])
-    legacy = LEGACY.for_rows(rows, 1.0, cfg)
+    legacy = LEGACY.for_rows(rows, cfg)
     assert set(legacy.offsets) == {"max"} and (legacy.lams == LEGACY.lam).all()
     with pytest.raises(ValueError, match="2-D"):
         ROBUST.for_rows(rows[0])
@@ -120,10 +120,10 @@ def test_dominant_token_rows_stay_finite_and_unsaturated():
     assert np.isfinite(shifted).all()
     assert shifted[0, 0] == pytest.approx((100.0 - np.log1p(np.exp(-1.0))) / 2, rel=1e-12)
     cfg = HwConfig()
-    chosen = ROBUST.for_rows(rows, 1.0, cfg)
+    chosen = ROBUST.for_rows(rows, cfg)
     assert chosen.offsets[0] == "max"                         # min_invalid would put h at +52
     for b, z in enumerate(rows):
-        policy = ROBUST.for_row(z, 1.0, cfg)
+        policy = ROBUST.for_row(z, cfg)
         top = shift_rows(z[None], policy.offset)[0].max() + policy.readout_lam
         assert top <= cfg.weight_max * cfg.lsb
     sampler = make_sampler("hw", cfg, ROBUST, seed=1)
