@@ -102,8 +102,8 @@ verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
 	$(PY) -m pytest -n 2 -m cosim tests
 
-soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model
-	$(PYSAMPLER) soak --updates 1e8
+soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model, fresh seed -> results/soak.md
+	$(PYSAMPLER) soak --updates 1e8 --out results/soak.md
 
 coverage: setup  ## functional coverage of the bulk co-simulation -> results/coverage.md
 	$(PYSAMPLER) coverage --out results/coverage.md

@@ -48,6 +48,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _total_variation(text: str) -> float:
+    """A total variation to reach: a number in (0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a total variation in (0, 1), got {text}")
+    return value
+
+
 def _lambda_schedule(text: str) -> float | tuple[float, ...]:
     """One lambda, or a comma-separated per-sweep schedule (1..MAX_SCHEDULE entries)."""
     from .contract.program import MAX_SCHEDULE
@@ -57,6 +68,18 @@ def _lambda_schedule(text: str) -> float | tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"a lambda schedule has at most {MAX_SCHEDULE} entries, "
                                          f"got {len(values)}")
     return values[0] if len(values) == 1 else values
+
+
+def _count(text: str) -> int:
+    """An int >= 1, written as an int or in float notation with an integral value (1e8)."""
+    try:
+        value = float(text) if any(c in text.lower() for c in ".e") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 (1e8 accepted), got {text!r}") \
+            from None
+    if not (value >= 1 and float(value).is_integer() and value < 2**63):
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 (1e8 accepted), got {text}")
+    return int(value)
 
 
 def _seed(text: str) -> int:
@@ -76,10 +99,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(seed_default: int | None = 0,
+            seed_help: str = "seed of every random stream (samplers, logit sets); default 0"
+            ) -> argparse.ArgumentParser:
+    """--seed and --deterministic (a new parser each call: argparse shares a parent's actions,
+    so one command's defaults must not be set on a shared parent)."""
     common = _Parser(add_help=False)
-    common.add_argument("--seed", type=_seed, default=0,
-                        help="seed of every random stream (samplers, logit sets); default 0")
+    common.add_argument("--seed", type=_seed, default=seed_default, help=seed_help)
     common.add_argument("--deterministic", action="store_true",
                         help="single-threaded torch with deterministic algorithms, so that LM "
                              "logits (and so tokens) repeat bit for bit across runs")
@@ -151,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", parents=[common],
                          help="lambda grid search and convergence vs sweeps for a target TV")
     cal.add_argument("--vocab-size", type=_positive_int, default=64, help="<= 64 (default 64)")
-    cal.add_argument("--target-tv", type=_positive_float, default=0.01,
+    cal.add_argument("--target-tv", type=_total_variation, default=0.01,
                      help="exact TV to reach (default 0.01)")
     cal.add_argument("--config", default="default", help=cfg_help)
     cal.add_argument("--max-sweeps", type=_positive_int, default=160,
@@ -225,14 +251,29 @@ def build_parser() -> argparse.ArgumentParser:
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
 
-    for name, what in (("soak", "compare >= 10^8 updates of free-running RTL with the model "
-                                 "(bulk mode, Verilator)"),
-                       ("coverage", "functional coverage of the bulk co-simulation -> "
-                                    "results/coverage.md"),
-                       ("mutate", "single-line mutations of the cores: caught or not -> "
-                                  "results/mutations.md")):
-        sub.add_parser(name, help=what + f"; its options: `pysampler {name} --options`",
-                       add_help=False)
+    soak = sub.add_parser("soak", parents=[_common(None, "replay the soak of this seed, in "
+                                                         "[0, 2**32) (default: a fresh seed, "
+                                                         "printed)")],
+                          help="compare about 10^8 updates of free-running RTL with the model "
+                               "(bulk mode, Verilator), on random programs from a fresh seed")
+    soak.add_argument("--updates", type=_count, default=10**8,
+                      help="updates to compare in all, an int >= 1 (1e8 accepted; default 1e8)")
+    soak.add_argument("--out", type=Path, default=None,
+                      help="also write the counts and the seed here (make soak: results/soak.md)")
+    cov = sub.add_parser("coverage", parents=[common],
+                         help="functional coverage of the bulk co-simulation -> "
+                              "results/coverage.md")
+    cov.add_argument("--out", type=Path, default=None, help="write the report here (markdown)")
+    mut = sub.add_parser("mutate", parents=[common],
+                         help="single-line mutations of the cores: caught or not -> "
+                              "results/mutations.md")
+    mut.add_argument("--out", type=Path, default=None, help="write the tables here (markdown)")
+    mut.add_argument("--only", default=None, help="run the mutations whose name contains this")
+    mut.add_argument("--programs", type=_positive_int, default=100,
+                     help="random programs per mutation (default 100)")
+    mut.add_argument("--saturated", default="tiny",
+                     help="also run the clamp mutations on this configuration, whose LUT is "
+                          "saturated at both ends ('' to skip; default tiny)")
 
     docs = sub.add_parser("docs", parents=[common],
                           help="regenerate the generated parts of docs/ (the register map table)")
@@ -271,7 +312,7 @@ def _deterministic(enabled: bool) -> None:
 
 def _samplers(args: argparse.Namespace) -> dict:
     """kind -> sampler for --sampler (every registered kind for 'all'), --config, --policy,
-    --lam, --sweeps and --seed; --top-k checked against each sampler's capacity."""
+    --lam, --sweeps and --seed."""
     from .samplers.policy import POLICIES, ChainPolicy
     from .samplers.registry import make_sampler, sampler_kinds
 
@@ -279,25 +320,26 @@ def _samplers(args: argparse.Namespace) -> dict:
     policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
                             sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
-    samplers = {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
-    for kind, sampler in samplers.items():
-        if sampler.max_kept is not None and args.top_k and args.top_k > sampler.max_kept:
-            raise ValueError(f"--top-k must be <= n_pbits = {sampler.max_kept} for the {kind} "
-                             f"sampler, got {args.top_k}")
-    return samplers
+    return {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
 
 
 def _run_generate(args: argparse.Namespace) -> None:
-    from .llm import generate, load_lm
+    from .llm import check_device, generate, load_lm
     from .samplers.filtering import check_filters
 
     top_k = args.top_k or None  # 0: no top-k
     check_filters(args.temperature, top_k, args.top_p, args.min_p)  # before the LM loads
     samplers = _samplers(args)
     try:
-        lm = load_lm(args.lm, device=args.device)
+        device = check_device(args.device)
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
+    try:
+        lm = load_lm(args.lm, device=device)
     except OSError as err:
-        raise ValueError(f"cannot load --lm {args.lm!r}: {str(err).splitlines()[0]}") from None
+        raise ValueError(f"--lm: {str(err).splitlines()[0]}") from None
+    for sampler in samplers.values():  # every sampler, before any text is generated
+        sampler.check_filters_fit(top_k, lm.vocab_size, flag="--top-k")
     prompts = args.prompt or list(DEMO_PROMPTS)
     for kind, sampler in samplers.items():
         results = generate(lm, prompts, sampler, max_new_tokens=args.max_new_tokens,
@@ -439,12 +481,24 @@ def _run_fpga(args: argparse.Namespace) -> None:
     fpga.run_report(args.out, designs=args.designs, targets=args.targets, sweeps=DEFAULT_SWEEPS)
 
 
-def _run_verification(args: argparse.Namespace) -> None:
-    """soak, coverage, mutate: the verification tools of sim/ (they exit non-zero on a failure)."""
-    rest = ["--help" if arg == "--options" else arg for arg in args.tool_args]
-    code = _import_hw(f"sim.{args.command}").main(rest)
+def _exit_with(code: int) -> None:
+    """The verification tools return 1 on a mismatch or a hole: exit with it."""
     if code:
         raise SystemExit(code)
+
+
+def _run_soak(args: argparse.Namespace) -> None:
+    _exit_with(_import_hw("sim.soak").run_soak(args.updates, seed=args.seed, out=args.out))
+
+
+def _run_coverage(args: argparse.Namespace) -> None:
+    _exit_with(_import_hw("sim.coverage").run_coverage(args.out))
+
+
+def _run_mutate(args: argparse.Namespace) -> None:
+    _exit_with(_import_hw("sim.mutate").run_mutate(args.out, only=args.only,
+                                                   programs=args.programs,
+                                                   saturated=args.saturated))
 
 
 def _run_docs(args: argparse.Namespace) -> None:
@@ -463,23 +517,17 @@ def _run_train_lm(args: argparse.Namespace) -> None:
     train_lm(args.out, seconds=args.seconds, seed=args.seed, report=args.report)
 
 
-VERIFICATION_TOOLS = ("soak", "coverage", "mutate")
-
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
     "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
-    "soak": _run_verification, "coverage": _run_verification, "mutate": _run_verification,
+    "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
     "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if args.command in VERIFICATION_TOOLS:
-        args.tool_args = rest  # the tool parses its own options
-    elif rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args = parser.parse_args(argv)
     _deterministic(getattr(args, "deterministic", False))
     if args.command in ("generate", "study", "frontier", "fullvocab", "bench", "train-lm"):
         _quiet_transformers()

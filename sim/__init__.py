@@ -19,9 +19,9 @@ module             what it holds
 ``bulk``           bulk mode: the core runs free in a compiled Verilator harness
                    (``bulk_main.cpp``), its records compared with the model in batches;
                    functional coverage (:class:`~sim.bulk.Coverage`)
-``soak``           ``python -m sim.soak`` (``make soak``): 10^8 compared updates
-``coverage``       ``python -m sim.coverage`` (``make coverage``): the coverage report
-``mutate``         ``python -m sim.mutate`` (``make mutate``): single-line mutations of the cores
+``soak``           ``pysampler soak`` (``make soak``): 10^8 compared updates, fresh seed
+``coverage``       ``pysampler coverage`` (``make coverage``): the coverage report
+``mutate``         ``pysampler mutate`` (``make mutate``): single-line mutations of the cores
 ``bench``          co-simulation speed (:func:`cosim_speed`, :func:`bulk_speed`)
 =================  ==========================================================================
 """

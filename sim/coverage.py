@@ -1,6 +1,6 @@
 """Functional-coverage report of the bulk co-simulation.
 
-``python -m sim.coverage --out results/coverage.md`` (``make coverage``) runs the standard bulk
+``pysampler coverage --out results/coverage.md`` (``make coverage``) runs the standard bulk
 script (:func:`sim.bulk.standard_script`, the one ``make test`` runs) of every bulk case and
 writes, per core and configuration, every bin (:class:`sim.bulk.Coverage`): whether the
 configuration can reach it, its hits, and a note (whether the LUT entries at the clamps differ
@@ -10,7 +10,6 @@ is not hit or a run fails. ``make test`` writes the same report per case under b
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from pysampler.contract.regmap import Core
 from .bulk import BulkMismatch, Coverage, run_bulk, standard_script
 from .runner import BULK_CASES, cosim_config
 
-__all__ = ["case_coverage", "markdown", "main"]
+__all__ = ["case_coverage", "markdown", "run_coverage"]
 
 
 def case_coverage(config: str, kind: str, programs: int, long_runs: int, long_sweeps: int
@@ -46,18 +45,15 @@ def markdown(title: str, coverage: Coverage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every bulk case with coverage; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m sim.coverage",
-                                     description="functional coverage of the bulk co-simulation")
-    parser.add_argument("--out", type=Path, default=None, help="write the report here (markdown)")
-    args = parser.parse_args(argv)
+def run_coverage(out: Path | None = None) -> int:
+    """Run every bulk case with coverage (``pysampler coverage``), print the bins missed and with
+    ``out`` write the report; returns the exit status (1 on a mismatch or a missed bin)."""
     parts, missed, total = [], [], 0
     for config, kind, programs, long_runs, long_sweeps in BULK_CASES:
         try:
             coverage, updates = case_coverage(config, kind, programs, long_runs, long_sweeps)
         except BulkMismatch as err:
-            print(f"python -m sim.coverage: {config} {kind}: MISMATCH: {err}", file=sys.stderr)
+            print(f"pysampler coverage: {config} {kind}: MISMATCH: {err}", file=sys.stderr)
             return 1
         total += updates
         missed += [f"{config}-{kind}: {name}" for name in coverage.missed()]
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{config:8s} {kind:7s} {updates:10,d} updates, missed bins: "
               f"{coverage.missed() or 'none'}", flush=True)
     report = ("# Functional coverage of the co-simulation\n\n"
-              "`make coverage` (`python -m sim.coverage --out results/coverage.md`): the bulk "
+              "`make coverage` (`pysampler coverage --out results/coverage.md`): the bulk "
               "co-simulation of `make test` (sim/bulk.py, `standard_script` of every case in "
               "`sim.runner.BULK_CASES`, on Verilator), its bins counted from the compared "
               "traces (every update's field, LUT entry and draw equal the model's) and steps. "
@@ -76,10 +72,6 @@ def main(argv: list[str] | None = None) -> int:
               f"its field range. {total:,d} updates compared; "
               + ("every reachable bin hit." if not missed else f"MISSED: {'; '.join(missed)}.")
               + "\n\n" + "\n".join(parts))
-    if args.out:
-        args.out.write_text(report)
+    if out:
+        out.write_text(report)
     return 1 if missed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

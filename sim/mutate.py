@@ -2,7 +2,7 @@
 bulk mode (:mod:`sim.bulk`) against the bit-accurate model; a behaviour-changing mutation the
 co-simulation does not catch is a hole in the checks.
 
-``python -m sim.mutate`` (``make mutate``) exports the one-hot and dense cores of
+``pysampler mutate`` (``make mutate``) exports the one-hot and dense cores of
 :data:`sim.runner.CLAMP_CONFIG` (a LUT that clamps inside the field range, so the clamps are
 observable), applies each mutation of :data:`MUTATIONS` to a copy of the Verilog under
 build/mutate/ (the sources are never touched), builds and runs it, and prints (and with
@@ -15,7 +15,6 @@ fails.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pysampler.contract.regmap import Core
 from .bulk import BulkMismatch, run_bulk, standard_script
 from .runner import BUILD, cosim_config
 
-__all__ = ["Mutation", "MUTATIONS", "apply", "check_mutation", "main"]
+__all__ = ["Mutation", "MUTATIONS", "apply", "check_mutation", "run_mutate"]
 
 
 @dataclass(frozen=True)
@@ -218,58 +217,53 @@ def run_mutations(config: str, mutations: list[Mutation], programs: int, log=pri
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the mutations; returns the exit status (1 when a behaviour-changing mutation is not
-    caught, or an unmutated core fails)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.mutate",
-                                     description="mutation check of the co-simulation")
-    parser.add_argument("--out", type=Path, default=None, help="write the tables here (markdown)")
-    parser.add_argument("--only", default=None, help="run the mutations whose name contains this")
-    parser.add_argument("--programs", type=int, default=100)
-    parser.add_argument("--saturated", default="tiny",
-                        help="also run the clamp mutations on this configuration, whose LUT is "
-                             "saturated at both ends ('' to skip)")
-    args = parser.parse_args(argv)
-    mutations = [m for m in MUTATIONS if args.only is None or args.only in m.name]
+def run_mutate(out: Path | None = None, *, only: str | None = None, programs: int = 100,
+               saturated: str = "tiny") -> int:
+    """Run the mutations (``pysampler mutate``): every one whose name contains ``only`` (all by
+    default) on ``clamp``, the clamp mutations also on ``saturated`` ('' to skip), ``programs``
+    random programs each; print the table and with ``out`` write it. Returns the exit status (1
+    when a behaviour-changing mutation is not caught, or an unmutated core fails)."""
+    mutations = [m for m in MUTATIONS if only is None or only in m.name]
+    if not mutations:
+        raise ValueError(f"only: no mutation's name contains {only!r}; names: "
+                         f"{sorted({m.name for m in MUTATIONS})}")
+    if saturated:
+        cosim_config(saturated)  # an unknown configuration is an error before any run
     log = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        rows = run_mutations("clamp", mutations, args.programs, log)
-        extra = run_mutations(args.saturated, [m for m in mutations if m.clamp], args.programs,
-                              log) if args.saturated else []
+        rows = run_mutations("clamp", mutations, programs, log)
+        extra = run_mutations(saturated, [m for m in mutations if m.clamp], programs,
+                              log) if saturated else []
     except BulkMismatch as err:
-        print(f"python -m sim.mutate: {err}", file=sys.stderr)
+        print(f"pysampler mutate: {err}", file=sys.stderr)
         return 1
     holes = [row for row in rows + extra if row[1] and not row[2]]
     table = _table(rows)
-    if args.out:
+    if out:
         caught = sum(1 for row in rows if row[2])
         text = (
             "# Mutation check of the co-simulation\n\n"
-            "`make mutate` (`python -m sim.mutate --out results/mutations.md`): single-line "
+            "`make mutate` (`pysampler mutate --out results/mutations.md`): single-line "
             "mutations of the exported Verilog of the one-hot and dense cores (a copy under "
             "build/mutate/; the sources are not touched), each built and run in bulk mode "
             "against the bit-accurate model: edge, directed and random programs, KEEP runs, "
             "refused input and token runs (`sim.bulk.standard_script`, "
-            f"{args.programs} random programs). The unmutated cores pass the same runs.\n\n"
+            f"{programs} random programs). The unmutated cores pass the same runs.\n\n"
             "## On `clamp`, the configuration whose LUT clamps inside its field range\n\n"
             "`sim.runner.CLAMP_CONFIG`: 16 units, weight_bits 8, frac_bits 4, a 32-entry LUT "
             "covering +-1 logit (no entry is 0 or 2^P), P = 12, LFSR-20 with 3 steps a draw. "
             f"Every mutation changes behaviour here; {caught} of {len(rows)} are caught.\n\n"
             + table + "\n")
         if extra:
-            text += (f"\n## The clamp mutations on `{args.saturated}`, a saturated LUT\n\n"
+            text += (f"\n## The clamp mutations on `{saturated}`, a saturated LUT\n\n"
                      "Its LUT entries at both clamps equal their neighbours (0 and 2^P), so moving "
                      "a clamp by one entry changes nothing the core computes: the mutations are "
                      "equivalent there, and no co-simulation of that configuration can catch "
                      "them (the issue's finding, and why `clamp` is in the co-simulated set).\n\n"
                      + _table(extra) + "\n")
-        args.out.write_text(text)
+        out.write_text(text)
     print(table)
     if holes:
         print(f"not caught: {', '.join(f'{row[0].core} {row[0].name}' for row in holes)}",
               file=sys.stderr)
     return 1 if holes else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,16 +1,18 @@
 """The soak: 10^8 updates of free-running RTL compared with the bit-accurate model in bulk mode.
 
-``python -m sim.soak`` (``make soak``) spreads ``--updates`` (default 10^8) over every bulk case
+``pysampler soak`` (``make soak``) spreads ``--updates`` (default 10^8) over every bulk case
 (:data:`sim.runner.BULK_CASES`: the one-hot and dense cores on the tiny, default, wide and
 clamping configurations, and the one-hot core at V = 1024), in batches of random programs with
 runs of up to 64 sweeps and token runs of 200 sweeps (:func:`sim.bulk.soak_script`), each batch a
-new seed. It prints the compared updates per case and in all, and exits 1 at the first difference
-(cycle, unit, RTL and model values) or any harness failure.
+new seed derived from the soak's seed. The seed is fresh (drawn and printed) unless ``--seed``
+replays one, so that repeated soaks cover new programs and a failure can be replayed. It prints
+the compared updates per case and in all (and with ``--out`` writes them, with the seed), and exits
+1 at the first difference (cycle, unit, RTL and model values) or any harness failure.
 """
 
 from __future__ import annotations
 
-import argparse
+import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,9 @@ from pathlib import Path
 from .bulk import BulkMismatch, run_bulk, soak_script
 from .runner import BULK_CASES, cosim_config
 
-__all__ = ["soak", "main"]
+__all__ = ["soak", "run_soak", "SOAK_SEEDS"]
+
+SOAK_SEEDS = 1 << 32  # a soak seed is in [0, 2^32): batch seeds seed * 100,000 + batch fit 64 bits
 
 
 def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
@@ -65,24 +69,33 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the soak; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m sim.soak",
-                                     description="bulk co-simulation soak against the model")
-    parser.add_argument("--updates", type=float, default=1e8, help="updates to compare in all")
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+def run_soak(updates: int, *, seed: int | None = None, out: Path | None = None,
+             log=print) -> int:
+    """The soak of ``pysampler soak``: a fresh seed unless one is given (printed first, so that a
+    failure can be replayed with ``--seed``), every case, a summary; with ``out``, a Markdown
+    report (seed, updates per case, time). Returns the exit status (1 on a mismatch)."""
+    if seed is None:
+        seed = secrets.randbelow(SOAK_SEEDS)
+    if not 0 <= seed < SOAK_SEEDS:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    log(f"soak seed {seed} (replay: pysampler soak --seed {seed} --updates {updates:.3g})")
     start = time.perf_counter()
     try:
-        counts = soak(int(args.updates), seed=args.seed)
+        counts = soak(updates, seed=seed, log=log)
     except BulkMismatch as err:
-        print(f"python -m sim.soak: MISMATCH: {err}", file=sys.stderr)
+        print(f"pysampler soak: MISMATCH (seed {seed}): {err}", file=sys.stderr)
         return 1
     total, seconds = sum(counts.values()), time.perf_counter() - start
-    print(f"soak: {total:,d} updates compared, 0 mismatches, in {seconds:.0f} s "
-          f"({total / seconds:,.0f} updates/s, builds included)")
+    summary = (f"{total:,d} updates compared, 0 mismatches, in {seconds:.0f} s "
+               f"({total / seconds:,.0f} updates/s, builds included)")
+    log(f"soak: {summary}")
+    if out is not None:
+        rows = "\n".join(f"| {key} | {count:,d} |" for key, count in counts.items())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            "# Soak\n\n`make soak` (`pysampler soak --updates 1e8 --out results/soak.md`): "
+            "free-running RTL in bulk mode (Verilator) compared with the bit-accurate model on "
+            f"every update, random programs from seed {seed} (replay with `--seed {seed}`).\n\n"
+            f"| case | updates compared |\n| --- | --- |\n{rows}\n\n"
+            f"In all: {summary}.\n")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -80,6 +80,7 @@ def exact_token_distribution(sampler: TokenSampler, logits: Any, *, temperature:
     reported as ``truncation_bound``.
     """
     kept = _kept(logits, dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p))
+    sampler.check_kept_size(kept.size)
     law = sampler.law(kept) if max_popcount is None else sampler.law(kept,
                                                                       max_popcount=max_popcount)
     return score_law(kept, law)
@@ -90,6 +91,7 @@ def exact_over_sweeps(sampler: TokenSampler, logits: Any, sweeps_grid: Sequence[
     """:func:`exact_token_distribution` of a chain sampler with ``sweeps`` set to each value of
     ``sweeps_grid`` (read off one propagation where the policy allows it)."""
     kept = _kept(logits, filters)
+    sampler.check_kept_size(kept.size)
     options = {} if max_popcount is None else {"max_popcount": max_popcount}
     return [score_law(kept, law)
             for law in sampler.laws_over_sweeps(kept, [int(s) for s in sweeps_grid], **options)]

@@ -187,7 +187,7 @@ def onehot_gibbs(z: ArrayLike, lam: float | Sequence[float], *, sweeps: int, n_c
     ``rng`` gives, in order, the start (:func:`onehot_init`; nothing for "zeros" or an array) and
     then each sweep's numbers (:func:`onehot_draws`), drawn a block of sweeps ahead of one kernel
     call (:func:`onehot_sweeps`): what a caller that draws the same calls from its own generator
-    and runs the same kernel (:meth:`pysampler.samplers.gibbs.GibbsSampler.sample_kept_batch`)
+    and runs the same kernel (:meth:`pysampler.samplers.gibbs.GibbsSampler._draw_kept_batch`)
     reproduces exactly.
     """
     zf = np.ascontiguousarray(z, dtype=np.float64)

@@ -58,10 +58,10 @@ class StreamRow:
 def _host_rows(logits: Any, temperature: float, fmt: StreamFormat, name: str) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     if z.shape[-1] == 0:
-        raise ValueError(f"{name} is empty: the stream needs at least one logit (V >= 1)")
+        raise ValueError(f"{name} is empty: the stream format needs at least one logit (V >= 1)")
     if z.shape[-1] > fmt.max_vocab:
-        raise ValueError(f"{name} has V = {z.shape[-1]} logits but the stream was built for at "
-                         f"most max_vocab = {fmt.max_vocab}")
+        raise ValueError(f"{name} has V = {z.shape[-1]} logits but the stream format (the stream "
+                         f"and Gumbel-max samplers) takes at most max_vocab = {fmt.max_vocab}")
     if np.isnan(z).any():
         raise ValueError(f"{name} contains NaN; logits must be numbers (-inf allowed)")
     if np.isposinf(z).any():
@@ -429,12 +429,12 @@ def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat,
     if z.ndim != 2:
         raise ValueError(f"logits must be 2-D (B, V), got shape {z.shape}")
     if z.shape[1] == 0:
-        raise ValueError("logits is empty: the stream needs at least one logit (V >= 1)")
+        raise ValueError("logits is empty: the stream format needs at least one logit (V >= 1)")
     n = row_lengths(lengths, z.shape)
     longest = int(n.max()) if n.size else 0
     if longest > fmt.max_vocab:
-        raise ValueError(f"logits has V = {longest} logits but the stream was built for at "
-                         f"most max_vocab = {fmt.max_vocab}")
+        raise ValueError(f"logits has V = {longest} logits but the stream format (the stream "
+                         f"and Gumbel-max samplers) takes at most max_vocab = {fmt.max_vocab}")
     t = _field_temperature(temperature, fmt)
     lo, hi = -(1 << (fmt.logit.weight_bits - 1)), (1 << (fmt.logit.weight_bits - 1)) - 1
     x, saturated, bad = _quantize_rows(z, n, t, float(1 << fmt.logit.frac_bits), float(lo),

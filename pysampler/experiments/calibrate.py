@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analysis.exact import MAX_EXACT_VOCAB, exact_over_sweeps
+from ..analysis.exact import exact_over_sweeps
 from ..contract.config import HwConfig
 from ..samplers.policy import ChainPolicy
 from ..samplers.registry import make_sampler
-from .logitsets import synthetic_logits
+from .logitsets import check_vocab_size, synthetic_logits
 
 __all__ = ["CalibrationHit", "calibrate", "calibration_report", "CALIBRATION_LAMS",
            "CALIBRATION_SWEEPS"]
@@ -33,10 +33,14 @@ def calibrate(vocab_size: int, target_tv: float, cfg: HwConfig, *, max_sweeps: i
               ) -> dict[float, dict[str, CalibrationHit | None]]:
     """lambda -> kind -> the cheapest grid point with exact TV <= ``target_tv`` and per-token
     fallback < 1% on :func:`synthetic_logits` (None where none reaches it)."""
-    if not 1 <= vocab_size <= MAX_EXACT_VOCAB:
-        raise ValueError(f"vocab_size must be in [1, {MAX_EXACT_VOCAB}], got {vocab_size}")
-    logits = synthetic_logits(vocab_size, seed)
+    check_vocab_size(vocab_size, cfg)
+    if not (isinstance(target_tv, (int, float)) and 0 < target_tv < 1):
+        raise ValueError(f"target_tv must be a total variation in (0, 1), got {target_tv!r}")
     grid = [s for s in CALIBRATION_SWEEPS if s <= max_sweeps]
+    if not grid:
+        raise ValueError(f"max_sweeps must be >= {CALIBRATION_SWEEPS[0]} (the shortest run of the "
+                         f"grid {CALIBRATION_SWEEPS}), got {max_sweeps!r}")
+    logits = synthetic_logits(vocab_size, seed)
     out: dict[float, dict[str, CalibrationHit | None]] = {}
     for lam in CALIBRATION_LAMS:
         out[lam] = {}

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["synthetic_logits", "random_ising", "LOGIT_SCALE"]
+if TYPE_CHECKING:
+    from ..contract.config import HwConfig
+
+__all__ = ["synthetic_logits", "random_ising", "LOGIT_SCALE", "check_vocab_size"]
 
 LOGIT_SCALE = 2.0
+
+
+def check_vocab_size(vocab_size: int, cfg: "HwConfig") -> int:
+    """A vocabulary size the exact studies (match, calibrate) can run: at most 64 tokens (exact
+    evaluation of a chain) and at most the array's n_pbits; else a ValueError saying which."""
+    from ..analysis.exact import MAX_EXACT_VOCAB
+    from ..contract.validation import check_int
+
+    high = min(MAX_EXACT_VOCAB, cfg.n_pbits)
+    why = (f"the chains' exact evaluation takes at most {MAX_EXACT_VOCAB} tokens"
+           if high == MAX_EXACT_VOCAB else f"the array has n_pbits = {cfg.n_pbits} units")
+    try:
+        return check_int("vocab_size", vocab_size, 1, high)
+    except ValueError as err:
+        raise ValueError(f"{err} ({why})") from None
 
 
 def synthetic_logits(vocab_size: int, seed: int = 0, scale: float = LOGIT_SCALE) -> np.ndarray:

@@ -16,7 +16,7 @@ from ..contract.config import HwConfig
 from ..samplers.policy import ChainPolicy
 from ..samplers.registry import make_sampler
 from ..samplers.policy import DEFAULT_SWEEPS
-from .logitsets import synthetic_logits
+from .logitsets import check_vocab_size, synthetic_logits
 from .tables import markdown_table, write_table
 
 __all__ = ["MatchRow", "softmax_match", "recommend_lambda", "MATCH_LAMS", "MATCH_SWEEPS",
@@ -57,6 +57,8 @@ def softmax_match(vocab_sizes: Sequence[int] = MATCH_VOCAB_SIZES,
     Exact figures use one propagation per (sampler, V, lambda) read out at every sweep count.
     """
     cfg = HwConfig() if cfg is None else cfg
+    for v in vocab_sizes:
+        check_vocab_size(v, cfg)
     rows: list[MatchRow] = []
     jobs = [(kind, v, lam) for v in vocab_sizes for kind in samplers for lam in lams]
     for kind, v, lam in tqdm(jobs, desc="softmax match", disable=not progress):

@@ -27,9 +27,12 @@ from ..samplers.filtering import KeptVocab, check_filters, reduce_vocab
 from ..samplers import TokenSampler
 
 __all__ = ["LanguageModel", "load_lm", "GenerationResult", "generate", "SampledTokenProcessor",
-           "apply_repetition_penalty", "DEFAULT_LM_DIR"]
+           "apply_repetition_penalty", "DEFAULT_LM_DIR", "check_device"]
 
 DEFAULT_LM_DIR = Path("build/lm")
+
+
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -44,29 +47,82 @@ class LanguageModel:
     def eos_token_id(self) -> int | None:
         return self.tokenizer.eos_token_id
 
+    @property
+    def max_positions(self) -> int | None:
+        """Most tokens (prompt and generated) the model has positions for
+        (``config.max_position_embeddings``, GPT-2's ``n_positions``); None where the config
+        states no limit."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return int(limit) if isinstance(limit, int) and limit > 0 else None
+
+    @property
+    def vocab_size(self) -> int:
+        """Logits per step (the LM head's output size)."""
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+
+def check_device(device: Any) -> str:
+    """``device`` as a torch device string, or a ValueError saying why this machine cannot use it
+    (an unknown name, a backend torch was built without, CUDA with no GPU)."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device {device!r} is not a torch device: {err}") from None
+    if parsed.type == "meta":
+        raise ValueError("device 'meta' holds no data: generate on 'cpu' or an accelerator")
+    try:
+        torch.empty(0, device=parsed)
+    except (RuntimeError, AssertionError) as err:
+        raise ValueError(f"device {str(parsed)!r} is not available on this machine: "
+                         f"{str(err).splitlines()[0]}") from None
+    return str(parsed)
+
 
 def load_lm(name_or_path: str | Path = DEFAULT_LM_DIR, *, device: str = "cpu",
-            dtype: str | None = None) -> LanguageModel:
+            dtype: Any = None) -> LanguageModel:
     """``AutoModelForCausalLM`` and ``AutoTokenizer`` ``from_pretrained(name_or_path)``.
 
     Hub names (``gpt2``, ``distilgpt2``) work wherever the hub is reachable; a local folder always
-    does (``make lm`` writes one to build/lm). ``dtype``: None (the checkpoint's), "float32",
-    "bfloat16" or "float16".
+    does (``make lm`` writes one to build/lm). ``dtype``: None (the checkpoint's), a torch dtype or
+    its name, one of float32, bfloat16, float16. ``device``: any torch device this machine has
+    (:func:`check_device`). A name that is neither an existing folder nor a reachable hub model
+    raises FileNotFoundError, saying which.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = Path(name_or_path)
-    if str(name_or_path) == str(DEFAULT_LM_DIR) and not path.exists():
-        raise FileNotFoundError(f"no model at {path}: run `make lm` (trains the offline GPT-2) "
-                                f"or pass a hub name or another folder")
+    device = check_device(device)
     kwargs = {}
     if dtype is not None:
-        if dtype not in ("float32", "bfloat16", "float16"):
-            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
-        kwargs["dtype"] = getattr(torch, dtype)
-    model = AutoModelForCausalLM.from_pretrained(str(name_or_path), **kwargs).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
+        name = str(dtype).removeprefix("torch.")
+        if name not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES} (a name or a torch dtype), "
+                             f"got {dtype!r}")
+        kwargs["dtype"] = getattr(torch, name)
+    path = Path(name_or_path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise FileNotFoundError(f"{str(path)!r} is a file: pass the folder holding the model's "
+                                f"config.json (or a hub name)")
+    if not path.exists():
+        where = ("run `make lm` (trains the offline GPT-2)"
+                 if str(name_or_path) == str(DEFAULT_LM_DIR) else "check the path")
+        if path.is_absolute() or str(name_or_path).startswith((".", "~")) \
+                or str(name_or_path) == str(DEFAULT_LM_DIR):
+            raise FileNotFoundError(f"no such folder {str(path)!r}: {where}")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(path) if path.exists()
+                                                     else str(name_or_path), **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(str(path) if path.exists()
+                                                  else str(name_or_path))
+    except OSError as err:
+        if path.exists():
+            raise FileNotFoundError(f"cannot load a model from folder {str(path)!r}: "
+                                    f"{str(err).splitlines()[0]}") from None
+        raise FileNotFoundError(f"{str(name_or_path)!r} is no folder here, and loading it as a "
+                                f"hub name failed: {str(err).splitlines()[0]}") from None
+    model = model.to(device).eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return LanguageModel(model, tokenizer, device)
@@ -125,6 +181,11 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
     Prompts are left-padded into one batch; each step runs the model once on the new tokens with the
     KV cache, then samples one token per row (row b uses the sampler's lane b). A row stops at EOS
     (``stop_at_eos``) or after ``max_new_tokens``. ``seed`` reseeds the sampler first.
+
+    Everything that could stop a run half way is checked before the first step, each a ValueError:
+    an empty prompt (no tokens to condition on), a prompt plus ``max_new_tokens`` longer than the
+    model's positions (:attr:`LanguageModel.max_positions`: 64 for the offline LM), and filters
+    that can keep more tokens than the sampler takes (:meth:`TokenSampler.check_filters_fit`).
     """
     import torch
 
@@ -136,15 +197,15 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
         raise ValueError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
     check_filters(temperature, top_k, top_p, min_p)
     apply_repetition_penalty(np.zeros(1), [], repetition_penalty)
-    if seed is not None:
-        sampler.reseed(seed)
+    sampler.check_filters_fit(top_k, lm.vocab_size)
     tok = lm.tokenizer
     tok.padding_side = "left"
     enc = tok(list(prompts), return_tensors="pt", padding=True)
     input_ids = enc["input_ids"].to(lm.device)
     attention = enc["attention_mask"].to(lm.device)
-    if input_ids.shape[1] == 0:
-        raise ValueError("every prompt is empty after tokenization")
+    _check_prompt_lengths(attention.sum(dim=1).tolist(), max_new_tokens, lm.max_positions)
+    if seed is not None:
+        sampler.reseed(seed)
     n_rows = input_ids.shape[0]
     history = [ids[mask.bool()].tolist() for ids, mask in zip(input_ids.cpu(), attention.cpu())]
     out_ids: list[list[int]] = [[] for _ in range(n_rows)]
@@ -201,8 +262,42 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
     return results
 
 
+def _check_prompt_lengths(lengths: Sequence[int], max_new_tokens: int, max_positions: int | None
+                          ) -> None:
+    """No empty prompt; the longest prompt and ``max_new_tokens`` within the model's positions."""
+    empty = [k for k, n in enumerate(lengths) if n == 0]
+    if empty:
+        raise ValueError(f"prompt {empty[0]} is empty (no tokens after tokenization): a causal LM "
+                         f"needs at least one token to condition on")
+    longest = max(lengths)
+    if max_positions is not None and longest + max_new_tokens > max_positions:
+        room, prompt_room = max_positions - longest, max_positions - max_new_tokens
+        advice = " or ".join(
+            ([f"pass max_new_tokens <= {room}"] if room >= 1 else [])
+            + ([f"shorten the prompt to at most {prompt_room} tokens"] if prompt_room >= 1
+               else [])) or f"max_new_tokens must be below {max_positions}"
+        raise ValueError(f"the longest prompt has {longest} tokens and max_new_tokens is "
+                         f"{max_new_tokens}: {longest + max_new_tokens} tokens, but the model has "
+                         f"{max_positions} positions; {advice}")
+
+
 class SampledTokenProcessor:
     """LogitsProcessor for ``model.generate``: our sampler draws, every other logit becomes -inf.
+
+    It serves transformers' generation modes with one sequence per row: greedy decoding
+    (``do_sample=False``: generate emits exactly the drawn token) and sampling with
+    ``num_beams=1`` (the -inf mask leaves one token to sample), batches and
+    ``num_return_sequences`` (every row draws on its own lane). A row that transformers has
+    finished (it pads finished rows) is not drawn for again. Modes that score log-probabilities
+    or rewrite rows are refused with a ValueError on the first call that shows them: beam search
+    (``num_beams > 1``: it hands the processors log-softmax scores, and every drawn token would
+    score 0), assisted or speculative decoding, or a processor after this one that changes the
+    token (a row that comes back with another token than drawn, and then not with that same one).
+
+    One generation at a time: a call whose rows are not the continuation of the previous call's
+    (a new ``generate`` call) starts over, so :attr:`drawn` holds the current generation's draws
+    and never grows across calls; the sampler's lanes run on from where they were, as a hardware
+    generator would (``sampler.reseed`` restarts them).
 
     Parameters
     ----------
@@ -213,7 +308,8 @@ class SampledTokenProcessor:
     Attributes
     ----------
     drawn : list[list[int]]
-        Per batch row, the tokens the sampler drew, in order (for checking what generate emitted).
+        Per batch row of the current generation, the tokens the sampler drew and generate
+        emitted, in order.
     """
 
     def __init__(self, sampler: TokenSampler, *, temperature: float = 1.0,
@@ -222,6 +318,27 @@ class SampledTokenProcessor:
         self.sampler = sampler
         self.filters = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
         self.drawn: list[list[int]] = []
+        self._expected: np.ndarray | None = None  # last call's rows, each with its next token
+        self._finished = np.zeros(0, dtype=bool)   # rows generate pads (their pad: _expected)
+
+    def _continue_or_restart(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """Follow the rows from the last call, or start a new generation."""
+        last = self._expected
+        if last is None or ids.shape != last.shape \
+                or not np.array_equal(ids[:, :-1], last[:, :-1]):
+            _refuse_log_probabilities(rows)
+            self.drawn = [[] for _ in range(ids.shape[0])]
+            self._finished = np.zeros(ids.shape[0], dtype=bool)
+            return
+        for b in np.flatnonzero(ids[:, -1] != last[:, -1]):
+            if self._finished[b]:
+                raise ValueError(
+                    f"SampledTokenProcessor: finished row {b} came back extended by token "
+                    f"{int(ids[b, -1])}, not its pad {int(last[b, -1])}: generate rewrote the "
+                    f"rows (assisted decoding, or a logits processor after this one); use it "
+                    f"with num_beams=1 and as the last processor")
+            self._finished[b] = True   # transformers pads a finished row: its last draw unused
+            self.drawn[b].pop()
 
     def __call__(self, input_ids, scores):
         import torch
@@ -229,16 +346,35 @@ class SampledTokenProcessor:
         rows = scores.double().cpu().numpy()
         if np.isnan(rows).any():
             raise ValueError("scores contain NaN")
-        while len(self.drawn) < rows.shape[0]:
-            self.drawn.append([])
-        out = torch.full_like(scores, float("-inf"))
-        for b, row in enumerate(rows):
+        ids = np.asarray(input_ids.cpu() if hasattr(input_ids, "cpu") else input_ids)
+        if ids.ndim != 2 or rows.ndim != 2 or ids.shape[0] != rows.shape[0]:
+            raise ValueError(f"input_ids (batch, length) and scores (batch, vocabulary) must have "
+                             f"one row each per sequence, got shapes {ids.shape} and {rows.shape}")
+        self._continue_or_restart(ids, rows)
+        out = scores.clone()
+        nxt = ids[:, -1].copy()  # a finished row's pad repeats
+        for b in np.flatnonzero(~self._finished):
             # -inf marks tokens an earlier processor ruled out (e.g. min_new_tokens): not candidates
-            allowed = np.flatnonzero(np.isfinite(row))
+            allowed = np.flatnonzero(np.isfinite(rows[b]))
             if allowed.size == 0:
                 raise ValueError(f"every score of row {b} is -inf: no token can be drawn")
-            kept = reduce_vocab(row[allowed], **self.filters)
-            token = int(allowed[self.sampler.sample_kept(kept, b)])
+            kept = reduce_vocab(rows[b, allowed], **self.filters)
+            token = int(allowed[self.sampler.sample_kept(kept, int(b))])
             self.drawn[b].append(token)
+            nxt[b] = token
+            out[b] = float("-inf")
             out[b, token] = 0.0
+        self._expected = np.concatenate([ids, nxt[:, None]], axis=1)
         return out
+
+
+def _refuse_log_probabilities(rows: np.ndarray) -> None:
+    """Beam search hands the processors log-softmax scores (every row's logsumexp is 0); raw
+    logits are never normalised so. Refuse the mode before drawing."""
+    finite = np.where(np.isfinite(rows), rows, -np.inf)
+    top = finite.max(axis=1, keepdims=True)
+    log_total = top[:, 0] + np.log(np.exp(finite - top).sum(axis=1))
+    if rows.shape[1] > 1 and np.all(np.abs(log_total) < 1e-4):
+        raise ValueError("SampledTokenProcessor got log-probabilities, as beam search "
+                         "(num_beams > 1) passes them: a sampled token has no beam score, so beam "
+                         "search cannot use it; generate with num_beams=1 (do_sample=False)")

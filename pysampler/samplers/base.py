@@ -128,13 +128,17 @@ class TokenSampler(ABC):
     """Base class: filtering, batching, statistics, and the law protocol.
 
     A sampler implements :meth:`_draw_kept` (one token from a reduced vocabulary, updating
-    ``self.stats``), :meth:`_reset_streams` and :meth:`law`; it names the unit of its work per
-    token in ``work_unit``. :meth:`from_config` builds it from the registry's arguments
+    ``self.stats``), :meth:`_reset_streams` and :meth:`law`, and optionally a vectorised
+    :meth:`_draw_kept_batch`; it names the unit of its work per token in ``work_unit`` and, where
+    one draw takes a bounded number of kept tokens (:attr:`max_kept`), what bounds it in
+    ``capacity``. :meth:`from_config` builds it from the registry's arguments
     (:func:`pysampler.samplers.registry.make_sampler`).
     """
 
     #: unit of TokenLaw.expected_work ("updates", "decisions", ...; "" for none)
     work_unit: ClassVar[str] = ""
+    #: what bounds the kept tokens of one draw (:attr:`max_kept`), for error messages
+    capacity: ClassVar[str] = ""
 
     def __init__(self, *, seed: int = 0):
         self.seed = check_seed(seed)
@@ -193,7 +197,31 @@ class TokenSampler(ABC):
 
     def sample_kept(self, kept: KeptVocab, lane: int = 0) -> int:
         """Token id drawn from an already reduced vocabulary (random stream ``lane``)."""
+        self.check_kept_size(kept.size)
         return int(kept.ids[self._draw_kept(kept, lane)])
+
+    def check_kept_size(self, largest: int) -> None:
+        """A ValueError where ``largest`` kept tokens are more than one draw takes."""
+        limit = self.max_kept
+        if limit is not None and largest > limit:
+            raise ValueError(f"{largest} tokens kept, but {type(self).__name__} takes at most "
+                             f"{limit} ({self.capacity}); filter to at most {limit} tokens "
+                             f"(top_k <= {limit})")
+
+    def check_filters_fit(self, top_k: int | None, vocab_size: int, *, flag: str = "top_k"
+                          ) -> None:
+        """Before any draw: a ValueError where filters with this ``top_k`` (None: no top-k; top-p
+        and min-p may keep every token) can keep more of a ``vocab_size``-token vocabulary than
+        one draw takes (:attr:`max_kept`), so that a generation never fails half way. ``flag``
+        names top-k in the message (``--top-k`` on the command line)."""
+        limit = self.max_kept
+        most = vocab_size if top_k is None else min(top_k, vocab_size)
+        if limit is not None and most > limit:
+            given = f"no top-k ({flag} 0)" if top_k is None and flag.startswith("--") \
+                else ("no top-k" if top_k is None else f"{flag} {top_k}")
+            raise ValueError(f"{type(self).__name__} takes at most {limit} kept tokens "
+                             f"({self.capacity}), but {given} can keep {most} of the "
+                             f"{vocab_size}-token vocabulary: pass {flag} <= {limit}")
 
     def sample(self, logits: Any, *, temperature: float = 1.0, top_k: int | None = None,
                top_p: float | None = None, min_p: float | None = None) -> int:
@@ -211,15 +239,16 @@ class TokenSampler(ABC):
 
         The filters run on the whole batch at once (:func:`.filtering.reduce_batch`); the draw is
         :meth:`sample_kept_batch`. The tokens are those of ``sample_kept(row b, lane b)`` for each
-        row in order, whichever path runs.
+        row in order, whichever path runs. An empty batch (B = 0, V >= 1) gives an empty result
+        and draws nothing; V = 0 is an error, as for one row.
 
         Returns a 1-D int64 torch tensor for a torch input, else a numpy array, shape (B,).
         """
         z, is_torch = as_float_array(logits_2d)
         if z.ndim != 2:
             raise ValueError(f"logits_2d must be 2-D (B, V), got shape {z.shape}")
-        out = self.sample_kept_batch(reduce_batch(z, temperature=temperature, top_k=top_k,
-                                                  top_p=top_p, min_p=min_p))
+        kept = reduce_batch(z, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
+        out = self.sample_kept_batch(kept) if kept.n_rows else np.zeros(0, dtype=np.int64)
         if is_torch:
             import torch
 
@@ -227,8 +256,15 @@ class TokenSampler(ABC):
         return out
 
     def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Token ids (B,) int64 drawn from already reduced rows, row b on lane b. This default
-        draws row by row; a sampler whose draw vectorises overrides it (same tokens)."""
+        """Token ids (B,) int64 drawn from already reduced rows, row b on lane b: the tokens of
+        :meth:`sample_kept` row by row, through :meth:`_draw_kept_batch`."""
+        if kept.n_rows:
+            self.check_kept_size(int(kept.sizes.max()))
+        return self._draw_kept_batch(kept)
+
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+        """:meth:`sample_kept_batch` without the checks. This default draws row by row; a
+        sampler whose draw vectorises overrides it (the same tokens)."""
         return np.array([self.sample_kept(kept.row(b), b) for b in range(kept.n_rows)],
                         dtype=np.int64)
 

@@ -66,7 +66,7 @@ class GibbsSampler(ChainSampler):
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
         attempt, each with its own policy (:meth:`ChainPolicy.for_rows`: shift per row) and on its
         lane's generator; the same tokens, generator states and statistics as row by row.

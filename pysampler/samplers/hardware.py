@@ -62,6 +62,8 @@ class HardwareSampler(ChainSampler):
     def fixed_point(self) -> HwConfig:
         return self.cfg
 
+    capacity = "n_pbits, the units of the array"
+
     @property
     def max_kept(self) -> int:
         return self.cfg.n_pbits
@@ -98,7 +100,7 @@ class HardwareSampler(ChainSampler):
         self._lanes.set(lane, int(chain.rng_states[0]))
         return chain, int(chain.onehot_tokens()[0])
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
         attempt, each on its lane's generator and with its own policy (:meth:`ChainPolicy.for_rows`:
         shift and lambda per row); the same tokens and statistics as row by row."""

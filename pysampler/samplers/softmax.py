@@ -36,7 +36,7 @@ class SoftmaxSampler(TokenSampler):
     def law(self, kept: KeptVocab) -> TokenLaw:
         return TokenLaw(kept.target())
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Rows of one kept size at once (their softmax, CDF and search as arrays; the same
         floating-point operations as row by row), one uniform from each row's lane."""
         sizes = kept.sizes

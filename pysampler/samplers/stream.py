@@ -22,7 +22,7 @@ __all__ = ["StreamSampler"]
 
 
 @register_sampler("stream", help="the streaming p-bit sampler: one decision per logit, "
-                                 "any vocabulary, no logit memory")
+                                 "vocabularies up to 65,536 tokens, no logit memory")
 class StreamSampler(StreamFormatSampler):
     """Token sampler streaming the kept logits through a running log-mass (weighted reservoir
     sampling with p-bit decisions), bit-accurate with the real generator.

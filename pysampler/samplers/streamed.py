@@ -48,6 +48,8 @@ class StreamFormatSampler(TokenSampler):
         """A sampler of the configuration's format (the chain policy does not apply)."""
         return cls(cfg, seed=seed)
 
+    capacity = "max_vocab, the longest row its format takes"
+
     @property
     def max_kept(self) -> int:
         """The longest row the format takes (``max_vocab``, 65,536 by default)."""
@@ -91,7 +93,7 @@ class StreamFormatSampler(TokenSampler):
         self._count(np.array([row.size]), int(row.n_saturated > 0))
         return token
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once, in one vectorised call (numba, threads over rows): reduced rows are
         packed to the left (:meth:`KeptBatch.compact`: the kept logits in ascending id order, the
         sequence the row-by-row path takes) and each runs over its own length. The same tokens,

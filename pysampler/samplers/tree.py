@@ -51,6 +51,8 @@ class TreeSampler(TokenSampler):
         """A tree core of the configuration (the chain policy does not apply)."""
         return cls(cfg, seed=seed)
 
+    capacity = "n_pbits, the leaves of the tree"
+
     @property
     def max_kept(self) -> int:
         return self.cfg.n_pbits
@@ -72,7 +74,7 @@ class TreeSampler(TokenSampler):
         self.stats.updates += program.depth
         return token
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once (numba): the leaves, the reduction and the descent of each row, row b
         on lane b; the same tokens as row by row."""
         logits, ids = kept.compact()

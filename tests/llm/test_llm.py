@@ -98,6 +98,86 @@ def test_drop_in_processor_emits_exactly_the_drawn_tokens(tiny_lm, make):
     assert emitted == proc.drawn[0][:len(emitted)] and len(emitted) == 8
 
 
+@pytest.mark.parametrize("kwargs", [dict(num_beams=2), dict(num_beams=2, do_sample=True)])
+def test_drop_in_processor_refuses_beam_search(tiny_lm, kwargs):
+    """Beam search scores log-probabilities: every drawn token would score 0 and the rows would
+    follow beams. It is refused on the first call, before a token is drawn."""
+    from transformers import LogitsProcessorList
+
+    sampler = SoftmaxSampler(seed=1)
+    proc = SampledTokenProcessor(sampler, top_k=20)
+    enc = tiny_lm.tokenizer(["the quick"], return_tensors="pt")
+    with pytest.raises(ValueError, match="beam search"):
+        tiny_lm.model.generate(**enc, max_new_tokens=4, logits_processor=LogitsProcessorList([proc]),
+                               pad_token_id=tiny_lm.eos_token_id, **{"do_sample": False} | kwargs)
+    assert sampler.stats.tokens == 0
+
+
+def test_drop_in_processor_follows_rows_and_starts_over_per_generation(tiny_lm):
+    """num_return_sequences rows each draw on their own lane and emit their draws (a row that
+    generate pads after EOS stops being drawn for); a second generate call starts over instead
+    of growing the state; a processor after ours that changes tokens is refused."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    proc = SampledTokenProcessor(SoftmaxSampler(seed=1), top_k=20)
+    enc = tiny_lm.tokenizer(["the quick"], return_tensors="pt")
+    for _ in range(2):
+        out = tiny_lm.model.generate(**enc, do_sample=True, num_return_sequences=3,
+                                     max_new_tokens=6, pad_token_id=tiny_lm.eos_token_id,
+                                     logits_processor=LogitsProcessorList([proc]))
+        assert len(proc.drawn) == 3
+        for b in range(3):
+            emitted = out[b, enc["input_ids"].shape[1]:].tolist()
+            assert 1 <= len(proc.drawn[b]) <= 6 and emitted[:len(proc.drawn[b])] == proc.drawn[b]
+
+    class Shift(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            return scores.roll(1 + input_ids.shape[1] % 3, dims=1)  # a different token each step
+
+    with pytest.raises(ValueError, match="not its pad|not by the token"):
+        tiny_lm.model.generate(**enc, do_sample=False, max_new_tokens=6, min_new_tokens=6,
+                               pad_token_id=tiny_lm.eos_token_id,
+                               logits_processor=LogitsProcessorList([proc, Shift()]))
+
+
+def test_generation_limits_are_checked_before_the_first_token(tiny_lm):
+    """The tiny LM has 64 positions: a prompt that leaves no room, an empty prompt beside a real
+    one, and filters that can keep more tokens than the array has are refused up front."""
+    sampler = HardwareSampler(seed=1)
+    long_prompt = "the quick brown fox " * 14
+    n_prompt = len(tiny_lm.tokenizer(long_prompt)["input_ids"])
+    assert tiny_lm.max_positions == 64 and n_prompt > 32
+    with pytest.raises(ValueError, match=f"has {n_prompt} tokens .* 64 positions"):
+        generate(tiny_lm, long_prompt, sampler, max_new_tokens=32)
+    with pytest.raises(ValueError, match="pass max_new_tokens <= 62"):
+        generate(tiny_lm, "hi", sampler, max_new_tokens=63)
+    assert len(generate(tiny_lm, "hi", SoftmaxSampler(), max_new_tokens=62,
+                        stop_at_eos=False)[0].token_ids) == 62    # exactly the 64 positions
+    with pytest.raises(ValueError, match="prompt 0 is empty"):
+        generate(tiny_lm, ["", "hi"], sampler)
+    with pytest.raises(ValueError, match="takes at most 64 kept tokens .* no top-k"):
+        generate(tiny_lm, "hi", sampler, top_k=None, top_p=0.9)
+    assert sampler.stats.tokens == 0
+
+
+def test_load_lm_names_what_is_wrong(tiny_lm, tmp_path):
+    folder = _model_folder(tiny_lm)
+    assert load_lm(folder, dtype=torch.float16).model.dtype == torch.float16
+    assert load_lm(folder, dtype="bfloat16").model.dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        load_lm(folder, dtype=torch.int8)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        load_lm(tmp_path / "missing")
+    (tmp_path / "file.bin").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match="is a file"):
+        load_lm(tmp_path / "file.bin")
+    with pytest.raises(ValueError, match="not a torch device"):
+        load_lm(folder, device="nosuch")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'cuda' is not available"):
+            load_lm(folder, device="cuda")
+
+
 def test_repetition_penalty_matches_transformers():
     from transformers import RepetitionPenaltyLogitsProcessor
 
@@ -169,8 +249,12 @@ def test_cli_generate_side_by_side(tiny_lm, capsys):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--top-k", "100"], "--top-k must be <= n_pbits = 64"),
-    (["--lm", "/nonexistent/model"], "cannot load --lm"),
+    (["--top-k", "100"], "pass --top-k <= 64"),
+    (["--top-k", "0", "--top-p", "0.9"], "no top-k (--top-k 0) can keep"),
+    (["--lm", "/nonexistent/model"], "--lm: no such folder '/nonexistent/model'"),
+    (["--device", "nosuch"], "--device: device 'nosuch' is not a torch device"),
+    (["--prompt", "", "--prompt", "hi"], "prompt 0 is empty"),
+    (["--max-new-tokens", "70"], "64 positions"),
     (["--temperature", "0"], "--temperature"),
     (["--top-p", "1.5"], "top_p"),
     (["--sampler", "mcmc"], "--sampler"),
@@ -223,4 +307,4 @@ def test_cli_generate_whole_vocabulary_with_top_k_0(tiny_lm, capsys):
     with pytest.raises(SystemExit) as err:
         main(["generate", "--lm", _model_folder(tiny_lm), "--sampler", "tree", "--top-k", "0",
               "--prompt", "the", "--max-new-tokens", "3"])
-    assert err.value.code == 2 and "top_k <= 64" in capsys.readouterr().err
+    assert err.value.code == 2 and "pass --top-k <= 64" in capsys.readouterr().err

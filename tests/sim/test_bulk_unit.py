@@ -165,12 +165,21 @@ def test_the_soak_rejects_bad_arguments(tmp_path):
 
 
 def test_the_soak_exits_non_zero_on_a_mismatch(monkeypatch, capsys):
-    """``python -m sim.soak``'s path: a difference anywhere is exit status 1 with the message."""
+    """``pysampler soak``'s path: a difference anywhere is exit status 1 with the message and
+    the seed to replay it; without --seed every soak draws a fresh seed and prints it."""
     import sim.soak
 
-    def failing(*args, **kwargs):
+    seeds = []
+
+    def failing(updates, *, seed, log):
+        seeds.append(seed)
         raise BulkMismatch("token run 3: first difference at update 9, unit 9, u: RTL 1 != model 2")
 
     monkeypatch.setattr(sim.soak, "soak", failing)
-    assert sim.soak.main(["--updates", "100"]) == 1
-    assert "MISMATCH: token run 3" in capsys.readouterr().err
+    assert sim.soak.run_soak(100, seed=7) == 1
+    err = capsys.readouterr()
+    assert "MISMATCH (seed 7): token run 3" in err.err and "--seed 7" in err.out
+    assert sim.soak.run_soak(100) == 1 and sim.soak.run_soak(100) == 1
+    assert seeds[0] == 7 and seeds[1] != seeds[2]   # fresh seeds (a 2^-32 chance to collide)
+    with pytest.raises(ValueError, match="seed must be in"):
+        sim.soak.run_soak(100, seed=2**32)
