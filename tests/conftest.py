@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TALLY = ROOT / "build" / "cosim-updates"
@@ -19,6 +20,16 @@ DURATIONS = ROOT / "build" / "test-durations.json"
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "build" / "numba-cache"))
 os.environ.setdefault("XDG_CACHE_HOME", str(ROOT / "build" / "cache"))
+
+# The property-based suites (tests/*/test_properties.py, tests/test_cli_fuzz.py): in `make test` a
+# fixed, derandomised set of examples (the same inputs every run, no database written); locally,
+# HYPOTHESIS_PROFILE=explore draws fresh inputs, many more of them, and remembers failures.
+settings.register_profile("ci", derandomize=True, database=None, deadline=20_000,
+                          max_examples=40, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=20_000, max_examples=1000,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 _measured: dict[str, float] = {}
 

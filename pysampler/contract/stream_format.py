@@ -138,6 +138,11 @@ def stream_format(cfg: HwConfig, *, guard_bits: int = DEFAULT_GUARD_BITS,
     logit_bits = cfg.weight_bits + guard_bits
     int_bits = max(logit_bits - 1 - frac, math.ceil(math.log(max(max_vocab, 2))).bit_length() + 1)
     acc_high = 32 - 1 - int_bits - frac
+    if acc_high < 0:
+        raise ValueError(f"the stream format's logits need {frac} fractional bits (frac_bits + "
+                         f"guard_bits), {int_bits} integer bits and a sign: more than its 32-bit "
+                         f"accumulator holds; lower HwConfig.frac_bits or weight_bits (now "
+                         f"{cfg.frac_bits} and {cfg.weight_bits}) or guard_bits ({guard_bits})")
     if acc_guard_bits is None:
         acc_guard_bits = min(max(DEFAULT_ACC_FRAC_BITS - frac, 0), acc_high)
     check_int(f"acc_guard_bits (at most {acc_high}: the accumulator is at most 32 bits)",

@@ -57,30 +57,38 @@ def tree_config(cfg: HwConfig, guard_bits: int = DEFAULT_GUARD_BITS,
     """The tree's fixed-point format (module docstring): ``guard_bits`` more fractional and total
     bits than ``cfg``, a sigmoid LUT ``lut_guard_bits`` finer whose edges lie past saturation."""
     check_int("guard_bits", guard_bits, 0, 8)
+    if cfg.weight_bits + guard_bits > 32:
+        raise ValueError(f"the tree format holds leaves and masses in weight_bits + guard_bits "
+                         f"bits, at most 32: with guard_bits = {guard_bits}, HwConfig.weight_bits "
+                         f"must be <= {32 - guard_bits}, got {cfg.weight_bits}")
     high = cfg.lut_shift + guard_bits
     check_int(f"lut_guard_bits (at most lut_shift + guard_bits = {high})", lut_guard_bits, 0, high)
     frac_bits = cfg.frac_bits + guard_bits
     lut_shift = high - lut_guard_bits
     step = 2.0 ** (lut_shift - frac_bits)             # field units per LUT entry
-    addr_bits = saturating_addr_bits(step, cfg.prob_bits, cfg.beta, "the tree format")
+    addr_bits = saturating_addr_bits(step, cfg.prob_bits, cfg.beta, "the tree format",
+                                     "lut_guard_bits or frac_bits")
     tcfg = cfg.replace(weight_bits=cfg.weight_bits + guard_bits, frac_bits=frac_bits,
                        lut_addr_bits=addr_bits, lut_shift=lut_shift)
     logadd_table(tcfg)  # its size is bounded and checked here (cached)
     return tcfg
 
 
-def saturating_addr_bits(step: float, prob_bits: int, beta: float, what: str) -> int:
+def saturating_addr_bits(step: float, prob_bits: int, beta: float, what: str,
+                         finer: str = "lut_frac_bits") -> int:
     """The fewest address bits a (1..16) of a sigmoid LUT with ``step`` field units per entry whose
     clamped edges lie past saturation, beta * field >= (P + 1) ln 2 (every entry there 0 or 2^P);
-    a ValueError naming beta where 2^16 entries do not reach it."""
+    a ValueError naming beta and ``finer`` (what sets the step) where 2^16 entries do not reach
+    it."""
     saturation = (prob_bits + 1) * math.log(2.0) / beta
     for addr_bits in range(1, MAX_LUT_ADDR_BITS + 1):
         if ((1 << (addr_bits - 1)) - 1) * step >= saturation:
             return addr_bits
     least = (prob_bits + 1) * math.log(2.0) / (((MAX_TABLE_ENTRIES >> 1) - 1) * step)
-    raise ValueError(f"{what}: at HwConfig.beta = {beta:g} its sigmoid LUT would need more than "
-                     f"{MAX_TABLE_ENTRIES:,} entries to reach saturation (entries grow like "
-                     f"1 / beta); beta must be >= {least:.3g} for this format")
+    raise ValueError(f"{what}: at HwConfig.beta = {beta:g} its sigmoid LUT, one entry per "
+                     f"{step:.3g} field units, would need more than {MAX_TABLE_ENTRIES:,} entries "
+                     f"to reach saturation (entries grow like 1 / beta); beta must be >= "
+                     f"{least:.3g} for this format, or fewer {finer}")
 
 
 @lru_cache(maxsize=32)

@@ -208,9 +208,16 @@ def reduce_batch(logits: ArrayLike, *, temperature: float = 1.0, top_k: int | No
                              "a token")
         empty = np.flatnonzero(~mask.any(axis=1))
         if empty.size:
-            raise ValueError(f"row {int(empty[0])} has no finite logit (all -inf): nothing to "
-                             f"sample")
-    z = raw / temperature
+            raise ValueError(f"logits row {int(empty[0])} has no finite logit (all -inf): nothing "
+                             f"to sample")
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = raw / temperature
+        spans = np.where(mask, z, -np.inf).max(axis=1) - np.where(mask, z, np.inf).min(axis=1)
+    if not np.isfinite(spans).all():
+        b = int(np.flatnonzero(~np.isfinite(spans))[0])
+        raise ValueError(f"logits row {b} over temperature = {temperature!r} spans more than "
+                         f"float64 holds (max - min overflows): scale the logits or raise the "
+                         f"temperature")
     vocab = z.shape[1]
     if top_k is not None and top_k < vocab:
         mask &= _top_k_mask(z, mask, top_k)
