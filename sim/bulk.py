@@ -40,7 +40,7 @@ from pysampler.contract.rng import derive_state, transition_matrix
 from pysampler.engines.array import BitAccurateModel, Trace
 from pysampler.experiments.logitsets import synthetic_logits
 
-from .programs import (dense_edges, onehot_edges, program_writes, random_dense_program,
+from .programs import (dense_edges, onehot_edges, random_dense_program,
                        random_onehot_program)
 
 __all__ = ["BulkMismatch", "Script", "Coverage", "BulkResult", "build_bulk", "run_script", "run_bulk",
@@ -222,7 +222,7 @@ class Coverage:
         hit[f"LUT entry 2^{cfg.prob_bits}"] += int(np.count_nonzero(lut == 1 << cfg.prob_bits))
         hit[f"field = lowest ({self.fmin})"] += int(np.count_nonzero(fields == self.fmin))
         hit[f"field = highest ({self.fmax})"] += int(np.count_nonzero(fields == self.fmax))
-        if isinstance(program, OnehotProgram) and self.core is Core.ONEHOT:
+        if self.core is Core.ONEHOT:
             used = np.bincount(schedule_entries(program.schedule_length, sweeps),
                                minlength=SCHEDULE_DEPTH)
             for e in np.flatnonzero(used):
@@ -313,7 +313,7 @@ class Script:
 
     def program(self, program: OnehotProgram | DenseProgram) -> None:
         """Write N_ACTIVE, h and the couplings (the one-hot core: its whole schedule table)."""
-        self._write(program_writes(program))
+        self._write(program.register_writes())
 
         def step(ctx, reader, cov):
             ctx.program = program
@@ -640,7 +640,7 @@ def _edges(script: Script, seed: int) -> None:
             script.program(program)
             if init == "given":
                 script.set_state(np.ones(program.n, dtype=np.int64))
-            table = program.schedule_length if isinstance(program, OnehotProgram) else 1
+            table = program.schedule_length
             script.run(program, 3 if table == 1 else table + 2, init,
                        f"edge program {p} (n={program.n}, init={init})")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from cocotb.triggers import FallingEdge
 
-from pysampler.contract.program import OnehotProgram, onehot_program
+from pysampler.contract.program import onehot_program
 from pysampler.contract.regmap import REGISTERS, SCHEDULE_DEPTH, Err, Region, index_bits
 from pysampler.contract.rng import derive_state
 from pysampler.engines.array import BitAccurateModel
@@ -82,7 +82,7 @@ async def edge_programs(tb: ArrayTB, seed: int) -> int:
             given = np.ones(program.n, dtype=np.int64) if init == "given" else None
             if given is not None:
                 await tb.set_state(given)
-            table = program.schedule_length if isinstance(program, OnehotProgram) else 1
+            table = program.schedule_length
             sweeps = 3 if table == 1 else table + 2  # a schedule: also sweeps at entry 0
             count, _ = await run_and_compare(tb, program, state, sweeps, init,
                                              f"edge program {p} (n={program.n}, init={init})", given)

@@ -1,6 +1,7 @@
 """The programs the co-simulation runs, free of any simulator: random one-hot and dense programs
 and the edge programs (all-zero, n = 1, saturating fields, extreme couplings, full schedule tables).
-The cocotb checks (:mod:`sim.checks`) and the bulk mode (:mod:`sim.bulk`) both draw from here."""
+The cocotb checks (:mod:`sim.checks`) and the bulk mode (:mod:`sim.bulk`) both draw from here;
+each program gives its own bus writes (``program.register_writes()``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pysampler.contract.config import HwConfig
 from pysampler.contract.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
 from pysampler.experiments.logitsets import synthetic_logits
 
-__all__ = ["random_onehot_program", "random_dense_program", "onehot_edges", "dense_edges",
-           "program_writes"]
+__all__ = ["random_onehot_program", "random_dense_program", "onehot_edges", "dense_edges"]
 
 
 def random_onehot_program(cfg: HwConfig, rng: np.random.Generator, n: int) -> OnehotProgram:
@@ -70,20 +70,3 @@ def dense_edges(cfg: HwConfig) -> list[DenseProgram]:
         DenseProgram(cfg, np.full(n, lo), np.where(off, lo, 0)),   # and past the bottom
         DenseProgram(cfg, np.full(n, hi), np.where(off, lo, 0)),   # frustrated, extreme J
     ]
-
-
-def program_writes(program: OnehotProgram | DenseProgram, *, full_matrix: bool = True
-                   ) -> list[tuple]:
-    """The bus writes (register reference, value) that load ``program``: N_ACTIVE, h, and the
-    one-hot core's whole lambda-schedule table or the dense core's J (the diagonal too unless
-    ``full_matrix`` is False). The cocotb bench and the bulk harness both send these."""
-    writes: list[tuple] = [("N_ACTIVE", program.n)]
-    writes += [(("H", i), int(v)) for i, v in enumerate(program.h)]
-    if isinstance(program, OnehotProgram):
-        writes.append(("SCHED_LEN", program.schedule_length))
-        for t, (offset, coupling) in enumerate(zip(program.bias_offsets, program.couplings)):
-            writes += [(("SCHED_OFFSET", t), offset), (("SCHED_COUPLING", t), coupling)]
-    else:
-        writes += [(("J", (i, j)), int(program.J[i, j]))
-                   for i in range(program.n) for j in range(program.n) if full_matrix or i != j]
-    return writes

@@ -16,7 +16,6 @@ from pysampler.engines.array import Trace
 
 from .bus import ProgBus
 from .compare import TRACE_FIELDS, CompareError, RunResult
-from .programs import program_writes
 
 __all__ = ["TB", "ArrayTB"]
 
@@ -92,7 +91,7 @@ class ArrayTB(TB):
                       full_matrix: bool = True) -> None:
         """Write N_ACTIVE, h and the couplings of a program (the one-hot core: its whole lambda
         schedule table)."""
-        await self.bus.write_many(program_writes(program, full_matrix=full_matrix))
+        await self.bus.write_many(program.register_writes(full_matrix=full_matrix))
         await FallingEdge(self.dut.clk)
 
     async def set_state(self, y) -> None:

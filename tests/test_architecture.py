@@ -1,5 +1,5 @@
 """The layering of the package, read from the source: imports flow one way, no circle, a small top
-level, no dispatch on sampler types, and the RTL generator loads the contract alone."""
+level, no dispatch on sampler or program types, and the RTL generator loads the contract alone."""
 
 import ast
 import json
@@ -115,19 +115,19 @@ def test_top_level_is_small():
     assert len(modules) <= 8, modules
 
 
-def _sampler_classes() -> set[str]:
+def _class_names(folder: Path, suffix: str) -> set[str]:
+    """Names of the classes defined in ``folder``'s modules whose name ends with ``suffix``."""
     names = set()
-    for path in (PACKAGE / "samplers").glob("*.py"):
+    for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and node.name.endswith("Sampler"):
+            if isinstance(node, ast.ClassDef) and node.name.endswith(suffix):
                 names.add(node.name)
     return names
 
 
-@pytest.mark.parametrize("folder", ["pysampler", "hw", "sim"])
-def test_no_isinstance_dispatch_on_sampler_types(folder):
-    classes = _sampler_classes()
-    assert {"TokenSampler", "ChainSampler", "HardwareSampler", "TreeSampler"} <= classes
+def _type_dispatch(folder: str, classes: set[str]) -> list[str]:
+    """Every ``isinstance`` / ``issubclass`` call under ``folder`` whose class argument names one
+    of ``classes`` (a name or an attribute, tuples included)."""
     hits = []
     for path in (ROOT / folder).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -137,7 +137,33 @@ def test_no_isinstance_dispatch_on_sampler_types(folder):
                         {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
                 if named & classes:
                     hits.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert hits == []
+    return hits
+
+
+@pytest.mark.parametrize("folder", ["pysampler", "hw", "sim"])
+def test_no_isinstance_dispatch_on_sampler_types(folder):
+    classes = _class_names(PACKAGE / "samplers", "Sampler")
+    assert {"TokenSampler", "ChainSampler", "HardwareSampler", "TreeSampler"} <= classes
+    assert _type_dispatch(folder, classes) == []
+
+
+@pytest.mark.parametrize("folder", ["pysampler", "hw", "sim"])
+def test_no_isinstance_dispatch_on_program_types(folder):
+    """Programs carry their behaviour (kernel, dense form, schedule, register writes): nothing
+    asks a program its type, not even to validate an argument (that is duck-typed on the
+    behaviour it needs)."""
+    classes = _class_names(PACKAGE / "contract", "Program")
+    assert {"OnehotProgram", "DenseProgram"} <= classes
+    assert _type_dispatch(folder, classes) == []
+
+
+def test_type_dispatch_check_sees_a_program_isinstance(tmp_path, monkeypatch):
+    """The check above finds the pattern it bans (so an empty list means something)."""
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "m.py").write_text(
+        "def f(p):\n    return isinstance(p, (program.OnehotProgram, int))\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert _type_dispatch("probe", {"OnehotProgram"}) == ["probe/m.py:2"]
 
 
 def test_hw_modules_load_the_contract_alone():

@@ -18,7 +18,7 @@ fields of ``b * E / beta`` (:func:`field_values`), so in exact arithmetic its la
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,8 +32,14 @@ __all__ = [
     "spin_to_qubo", "qubo_to_spin", "shift_logits", "check_couplings", "SaturationError",
     "OFFSETS", "min_invalid_offset", "MAX_SCHEDULE", "lambda_schedule", "schedule_entries",
     "OnehotBatch", "onehot_programs", "shift_rows", "offsets_mask", "log_pair_mass",
-    "field_values",
+    "field_values", "RegisterWrite",
 ]
+
+#: One programming-port write: (register reference, value). The reference is a register name of
+#: :data:`pysampler.contract.regmap.REGISTERS` (``"N_ACTIVE"``), or (name, index) for an array
+#: entry (``("H", i)``, ``("J", (i, j))``); :meth:`pysampler.contract.regmap.CoreMap.address`
+#: resolves it for one core and build.
+RegisterWrite = tuple
 
 MAX_SCHEDULE = 8  # entries of the per-sweep lambda table (the RTL holds this many)
 
@@ -113,7 +119,13 @@ class DenseProgram:
         Couplings, same format.
     n_saturated : int
         Values clamped by the quantizer when the program was built from floats.
+
+    Behaviour the engines and test benches call (every program kind has it): :attr:`kernel` names
+    the engine kernel that runs it, :meth:`to_dense` its dense form, :attr:`schedule_length` its
+    per-sweep table (1: none), :meth:`register_writes` what the programming port receives.
     """
+
+    kernel: ClassVar[str] = "dense"
 
     cfg: HwConfig
     h: np.ndarray
@@ -138,6 +150,24 @@ class DenseProgram:
     @property
     def n(self) -> int:
         return int(self.h.size)
+
+    @property
+    def schedule_length(self) -> int:
+        """Entries of the per-sweep table: 1 (the dense core has no schedule)."""
+        return 1
+
+    def to_dense(self) -> "DenseProgram":
+        """The dense form: this program."""
+        return self
+
+    def register_writes(self, *, full_matrix: bool = True) -> list[RegisterWrite]:
+        """The dense core's programming writes: N_ACTIVE, h[i], then J[i][j] row by row (the
+        diagonal too, as zeros, unless ``full_matrix`` is False)."""
+        writes: list[RegisterWrite] = [("N_ACTIVE", self.n)]
+        writes += [(("H", i), int(v)) for i, v in enumerate(self.h)]
+        writes += [(("J", (i, j)), int(self.J[i, j]))
+                   for i in range(self.n) for j in range(self.n) if full_matrix or i != j]
+        return writes
 
     def fields(self, y: np.ndarray) -> np.ndarray:
         """Integer fields I = h + J y of states y (..., n) (J has a zero diagonal)."""
@@ -204,7 +234,11 @@ class OnehotProgram:
         for every other bit to turn on): a frozen program. Empty for a healthy program.
     bias_offsets, couplings : tuple of int
         The schedule table (weight_bits signed integers each), T entries.
+
+    Runs on the engines' one-hot kernel (:attr:`kernel`); :meth:`to_dense` is its dense form.
     """
+
+    kernel: ClassVar[str] = "onehot"
 
     cfg: HwConfig
     h: np.ndarray
@@ -249,6 +283,17 @@ class OnehotProgram:
         J = np.full((self.n, self.n), self.j, dtype=np.int64)
         np.fill_diagonal(J, 0)
         return DenseProgram(self.cfg, self.h + self.bias_offsets[-1], J, self.n_saturated)
+
+    def register_writes(self, *, full_matrix: bool = True) -> list[RegisterWrite]:
+        """The one-hot core's programming writes: N_ACTIVE, h[i], SCHED_LEN and the whole
+        lambda-schedule table (SCHED_OFFSET[t], SCHED_COUPLING[t]). ``full_matrix`` is the dense
+        form's option and changes nothing here."""
+        writes: list[RegisterWrite] = [("N_ACTIVE", self.n)]
+        writes += [(("H", i), int(v)) for i, v in enumerate(self.h)]
+        writes.append(("SCHED_LEN", self.schedule_length))
+        for t, (offset, coupling) in enumerate(zip(self.bias_offsets, self.couplings)):
+            writes += [(("SCHED_OFFSET", t), offset), (("SCHED_COUPLING", t), coupling)]
+        return writes
 
     def on_probabilities(self, entry: int = -1, others: int | None = None) -> np.ndarray:
         """p(y_i = 1 | S_-i = s) at schedule entry ``entry`` (default: the read-out entry) for

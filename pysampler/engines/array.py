@@ -8,9 +8,10 @@ One update of p-bit i (sequential schedule: i = 0 .. n-1, one update per clock):
                                                  run as its byte leap table, rng.leap_table)
     y_i   = 1 if u < L else 0
 
-B chains run at once, each with its own generator state. The one-hot program has a specialised
-kernel (field = h_i + j * (popcount - y_i)) that gives identical states to the dense kernel on the
-same program (tested).
+B chains run at once, each with its own generator state. A program names the kernel that runs it
+(``program.kernel``, a key of :data:`KERNELS`); the one-hot program's specialised kernel (field =
+h_i + j * (popcount - y_i)) gives identical states to the dense kernel on its dense form
+(``program.to_dense()``, tested).
 
 Initial state policies: ``"zeros"``; ``"random_onehot"``, which spends one draw per chain before the
 first sweep and turns on unit ``k = (u * n) >> prob_bits``; or explicit 0/1 states.
@@ -30,7 +31,8 @@ from ..contract.program import DenseProgram, OnehotProgram, schedule_entries
 from ..contract.rng import check_state, derive_states, leap_draw, leap_table
 from ..contract.validation import check_int
 
-__all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "onehot_init_index", "run_onehot_rows"]
+__all__ = ["Trace", "BitAccurateModel", "INIT_POLICIES", "KERNELS", "onehot_init_index",
+           "run_onehot_rows"]
 
 INIT_POLICIES = ("zeros", "random_onehot")
 
@@ -213,6 +215,24 @@ def _onehot_init_kernel(y, states, table, u_shift, prob_bits):
         y[b, onehot_init_index(np.int64(u), np.int64(n), np.int64(prob_bits))] = 1
 
 
+def _run_onehot(program: OnehotProgram, sweeps: int, args: tuple) -> None:
+    """One run of the one-hot kernel, the schedule table aligned with the run's end."""
+    entries = schedule_entries(program.schedule_length, sweeps)
+    _onehot_kernel(program.h[None, :], np.array([program.bias_offsets], dtype=np.int64),
+                   np.array([program.couplings], dtype=np.int64), entries, *args)
+
+
+def _run_dense(program: DenseProgram, sweeps: int, args: tuple) -> None:
+    """One run of the dense kernel."""
+    _dense_kernel(program.h, program.J, *args)
+
+
+#: The kernels of the sequential array, by the name a program gives (``program.kernel``): each
+#: runs ``(program, sweeps, (y, rng_states, lut, table, u_shift, lut_shift, index_lo, index_hi,
+#: sweeps, tracing, trace arrays...))``. A new program kind that runs on this array adds its own.
+KERNELS = {"onehot": _run_onehot, "dense": _run_dense}
+
+
 @lru_cache(maxsize=64)
 def _hardware_tables(cfg: HwConfig) -> tuple[np.ndarray, np.ndarray]:
     """(LUT, RNG leap table) of a config; shared between models, read-only by convention."""
@@ -245,18 +265,18 @@ class BitAccurateModel:
     def __init__(self, program: OnehotProgram | DenseProgram, n_chains: int = 1, *, seed: int = 0,
                  init: str | np.ndarray = "zeros", rng_states: np.ndarray | None = None,
                  specialise: bool = True):
-        if not isinstance(program, (OnehotProgram, DenseProgram)):
-            raise TypeError(f"program must be an OnehotProgram or DenseProgram, got {type(program)}")
+        if getattr(program, "kernel", None) not in KERNELS:
+            raise TypeError(f"program must name one of the array kernels {sorted(KERNELS)} "
+                            f"(an OnehotProgram or DenseProgram), got {type(program).__name__}")
         check_int("n_chains", n_chains, 1)
         self.program = program
         self.cfg: HwConfig = program.cfg
         self.n_chains = int(n_chains)
-        self._onehot = isinstance(program, OnehotProgram) and specialise
-        if isinstance(program, OnehotProgram) and not specialise and program.schedule_length > 1:
+        if not specialise and program.schedule_length > 1:
             raise ValueError("specialise=False runs the dense form, which has no lambda schedule; "
                              "use the one-hot kernel for a scheduled program")
-        self._dense = None if self._onehot else (
-            program.to_dense() if isinstance(program, OnehotProgram) else program)
+        self._form = program if specialise else program.to_dense()
+        self._kernel = KERNELS[self._form.kernel]
         self._lut, self._table = _hardware_tables(self.cfg)
         self._u_shift = self.cfg.rng_bits - self.cfg.prob_bits
         if rng_states is None:
@@ -307,13 +327,7 @@ class BitAccurateModel:
         args = (self.y, self.rng_states, self._lut, self._table, self._u_shift,
                 cfg.lut_shift, -half, half - 1, int(sweeps), bool(trace),
                 rec.index, rec.bit, rec.field, rec.lut_value, rec.u)
-        if self._onehot:
-            p = self.program
-            entries = schedule_entries(p.schedule_length, int(sweeps))
-            _onehot_kernel(p.h[None, :], np.array([p.bias_offsets], dtype=np.int64),
-                           np.array([p.couplings], dtype=np.int64), entries, *args)
-        else:
-            _dense_kernel(self._dense.h, self._dense.J, *args)
+        self._kernel(self._form, int(sweeps), args)
         return rec if trace else None
 
     def popcount(self) -> np.ndarray:

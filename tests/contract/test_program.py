@@ -167,3 +167,43 @@ def test_absorbing_check_is_linear_in_the_row():
     assert program.n == 50_257 and program.absorbing_tokens == ()
     frozen = onehot_program([40.0, -40.0, -40.0], 40.0, 1.0, HwConfig(n_pbits=3))
     assert frozen.absorbing_tokens == (0,)
+
+
+def _resolve(writes, core, cfg):
+    """Addresses of ``writes`` in ``core``'s map (a KeyError/ValueError for a name or index the
+    map lacks)."""
+    from pysampler.contract.regmap import CoreMap
+
+    regmap = CoreMap.of(core, cfg)
+    return [(regmap.address(ref), value) for ref, value in writes]
+
+
+def test_register_writes_name_the_cores_registers():
+    """Each program kind gives its own writes, every one a register its core has, in order:
+    N_ACTIVE, h, then the schedule table (one-hot) or J (dense)."""
+    cfg = HwConfig(n_pbits=4)
+    onehot = onehot_program([0.5, -1.0, 2.0], (1.0, 2.0, 2.5), 1.0, cfg)
+    writes = onehot.register_writes()
+    assert writes[:4] == [("N_ACTIVE", 3)] + [(("H", i), int(v)) for i, v in enumerate(onehot.h)]
+    assert writes[4] == ("SCHED_LEN", 3)
+    assert writes[5:] == [w for t in range(3) for w in ((("SCHED_OFFSET", t), onehot.bias_offsets[t]),
+                                                        (("SCHED_COUPLING", t), onehot.couplings[t]))]
+    assert len(_resolve(writes, "onehot", cfg)) == len(writes)
+    dense = onehot.to_dense()
+    full, off_diagonal = dense.register_writes(), dense.register_writes(full_matrix=False)
+    assert len(full) == 1 + 3 + 9 and len(off_diagonal) == 1 + 3 + 6
+    assert (("J", (0, 1)), int(dense.J[0, 1])) in off_diagonal
+    assert (("J", (1, 1)), 0) in full and (("J", (1, 1)), 0) not in off_diagonal
+    addresses = [a for a, _ in _resolve(full, "dense", cfg)]
+    assert len(set(addresses)) == len(addresses)
+    with pytest.raises(KeyError):  # the one-hot core has no J: the writes say which core they fit
+        _resolve(full, "onehot", cfg)
+
+
+def test_programs_give_their_kernel_dense_form_and_schedule():
+    cfg = HwConfig(n_pbits=4)
+    onehot = onehot_program([0.5, -1.0], (1.0, 2.0), 1.0, cfg)
+    dense = onehot.to_dense()
+    assert (onehot.kernel, onehot.schedule_length) == ("onehot", 2)
+    assert (dense.kernel, dense.schedule_length) == ("dense", 1)
+    assert dense.to_dense() is dense

@@ -161,3 +161,8 @@ def derive_states_for(n, cfg):
     from pysampler.contract.rng import derive_states
 
     return derive_states(11, n, cfg)
+
+
+def test_model_refuses_what_is_not_an_array_program():
+    with pytest.raises(TypeError, match="program must name one of the array kernels"):
+        BitAccurateModel(np.zeros((2, 2)), 1)
