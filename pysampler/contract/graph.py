@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 
 from .config import HwConfig
 from .fixedpoint import dequantize, quantize
-from .program import DenseProgram, RegisterWrite, SaturationError
+from .program import DenseProgram, RegisterWrite, SaturationError, field_values
 from .validation import check_int
 
 __all__ = [
@@ -627,15 +627,15 @@ def graph_program(couplings: Any, h: ArrayLike | None = None, cfg: HwConfig | No
         Jq, hq, offset = weights.copy(), hf.copy(), 0.0
     clamped, values = _clamps(clamp, n, spins)
     b_max = max(betas)
-    scale = b_max / cfg.beta
+    hb, Jb = field_values(b_max * hq, cfg), field_values(b_max * Jq, cfg)  # the beta rule
     fit_scale = 1.0
     if fit == "scale":
-        top = max(np.abs(hq).max(initial=0.0), np.abs(Jq).max(initial=0.0)) * scale
+        top = max(np.abs(hb).max(initial=0.0), np.abs(Jb).max(initial=0.0))
         room = cfg.weight_max * cfg.lsb
         if top > room:
             fit_scale = room / top
-    hqz = quantize(hq * scale * fit_scale, cfg.frac_bits, cfg.weight_bits, name="h")
-    Jqz = quantize(Jq * scale * fit_scale, cfg.frac_bits, cfg.weight_bits, name="J")
+    hqz = quantize(hb * fit_scale, cfg.frac_bits, cfg.weight_bits, name="h")
+    Jqz = quantize(Jb * fit_scale, cfg.frac_bits, cfg.weight_bits, name="J")
     n_sat = hqz.n_saturated + Jqz.n_saturated
     if n_sat and strict:
         raise SaturationError(f"{hqz.n_saturated} h and {Jqz.n_saturated} J values saturated "
