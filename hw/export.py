@@ -46,8 +46,11 @@ def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
         component = DenseCore(cfg, debug_trace=debug_trace)
     elif core is Core.STREAM:
         component = StreamCore(cfg, debug_trace=debug_trace)
-    else:
+    elif core is Core.TREE:
         component = TreeCore(cfg)
+    else:
+        raise ValueError(f"the {core.value} core is built for a graph topology "
+                         f"(docs/graph.md), not from a config alone")
     return verilog.convert(component, name=core.top, emit_src=False)
 
 

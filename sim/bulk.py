@@ -767,8 +767,9 @@ def _bad_input(script: Script, rng: np.random.Generator, seed: int) -> None:
         script.refused_write(rm.raw_address(Region.H, n), 0, Err.ADDR, "h past n_pbits")
     for bad in (0, n + 1):
         script.refused_write(rm.address("N_ACTIVE"), bad, Err.VALUE, f"N_ACTIVE = {bad}")
-    for reg in REGISTERS:
-        if reg.name not in rm and reg.region in rm.regions and reg.offsets.base < 1 << rm.offset_bits:
+    for reg in REGISTERS:  # another core's register at an offset this core leaves free
+        if reg.name not in rm and reg.region in rm.regions and reg.offsets.base < 1 << rm.offset_bits \
+                and reg.offsets.base in rm.free_offsets(reg.region):
             script.refused_write(rm.raw_address(reg.region, reg.offsets.base), 1, Err.ADDR,
                                  f"{reg.label} on the {script.core.value} core")
     if not dense:

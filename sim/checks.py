@@ -135,7 +135,8 @@ async def bad_input(tb: ArrayTB, seed: int) -> int:
         await expect(Err.VALUE, f"N_ACTIVE = {bad}")
     for reg in REGISTERS:  # registers of other cores (or builds): free offsets here
         if reg.name not in tb.regmap and reg.region in tb.regmap.regions \
-                and reg.offsets.base < 1 << tb.regmap.offset_bits:
+                and reg.offsets.base < 1 << tb.regmap.offset_bits \
+                and reg.offsets.base in tb.regmap.free_offsets(reg.region):
             await tb.bus.write_raw(tb.regmap.raw_address(reg.region, reg.offsets.base), 1)
             await expect(Err.ADDR, f"{reg.label} on the {tb.core.value} core")
     if not tb.dense:

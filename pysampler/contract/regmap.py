@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Union
 
 from .config import HwConfig
+from .graph import BETA_EXP_MAX, BETA_MANT_BITS, MAX_BETA_HOLD, MAX_BETA_SCHEDULE
 from .program import MAX_SCHEDULE
 from .rng import derive_state
 
@@ -66,6 +67,7 @@ class Core(str, enum.Enum):
     DENSE = "dense"
     TREE = "tree"
     STREAM = "stream"
+    GRAPH = "graph"   # the colour-parallel sparse core (docs/graph.md)
 
     @property
     def top(self) -> str:
@@ -78,8 +80,8 @@ class Region(enum.IntEnum):
 
     H = 0      # biases (the tree core: leaf log-masses)
     REG = 1    # control registers
-    STATE = 2  # initial state for init = GIVEN
-    J = 3      # coupling matrix
+    STATE = 2  # initial state for init = GIVEN (the graph core: also clamps and lane seeds)
+    J = 3      # coupling matrix (the graph core: one coupling per edge)
 
 
 class Access(enum.Enum):
@@ -175,10 +177,10 @@ def err_flags(core: "Core | str") -> tuple[Err, ...]:
 
 _ARRAY_CORES = frozenset({Core.ONEHOT, Core.DENSE})
 INIT_CORES: dict[Init, frozenset[Core]] = {
-    Init.ZEROS: _ARRAY_CORES,
+    Init.ZEROS: _ARRAY_CORES | {Core.GRAPH},
     Init.RANDOM_ONEHOT: _ARRAY_CORES,
-    Init.GIVEN: frozenset({Core.DENSE}),
-    Init.KEEP: frozenset({Core.ONEHOT}),
+    Init.GIVEN: frozenset({Core.DENSE, Core.GRAPH}),
+    Init.KEEP: frozenset({Core.ONEHOT, Core.GRAPH}),
 }
 INIT_CODES = {code.name.lower(): code for code in Init}  # the policy names of the samplers
 
@@ -199,6 +201,8 @@ class MapParams:
     rng_bits: int
     schedule_depth: int
     reset_state: int  # the generator after reset, derive_state(0, 0, cfg)
+    n_edges: int = 0  # the graph core's edges (its topology); 0 for the other cores
+    beta_depth: int = 0  # the graph core's beta-table entries; 0 for the other cores
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,8 @@ Number = Union[int, Quantity]
 N_PBITS = Quantity("n_pbits", lambda p: p.n_pbits)
 WEIGHT_BITS = Quantity("weight_bits", lambda p: p.weight_bits)
 DEPTH = Quantity("schedule_depth", lambda p: p.schedule_depth)
+N_EDGES = Quantity("n_edges", lambda p: p.n_edges)
+BETA_DEPTH = Quantity("beta_depth", lambda p: p.beta_depth)
 
 
 def _value(number: Number, p: MapParams) -> int:
@@ -231,6 +237,11 @@ class Check(enum.Enum):
     SCHED_LEN = "1..schedule_depth"
     BIT = "0 or 1"
     SEED = "state != 0 when loaded"
+    CLAMP = "0..3 (bit 1 holds, bit 0 the value)"
+    BETA_LEN = "1..beta_depth"
+    BETA_HOLD = "1..65535"
+    BETA_MANT = "1..2^BETA_MANT_BITS"
+    BETA_EXP = "0..BETA_EXP_MAX"
 
     @property
     def signed(self) -> bool:
@@ -252,6 +263,16 @@ class Check(enum.Enum):
             return 1, p.schedule_depth
         if self is Check.BIT:
             return 0, 1
+        if self is Check.CLAMP:
+            return 0, 3
+        if self is Check.BETA_LEN:
+            return 1, p.beta_depth
+        if self is Check.BETA_HOLD:
+            return 1, MAX_BETA_HOLD
+        if self is Check.BETA_MANT:
+            return 1, 1 << BETA_MANT_BITS
+        if self is Check.BETA_EXP:
+            return 0, BETA_EXP_MAX
         return None
 
 
@@ -264,16 +285,21 @@ class Offsets:
     base: int = 0
     stride: int = 1
     matrix: bool = False
+    page: int = 0   # > 0: entry i at (page << index_bits(n_pbits)) | i (the graph core's STATE)
 
     def of(self, index: int | tuple[int, int], n_pbits: int) -> int:
         if self.matrix:
             i, j = index
             return (i << index_bits(n_pbits)) | j
+        if self.page:
+            return (self.page << index_bits(n_pbits)) | (self.base + self.stride * index)
         return self.base + self.stride * index
 
     def text(self, index_name: str) -> str:
         if self.matrix:
             return "i << index_bits \\| j"
+        if self.page:
+            return f"{self.page} << index_bits \\| {index_name}"
         if self.stride == 0:
             return str(self.base)
         scaled = index_name if self.stride == 1 else f"{self.stride}{index_name}"
@@ -324,6 +350,8 @@ class Register:
 _ALL = frozenset(Core)
 _ONEHOT = frozenset({Core.ONEHOT})
 _DENSE = frozenset({Core.DENSE})
+_GRAPH = frozenset({Core.GRAPH})
+_SHARED = _ALL - _GRAPH  # the one shared port of the cores with one generator and N_ACTIVE
 _MEMORY = _ALL - {Core.STREAM}  # cores that hold their logits (the stream core holds none)
 
 
@@ -336,20 +364,20 @@ REGISTERS: tuple[Register, ...] = (
              _MEMORY, "bias h[i] of unit i (the tree core: leaf i's log-mass, tree format)",
              count=N_PBITS, index_name="i"),
     Register("COUPLING", Region.REG, _scalar(0), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
-             Check.WEIGHT, _ALL, "coupling j = q(-2 lambda) of schedule entry 0 (the same "
+             Check.WEIGHT, _SHARED, "coupling j = q(-2 lambda) of schedule entry 0 (the same "
              "register as SCHED_COUPLING[0]); dense, tree and stream cores accept it and "
              "ignore it",
              keep_stale=True),
     Register("N_ACTIVE", Region.REG, _scalar(1), Access.W, Storage.FLOPS,
              Quantity("bits(n_pbits)", lambda p: p.n_pbits.bit_length()), N_PBITS, Check.N_ACTIVE,
-             _ALL, "units in use (tree: leaves at or past it are empty; stream: the row "
+             _SHARED, "units in use (tree: leaves at or past it are empty; stream: the row "
              "length V, n_pbits = the core's max_vocab)", keep_stale=True),
     Register("SEED_LO", Region.REG, _scalar(2), Access.W, Storage.SEED, 32,
              Quantity("low word of derive_state(0, 0)", lambda p: p.reset_state & 0xFFFFFFFF),
-             Check.SEED, _ALL, "generator state bits 31..0; loads the generator when "
+             Check.SEED, _SHARED, "generator state bits 31..0; loads the generator when "
              "rng_bits <= 32", word=0),
     Register("SEED_HI", Region.REG, _scalar(3), Access.W, Storage.SEED,
-             Quantity("rng_bits - 32", lambda p: max(p.rng_bits - 32, 0)), None, Check.SEED, _ALL,
+             Quantity("rng_bits - 32", lambda p: max(p.rng_bits - 32, 0)), None, Check.SEED, _SHARED,
              "generator state bits rng_bits-1..32 (only when rng_bits > 32); loads "
              "{SEED_HI, SEED_LO}", word=1),
     Register("CLEAR_ERR", Region.REG, _scalar(4), Access.STROBE, Storage.NONE, 0, None,
@@ -363,10 +391,40 @@ REGISTERS: tuple[Register, ...] = (
     Register("SCHED_COUPLING", Region.REG, Offsets(9, 2), Access.W, Storage.FLOPS, WEIGHT_BITS,
              0, Check.WEIGHT, _ONEHOT, "coupling of schedule entry t (t = 0: COUPLING)",
              count=DEPTH, index_name="t", keep_stale=True, alias_of0="COUPLING"),
-    Register("STATE", Region.STATE, Offsets(), Access.W, Storage.CORE, 1, None, Check.BIT, _DENSE,
-             "y[i], the initial state for init = GIVEN", count=N_PBITS, index_name="i"),
+    Register("STATE", Region.STATE, Offsets(), Access.W, Storage.CORE, 1, None, Check.BIT,
+             _DENSE | _GRAPH, "y[i], the initial state for init = GIVEN", count=N_PBITS,
+             index_name="i"),
     Register("J", Region.J, Offsets(matrix=True), Access.W, Storage.CORE, WEIGHT_BITS, None,
              Check.WEIGHT, _DENSE, "coupling J[i][j]", count=N_PBITS, index_name="i"),
+    # the graph core (docs/graph.md): topology and colouring are build parameters
+    Register("BETA_LEN", Region.REG, _scalar(6), Access.W, Storage.FLOPS,
+             Quantity("bits(beta_depth)", lambda p: p.beta_depth.bit_length()), 1,
+             Check.BETA_LEN, _GRAPH, "entries T of the beta schedule", keep_stale=False),
+    Register("BETA_HOLD", Region.REG, _scalar(7), Access.W, Storage.FLOPS, 16, 1,
+             Check.BETA_HOLD, _GRAPH, "sweeps per beta entry: sweep s of a run uses entry "
+             "min(s // BETA_HOLD, T - 1)"),
+    Register("BETA_MANT", Region.REG, Offsets(32, 2), Access.W, Storage.FLOPS,
+             BETA_MANT_BITS + 1, 1 << BETA_MANT_BITS, Check.BETA_MANT, _GRAPH,
+             "mantissa m_t of beta entry t: fields scale by m_t 2^-(BETA_MANT_BITS + e_t)",
+             count=BETA_DEPTH, index_name="t"),
+    Register("BETA_EXP", Region.REG, Offsets(33, 2), Access.W, Storage.FLOPS,
+             BETA_EXP_MAX.bit_length(), 0, Check.BETA_EXP, _GRAPH, "exponent e_t of beta "
+             "entry t", count=BETA_DEPTH, index_name="t"),
+    Register("CLAMP", Region.STATE, Offsets(page=1), Access.W, Storage.CORE, 2, 0, Check.CLAMP,
+             _GRAPH, "clamp of unit i: bit 1 holds the unit at bit 0 (bit 0 ignored when free)",
+             count=N_PBITS, index_name="i"),
+    Register("LANE_SEED_LO", Region.STATE, Offsets(page=2), Access.W, Storage.SEED, 32, None,
+             Check.SEED, _GRAPH, "generator of unit i, state bits 31..0 (after reset: "
+             "derive_state(0, i)); loads it when rng_bits <= 32", count=N_PBITS, index_name="i",
+             word=0),
+    Register("LANE_SEED_HI", Region.STATE, Offsets(page=3), Access.W, Storage.SEED,
+             Quantity("rng_bits - 32", lambda p: max(p.rng_bits - 32, 0)), None, Check.SEED,
+             _GRAPH, "generator of unit i, state bits rng_bits-1..32 (only when rng_bits > "
+             "32); loads {LANE_SEED_HI[i], LANE_SEED_LO[i]}", count=N_PBITS, index_name="i",
+             word=1),
+    Register("EDGE_J", Region.J, Offsets(), Access.W, Storage.CORE, WEIGHT_BITS, None,
+             Check.WEIGHT, _GRAPH, "coupling of edge e (the topology's edge order: i < j, "
+             "lexicographic), shared by both ends", count=N_EDGES, index_name="e"),
 )
 
 _BY_NAME = {reg.name: reg for reg in REGISTERS}
@@ -413,15 +471,25 @@ class CoreMap:
     registers: tuple[Register, ...]
 
     @classmethod
-    def of(cls, core: Core | str, cfg: HwConfig, schedule_depth: int | None = None) -> "CoreMap":
+    def of(cls, core: Core | str, cfg: HwConfig, schedule_depth: int | None = None, *,
+           n_units: int | None = None, n_edges: int | None = None) -> "CoreMap":
         """The map of ``core`` built for ``cfg`` (the tree core: pass its tree format to get its
         leaf range). ``schedule_depth``: the one-hot core's table size (default: the full
-        :data:`SCHEDULE_DEPTH`; the other cores have none)."""
+        :data:`SCHEDULE_DEPTH`) or the graph core's beta table (default
+        :data:`~pysampler.contract.graph.MAX_BETA_SCHEDULE`); the other cores have none. The
+        graph core takes its size from its topology, ``n_units`` and ``n_edges`` (default:
+        cfg.n_pbits units and 2 n_pbits edges, a periodic square lattice's)."""
         core = Core(core)
+        n = cfg.n_pbits
+        edges = beta_depth = 0
+        if core is Core.GRAPH:
+            n = cfg.n_pbits if n_units is None else int(n_units)
+            edges = 2 * n if n_edges is None else int(n_edges)
+            beta_depth = MAX_BETA_SCHEDULE if schedule_depth is None else schedule_depth
         depth = (SCHEDULE_DEPTH if schedule_depth is None else schedule_depth) \
             if core is Core.ONEHOT else 0
-        p = MapParams(cfg.n_pbits, cfg.weight_bits, cfg.rng_bits, depth,
-                      derive_state(0, 0, cfg))
+        p = MapParams(n, cfg.weight_bits, cfg.rng_bits, depth, derive_state(0, 0, cfg),
+                      edges, beta_depth)
         present = tuple(reg for reg in REGISTERS if core in reg.cores
                         and _value(reg.count, p) > 0 and 32 * reg.word < p.rng_bits)
         return cls(core, p, present)
@@ -429,6 +497,10 @@ class CoreMap:
     # layout
     @property
     def offset_bits(self) -> int:
+        if self.core is Core.GRAPH:
+            last = _BY_NAME["BETA_EXP"].offsets.of(MAX_BETA_SCHEDULE - 1, 1)
+            return max(index_bits(self.params.n_pbits) + 2, index_bits(self.params.n_edges),
+                       last.bit_length())
         return offset_bits(self.params.n_pbits, self.core is Core.DENSE)
 
     @property

@@ -29,11 +29,13 @@ def test_no_two_entries_share_an_address_and_all_fit_the_port(core, cfg, depth):
     addresses = [address for _, _, address in _all_entries(regmap)]
     assert len(addresses) == len(set(addresses))
     assert all(0 <= a < 1 << regmap.addr_bits for a in addresses)
-    # a memory region holds one array, filling it from offset 0 (the decoder relies on it)
+    # a memory region (the graph core: a page of it) holds one array, filling it from offset 0
+    # (the decoder relies on it)
     for region in regmap.regions:
-        held = regmap.in_region(region)
-        if any(reg.storage is Storage.CORE for reg in held):
-            assert len(held) == 1 and held[0].offsets.base == 0
+        for page in {reg.offsets.page for reg in regmap.in_region(region)}:
+            held = [reg for reg in regmap.in_region(region) if reg.offsets.page == page]
+            if any(reg.storage is Storage.CORE for reg in held):
+                assert len(held) == 1 and held[0].offsets.base == 0
 
 
 @pytest.mark.parametrize("core,cfg,depth", BUILDS)
@@ -61,9 +63,12 @@ def test_resets_widths_and_checks_agree(core, cfg, depth):
             assert regmap[reg.alias_of0].keep_stale == reg.keep_stale
     if "COUPLING" in regmap:
         assert regmap.bounds(regmap["COUPLING"]) == (cfg.weight_min, cfg.weight_max)
+    lane_seeds = core is Core.GRAPH  # one generator per unit: LANE_SEED_* instead of SEED_*
     seed_bits = sum(regmap.width(reg) for reg in regmap.registers if reg.storage is Storage.SEED)
     assert seed_bits >= cfg.rng_bits and seed_bits - 32 < cfg.rng_bits
-    assert regmap.reset(regmap["SEED_LO"]) == regmap.params.reset_state & 0xFFFFFFFF
+    assert ("SEED_LO" in regmap) != lane_seeds and ("LANE_SEED_LO" in regmap) == lane_seeds
+    if not lane_seeds:
+        assert regmap.reset(regmap["SEED_LO"]) == regmap.params.reset_state & 0xFFFFFFFF
 
 
 def test_the_address_layout_is_the_one_the_rtl_was_built_with():
@@ -113,12 +118,32 @@ def test_enums_carry_the_port_codes():
         assert [int(p) for p in phases] == list(range(len(phases))) and phases.IDLE == 0
     assert [int(region) for region in Region] == list(range(1 << rm.REGION_BITS))
     assert {code: sorted(c.value for c in Core if rm.accepts_init(c, code)) for code in Init} == {
-        Init.ZEROS: ["dense", "onehot"], Init.RANDOM_ONEHOT: ["dense", "onehot"],
-        Init.GIVEN: ["dense"], Init.KEEP: ["onehot"]}
+        Init.ZEROS: ["dense", "graph", "onehot"], Init.RANDOM_ONEHOT: ["dense", "onehot"],
+        Init.GIVEN: ["dense", "graph"], Init.KEEP: ["graph", "onehot"]}
     assert not rm.accepts_init(Core.TREE, Init.ZEROS) and not rm.accepts_init(Core.ONEHOT, 7)
     assert [reg.name for reg in REGISTERS if reg.keep_stale] == ["COUPLING", "N_ACTIVE",
                                                                 "SCHED_COUPLING"]
     assert Core.ONEHOT.top == "pbit_onehot"
+
+
+def test_the_graph_core_map_is_sized_by_its_topology():
+    """The graph core's layout: H, EDGE_J per edge, STATE / CLAMP / LANE_SEED pages of the STATE
+    region, the beta table in REG; the offset field grows with the units and the edges."""
+    cfg = HwConfig()
+    graph = CoreMap.of(Core.GRAPH, cfg, n_units=16, n_edges=32)
+    assert graph.offset_bits == 6 and "N_ACTIVE" not in graph and "COUPLING" not in graph
+    assert graph.address(("H", 15)) == 15 and graph.address(("EDGE_J", 31)) == (3 << 6) | 31
+    assert graph.address(("STATE", 3)) == (2 << 6) | 3
+    assert graph.address(("CLAMP", 3)) == (2 << 6) | (1 << 4) | 3
+    assert graph.address(("LANE_SEED_LO", 3)) == (2 << 6) | (2 << 4) | 3
+    assert graph.address(("BETA_MANT", 15)) == (1 << 6) | 62 and graph.address("BETA_LEN") == 70
+    big = CoreMap.of(Core.GRAPH, cfg, n_units=4096, n_edges=8192)
+    assert big.offset_bits == 14 and big.address(("EDGE_J", 8191)) == (3 << 14) | 8191
+    assert "LANE_SEED_HI" in CoreMap.of(Core.GRAPH, PRESETS["wide"], n_units=4, n_edges=4)
+    with pytest.raises(ValueError):
+        graph.address(("EDGE_J", 32))
+    assert graph.accepts("BETA_MANT", 16) and not graph.accepts("BETA_MANT", 17)
+    assert not graph.accepts("BETA_EXP", 8) and not graph.accepts("BETA_LEN", 17)
 
 
 def test_docs_hold_the_generated_table():
