@@ -9,6 +9,7 @@ arguments exit with status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -98,6 +99,22 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def _get_values(self, action, arg_strings):  # type: ignore[override]
+        # Python 3.11's argparse drops a '--' value (--seed=--) and hands the type nothing, so
+        # the option silently becomes an empty list: refuse it as the type would refuse it
+        if action.nargs is None and action.option_strings and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, "
+                       f"got '--'")
+        return super()._get_values(action, arg_strings)
+
+
+def _prompt(text: str) -> str:
+    """A prompt: at least one character (a causal LM needs a token to condition on)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty: a causal LM needs at least one "
+                                         "token to condition on")
+    return text
+
 
 def _common(seed_default: int | None = 0,
             seed_help: str = "seed of every random stream (samplers, logit sets); default 0"
@@ -118,8 +135,30 @@ def _add_lm(parser: argparse.ArgumentParser, what: str) -> None:
                              f"made by `make lm`)")
 
 
+def _output(folder: bool):
+    """An argparse type: a path the command can write (checked before any work): a folder
+    (``folder``) or a file, not an existing one of the other kind, under a writable folder."""
+    kind = "folder" if folder else "file"
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if not text or path.exists() and path.is_dir() != folder:
+            raise argparse.ArgumentTypeError(f"must be a {kind} to write, got {text!r}")
+        ancestor = path if path.exists() else path.parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"cannot write {text!r}: {str(ancestor)!r} is not a "
+                                             f"writable folder")
+        return path
+    return parse
+
+
+_out_folder, _out_file = _output(True), _output(False)
+
+
 def _add_out(parser: argparse.ArgumentParser, what: str, default: str = "results") -> None:
-    parser.add_argument("--out", type=Path, default=Path(default),
+    parser.add_argument("--out", type=_out_folder, default=Path(default),
                         help=f"output folder for {what} (default: {default})")
 
 
@@ -135,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", parents=[common],
                          help="generate text with any registered token sampler")
-    gen.add_argument("--prompt", action="append", default=None,
+    gen.add_argument("--prompt", action="append", default=None, type=_prompt,
                      help="prompt (repeat for a batch); default: three demo prompts")
     gen.add_argument("--sampler", choices=tuple(kinds) + ("all",), default="hw",
                      help="token sampler: " + "; ".join(f"'{k}': {h}" for k, h in kinds.items())
@@ -228,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common],
                            help="speed of the bit-accurate model, float Gibbs, the GPT-2 loop and "
                                 "the co-simulation -> results/bench.json")
-    bench.add_argument("--out", type=Path, default=Path("results/bench.json"),
+    bench.add_argument("--out", type=_out_file, default=Path("results/bench.json"),
                        help="JSON file to write (default: results/bench.json)")
     bench.add_argument("--repeats", type=_positive_int, default=5,
                        help="timed repeats per figure (best of; default 5)")
@@ -246,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     fpga = sub.add_parser("fpga", parents=[common],
                           help="synthesis and place and route of the cores (iCE40, ECP5) -> "
                                "results/fpga.md")
-    fpga.add_argument("--out", type=Path, default=Path("results/fpga.md"),
+    fpga.add_argument("--out", type=_out_file, default=Path("results/fpga.md"),
                       help="report file (default: results/fpga.md)")
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
@@ -258,16 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "(bulk mode, Verilator), on random programs from a fresh seed")
     soak.add_argument("--updates", type=_count, default=10**8,
                       help="updates to compare in all, an int >= 1 (1e8 accepted; default 1e8)")
-    soak.add_argument("--out", type=Path, default=None,
+    soak.add_argument("--out", type=_out_file, default=None,
                       help="also write the counts and the seed here (make soak: results/soak.md)")
     cov = sub.add_parser("coverage", parents=[common],
                          help="functional coverage of the bulk co-simulation -> "
                               "results/coverage.md")
-    cov.add_argument("--out", type=Path, default=None, help="write the report here (markdown)")
+    cov.add_argument("--out", type=_out_file, default=None, help="write the report here (markdown)")
     mut = sub.add_parser("mutate", parents=[common],
                          help="single-line mutations of the cores: caught or not -> "
                               "results/mutations.md")
-    mut.add_argument("--out", type=Path, default=None, help="write the tables here (markdown)")
+    mut.add_argument("--out", type=_out_file, default=None, help="write the tables here (markdown)")
     mut.add_argument("--only", default=None, help="run the mutations whose name contains this")
     mut.add_argument("--programs", type=_positive_int, default=100,
                      help="random programs per mutation (default 100)")
@@ -283,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train-lm", parents=[common],
                            help="train the offline GPT-2 and its tokenizer -> build/lm")
     _add_out(train, "the model and tokenizer", DEFAULT_LM)
-    train.add_argument("--report", type=Path, default=None,
+    train.add_argument("--report", type=_out_file, default=None,
                        help="also write a Markdown report here (make lm: results/lm.md)")
     train.add_argument("--seconds", type=_positive_float, default=300.0,
                        help="training wall-time budget (default 300)")
@@ -434,9 +473,12 @@ def _run_bench(args: argparse.Namespace) -> None:
 
     from .experiments.bench import llm_latency, print_results, run_benchmarks
 
-    results = run_benchmarks(args.repeats)
     lm_dir = Path(args.lm)
-    if (lm_dir / "config.json").exists():
+    has_lm = (lm_dir / "config.json").exists()
+    if not has_lm and args.lm != DEFAULT_LM:  # asked for by name: an error before any timing
+        raise ValueError(f"--lm: no model folder {args.lm!r} (no config.json there)")
+    results = run_benchmarks(args.repeats)
+    if has_lm:
         results["llm"] = llm_latency(lm_dir)
     else:
         print(f"(no LM at {lm_dir}: GPT-2 loop timing skipped; `make lm` builds it)")
@@ -533,8 +575,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _quiet_transformers()
     try:
         COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError) as err:
-        parser.exit(2, f"pysampler {args.command}: error: {err}\n")
+    except (ValueError, OSError) as err:  # bad input, or a file the command cannot read or write
+        one_line = " ".join(str(err).split())  # the promise: one line, never a traceback
+        parser.exit(2, f"pysampler {args.command}: error: {one_line}\n")
 
 
 if __name__ == "__main__":

@@ -228,7 +228,10 @@ def run_mutate(out: Path | None = None, *, only: str | None = None, programs: in
         raise ValueError(f"only: no mutation's name contains {only!r}; names: "
                          f"{sorted({m.name for m in MUTATIONS})}")
     if saturated:
-        cosim_config(saturated)  # an unknown configuration is an error before any run
+        try:
+            cosim_config(saturated)  # an unknown configuration is an error before any run
+        except ValueError as err:
+            raise ValueError(f"saturated: {err}") from None
     log = lambda line: print(line, flush=True)  # noqa: E731
     try:
         rows = run_mutations("clamp", mutations, programs, log)

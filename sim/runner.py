@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 
 from hw.export import TOP_NAMES, export_config
 from hw.lint import verilator_bin
-from pysampler.contract.config import HwConfig, get_preset, load_config
+from pysampler.contract.config import PRESETS, HwConfig, get_preset, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -51,6 +51,9 @@ def cosim_config(name: str) -> HwConfig:
         return get_preset("default").replace(n_pbits=1024)
     if name == "clamp":
         return CLAMP_CONFIG
+    if name not in PRESETS:
+        raise ValueError(f"unknown co-simulation configuration {name!r}; choose one of "
+                         f"{sorted(PRESETS) + ['clamp', 'v1024']}")
     return get_preset(name)
 
 

@@ -33,11 +33,13 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, eps: float = KL_EPS) -> float:
 
     Eps policy: terms with p_k = 0 contribute 0; q_k is floored at ``eps`` (1e-12 by default) where
     p_k > 0, so a sampler that never emits a token of the target scores large but finite
-    (about p_k * 27.6 nats for that token).
+    (about p_k * 27.6 nats for that token). Rounding can leave the sum a few 1e-13 below 0 for
+    equal distributions; KL is never negative, so that is reported as 0.
     """
     p, q = _distributions(p, q)
     mask = p > 0
-    return float(np.sum(p[mask] * (np.log(p[mask]) - np.log(np.maximum(q[mask], eps)))))
+    return max(0.0, float(np.sum(p[mask] * (np.log(p[mask])
+                                            - np.log(np.maximum(q[mask], eps))))))
 
 
 def empirical_distribution(samples: ArrayLike, n_outcomes: int) -> np.ndarray:

@@ -74,7 +74,8 @@ def quantize_values(x: np.ndarray, frac_bits: int, total_bits: int) -> np.ndarra
 
 
 def _scaled(x: np.ndarray, frac_bits: int) -> np.ndarray:
-    return np.rint(np.ldexp(x, frac_bits))  # exact scaling by a power of two; rint = half-even
+    with np.errstate(over="ignore"):  # a value past float64 becomes +-inf and saturates, counted
+        return np.rint(np.ldexp(x, frac_bits))  # exact scaling by a power of two; rint = half-even
 
 
 def _saturate(scaled: np.ndarray, total_bits: int) -> np.ndarray:

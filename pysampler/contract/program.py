@@ -61,10 +61,10 @@ def _finite_1d(values: ArrayLike, name: str) -> np.ndarray:
 
 
 def _positive(value: float, name: str) -> float:
-    v = float(value)
-    if not np.isfinite(v) or v <= 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
+    return float(value)
 
 
 def check_couplings(J: ArrayLike, n: int, *, name: str = "J", atol: float = 0.0) -> np.ndarray:
@@ -85,7 +85,8 @@ def field_values(x: ArrayLike, cfg: HwConfig) -> np.ndarray:
     """Values of the target law (logits, or b times energy coefficients) in field units: divided
     by the sigmoid's gain ``cfg.beta``, before the quantizer. The one place a program compensates
     the gain (exact at beta = 1)."""
-    return np.asarray(x, dtype=np.float64) / cfg.beta
+    with np.errstate(over="ignore"):  # past float64: +-inf, which the quantizer saturates
+        return np.asarray(x, dtype=np.float64) / cfg.beta
 
 
 def _check_size(n: int, cfg: HwConfig, name: str) -> None:
@@ -183,6 +184,9 @@ class DenseProgram:
 
 def lambda_schedule(lam: float | Sequence[float]) -> tuple[float, ...]:
     """A lambda or a per-sweep lambda table as a checked tuple of 1..MAX_SCHEDULE floats > 0."""
+    if isinstance(lam, (str, bytes)) or lam is None:
+        raise ValueError(f"lam must be a number > 0 or a sequence of 1..{MAX_SCHEDULE} of them, "
+                         f"got {lam!r}")
     values = (lam,) if np.ndim(lam) == 0 else tuple(lam)
     if not 1 <= len(values) <= MAX_SCHEDULE:
         raise ValueError(f"lam schedule must have 1..{MAX_SCHEDULE} entries, got {len(values)}")
@@ -375,7 +379,11 @@ def shift_rows(logits: ArrayLike, offset: str | Sequence[str] = "max", beta: flo
         raise ValueError(f"logits must be 2-D (B, n) with n >= 1, got shape {z.shape}")
     if not np.isfinite(z).all():
         raise ValueError("logits contain NaN or inf; all values must be finite")
-    return z + _row_shifts(z, offsets_mask(offset, z.shape[0]), _positive(beta, "beta"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = z + _row_shifts(z, offsets_mask(offset, z.shape[0]), _positive(beta, "beta"))
+    if not np.isfinite(shifted).all():
+        raise ValueError("logits span more than float64 holds (shifting them overflows)")
+    return shifted
 
 
 def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max",
@@ -386,7 +394,10 @@ def shift_logits(logits: ArrayLike, temperature: float = 1.0, offset: str = "max
     shifted by :func:`min_invalid_offset`, so that the one-hot chain spends the least time in
     invalid states (``beta`` is the chain's inverse temperature).
     """
-    z = _finite_1d(logits, "logits") / _positive(temperature, "temperature")
+    with np.errstate(over="ignore"):
+        z = _finite_1d(logits, "logits") / _positive(temperature, "temperature")
+    if not np.isfinite(z).all():
+        raise ValueError(f"logits over temperature = {temperature!r} overflow float64")
     if offset not in OFFSETS:
         raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
     return shift_rows(z[None, :], offset, beta)[0]

@@ -176,6 +176,9 @@ def _dense_parallel(h, J, y, states, lut, table, u_shift, shift, idx_lo, idx_hi,
 # more than it saves (one chain of 20 sweeps at V = 64 took 6 ms threaded on a loaded 2-core
 # machine, 0.1 ms serial).
 PARALLEL_UPDATES = 1 << 15
+MAX_CHAINS = 1 << 24         # chains one model runs (their states: n_chains x n bytes)
+MAX_STATE_BYTES = 1 << 32    # n_chains x n
+MAX_TRACED_UPDATES = 1 << 26  # one traced run's records (29 bytes each: about 2 GB)
 
 
 def _threaded(n_chains: int, updates: int) -> bool:
@@ -268,7 +271,10 @@ class BitAccurateModel:
         if getattr(program, "kernel", None) not in KERNELS:
             raise TypeError(f"program must name one of the array kernels {sorted(KERNELS)} "
                             f"(an OnehotProgram or DenseProgram), got {type(program).__name__}")
-        check_int("n_chains", n_chains, 1)
+        check_int("n_chains", n_chains, 1, MAX_CHAINS)
+        if n_chains * program.n > MAX_STATE_BYTES:
+            raise ValueError(f"n_chains x n = {n_chains} x {program.n} chain states exceed "
+                             f"{MAX_STATE_BYTES:,} bytes: run fewer chains at a time")
         self.program = program
         self.cfg: HwConfig = program.cfg
         self.n_chains = int(n_chains)
@@ -323,6 +329,10 @@ class BitAccurateModel:
         check_int("sweeps", sweeps, 1)
         cfg = self.cfg
         half = cfg.lut_size // 2
+        if trace and self.n_chains * int(sweeps) * self.n > MAX_TRACED_UPDATES:
+            raise ValueError(f"trace=True records n_chains x sweeps x n = {self.n_chains} x "
+                             f"{sweeps} x {self.n} updates, more than {MAX_TRACED_UPDATES:,}: "
+                             f"trace fewer sweeps or chains per run")
         rec = Trace.empty(self.n_chains, int(sweeps) * self.n) if trace else Trace.empty(1, 1)
         args = (self.y, self.rng_states, self._lut, self._table, self._u_shift,
                 cfg.lut_shift, -half, half - 1, int(sweeps), bool(trace),

@@ -36,7 +36,8 @@ def onehot_energy(y: ArrayLike, z: ArrayLike, lam: float) -> np.ndarray:
 def onehot_conditional(z: np.ndarray, lam: float, beta: float, others_on: ArrayLike) -> np.ndarray:
     """P(y_i = 1 | rest) = sigmoid(beta (z_i - lam (2 S_-i - 1))), S_-i = others_on, broadcast."""
     s = np.asarray(others_on, dtype=np.float64)
-    return 1.0 / (1.0 + np.exp(-beta * (z - lam * (2.0 * s - 1.0))))
+    with np.errstate(over="ignore"):  # exp overflows to inf where p is 0 to double precision
+        return 1.0 / (1.0 + np.exp(-beta * (z - lam * (2.0 * s - 1.0))))
 
 
 @njit(cache=True, nogil=True)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from ..analysis.metrics import (empirical_distribution, ess_ips, kl_divergence, total_variation,
                                 tv_noise_floor)
 from ..contract.config import HwConfig
+from ..contract.validation import check_int
 from ..contract.fixedpoint import dequantize
 from ..contract.program import ising_program, qubo_to_spin
 from ..engines.array import BitAccurateModel
@@ -20,9 +21,10 @@ from ..engines.reference import ising_energy, ising_exact, ising_gibbs, state_co
 from .logitsets import random_ising
 from .tables import markdown_table, write_table
 
-__all__ = ["IsingRow", "ising_convergence", "ising_report", "MAX_ISING_SPINS"]
+__all__ = ["IsingRow", "ising_convergence", "ising_report", "MAX_ISING_SPINS", "MAX_RECORDED"]
 
 MAX_ISING_SPINS = 16  # exact enumeration
+MAX_RECORDED = 1 << 27  # chains x sweeps states an Ising run keeps (1 GB of int64 codes)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,15 @@ def ising_convergence(sizes: Sequence[int] = (8, 12), cfg: HwConfig | None = Non
                       seed: int = 0, progress: bool = True) -> list[IsingRow]:
     """Float Gibbs and the bit-accurate model against exact enumeration on random Ising models
     (:func:`pysampler.experiments.logitsets.random_ising`) at inverse temperature 1 (the program
-    compensates the hardware's gain ``cfg.beta``)."""
+    compensates the hardware's gain ``cfg.beta``). Every chain's state after every sweep is
+    kept: ``n_chains x sweeps`` is bounded by :data:`MAX_RECORDED` (8 bytes each)."""
     cfg = HwConfig() if cfg is None else cfg
+    for n in sizes:
+        check_int(f"n (spins; exact enumeration takes at most {MAX_ISING_SPINS})", n, 1,
+                  min(MAX_ISING_SPINS, cfg.n_pbits))
+    if n_chains * sweeps > MAX_RECORDED:
+        raise ValueError(f"chains x sweeps = {n_chains} x {sweeps} states recorded, more than "
+                         f"{MAX_RECORDED:,}: fewer chains or sweeps")
     rows = []
     for n in tqdm(sizes, desc="ising", disable=not progress):
         J, h = random_ising(n, seed)
@@ -91,8 +100,6 @@ def ising_report(out: Path, *, sizes: Sequence[int] = (8, 12), cfg: HwConfig | N
                  seed: int = 0) -> str:
     """Run :func:`ising_convergence`, write ``out/ising.md`` and ``out/ising.csv``; returns the
     table as Markdown."""
-    if max(sizes) > MAX_ISING_SPINS:
-        raise ValueError(f"--n must be <= {MAX_ISING_SPINS} for exact enumeration, got {max(sizes)}")
     cfg = HwConfig() if cfg is None else cfg
     rows = ising_convergence(sizes, cfg, n_chains=n_chains, sweeps=sweeps, seed=seed)
     header = (f"# Ising convergence\n\nCommand: `pysampler ising` (`make ising`). Models: "

@@ -214,8 +214,9 @@ def benchmark_rows(lm: Any = None, *, contexts: int = LM_CONTEXTS, seed: int = 0
 
 def load_benchmark(lm_path: str | Path | None, *, contexts: int = LM_CONTEXTS, seed: int = 0,
                    **synthetic: Any) -> tuple[list[BenchRow], str]:
-    """:func:`benchmark_rows` with the LM loaded from ``lm_path`` (None, or a folder without a
-    model: synthetic rows only); returns (rows, a line naming the sources)."""
+    """:func:`benchmark_rows` with the LM loaded from ``lm_path`` (None: synthetic rows only);
+    returns (rows, a line naming the sources). An LM that does not load is an error (as for the
+    study and the frontier: ``--no-lm`` asks for synthetic rows), not a silent fallback."""
     lm = None
     note = "synthetic rows only (no LM given)"
     if lm_path is not None:
@@ -223,9 +224,9 @@ def load_benchmark(lm_path: str | Path | None, *, contexts: int = LM_CONTEXTS, s
 
         try:
             lm = load_lm(lm_path)
-        except (OSError, FileNotFoundError, ValueError) as err:
-            note = (f"synthetic rows only: no LM at `{lm_path}` ({str(err).splitlines()[0]}; "
-                    f"`make lm` trains one)")
+        except OSError as err:
+            raise ValueError(f"cannot load --lm {str(lm_path)!r} ({str(err).splitlines()[0]}); "
+                             f"run `make lm` or pass --no-lm") from None
     rows = benchmark_rows(lm, contexts=contexts, seed=seed, **synthetic)
     if lm is not None:
         note = f"synthetic rows and {contexts} contexts captured from the LM at `{lm_path}`"

@@ -39,7 +39,7 @@ def test_ising_targets_at_default_config():
 def test_cli_bad_arguments_exit_2_with_one_line():
     proc = subprocess.run([sys.executable, "-m", "pysampler.cli", "ising", "--n", "20"],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and "--n must be <= 16" in proc.stderr
+    assert proc.returncode == 2 and "n (spins; exact enumeration takes at most 16)" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = subprocess.run([sys.executable, "-m", "pysampler.cli", "match", "--config", "nope"],
                           capture_output=True, text=True)

@@ -60,8 +60,8 @@ def test_select_and_load_without_a_model(tmp_path):
     assert "synthetic rows only" in note and {r.source for r in rows} == {"gaussian"}
     assert {r.vocab_size for r in select_rows(rows, max_vocab=64)} == {8, 64}
     assert {r.vocab_size for r in select_rows(rows, min_vocab=65)} == {256}
-    rows, note = load_benchmark(tmp_path / "nothing", vocab_sizes=(8,), heavy_vocabs=())
-    assert "no LM at" in note and len(rows) == len(ENTROPY_LEVELS)
+    with pytest.raises(ValueError, match="cannot load --lm .*nothing.* --no-lm"):
+        load_benchmark(tmp_path / "nothing", vocab_sizes=(8,), heavy_vocabs=())
     with pytest.raises(ValueError, match="entropy_fraction"):
         gaussian_row(8, 1.0)
 
