@@ -26,10 +26,15 @@ __all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "as_float_array", "NumpyL
 
 
 def as_float_array(logits: Any) -> tuple[np.ndarray, bool]:
-    """Logits (numpy array, list or torch tensor) as float64 numpy: (array, came_from_torch)."""
+    """Logits (numpy array, list or torch tensor) as float64 numpy: (array, came_from_torch);
+    anything that is not numbers is a ValueError naming the logits."""
     if hasattr(logits, "detach") and hasattr(logits, "cpu"):
         return logits.detach().cpu().double().numpy(), True
-    return np.asarray(logits, dtype=np.float64), False
+    try:
+        return np.asarray(logits, dtype=np.float64), False
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"logits must be numbers (a numpy array, list or torch tensor of "
+                         f"floats), got {type(logits).__name__}: {err}") from None
 
 
 @dataclass(frozen=True)

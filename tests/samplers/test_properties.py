@@ -83,3 +83,11 @@ def test_every_config_builds_every_sampler_or_names_why_not(kind, cfg, seed, row
             return
         row = row[:sampler.max_kept]
         assert sampler.sample(row) in range(row.size)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("logits", [None, "abc", ["1", "x"], [[1.0, 2.0], [3.0]], {"a": 1.0},
+                                    np.zeros((2, 3)), 1.5])
+def test_what_is_not_a_row_of_numbers_is_refused_naming_the_logits(kind, logits):
+    with pytest.raises(ValueError, match="logits"):
+        make_sampler(kind, seed=1).sample(logits)
