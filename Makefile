@@ -55,10 +55,13 @@ apt-fpga:  ## Yosys, nextpnr-ice40 and icestorm for `make fpga`
 apt-text:  ## English prose for the offline LM (Python 3.11 docs, PSF licence)
 	$(call apt_install,$(APT_TEXT))
 
-lm: $(LM)  ## train the offline GPT-2 and its tokenizer -> build/lm, results/lm.md
+lm: $(LM)  ## train the offline GPT-2 and its tokenizer if missing -> build/lm; its report -> results/lm.md
+	cp build/lm/report.md results/lm.md
 
+# Training touches nothing committed (make demo and the reports train it when missing); only
+# `make lm` copies its report into results/.
 $(LM): | setup apt-text
-	$(PYSAMPLER) train-lm --out build/lm --report results/lm.md
+	$(PYSAMPLER) train-lm --out build/lm --report build/lm/report.md
 
 demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by side
 	$(PYSAMPLER) study --quick --out build/demo

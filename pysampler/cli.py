@@ -315,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "saturated at both ends ('' to skip; default tiny)")
 
     docs = sub.add_parser("docs", parents=[common],
-                          help="regenerate the generated parts of docs/ (the register map table)")
+                          help="regenerate the generated parts of the README and docs/ (the "
+                               "register map table, every figure quoted from results/)")
     docs.add_argument("--check", action="store_true",
-                      help="only check that docs/ is up to date (exit 1 if not)")
+                      help="only check that they are up to date: exit 1 naming every stale "
+                           "figure (make test runs this check)")
 
     train = sub.add_parser("train-lm", parents=[common],
                            help="train the offline GPT-2 and its tokenizer -> build/lm")
@@ -545,12 +547,20 @@ def _run_mutate(args: argparse.Namespace) -> None:
 
 def _run_docs(args: argparse.Namespace) -> None:
     from .contract import regmap
+    from .experiments import figures
 
     stale = regmap.update_docs(check=args.check)
     for path in stale:
         print(f"{path}: {'out of date' if args.check else 'regenerated'}")
-    if args.check and stale:
-        raise SystemExit(1)
+    if args.check:
+        old = figures.check()
+        for figure in old:
+            print(f"stale figure: {figure}")
+        if stale or old:
+            raise SystemExit(1)
+        return
+    for path in figures.rewrite():
+        print(f"{path}: figures rewritten from results/")
 
 
 def _run_train_lm(args: argparse.Namespace) -> None:

@@ -31,6 +31,7 @@ SIMULATORS = ("icarus", "verilator")
 GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
 __all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES", "CLAMP_CONFIG",
+           "MIN_COMPARED_UPDATES",
            "cosim_config", "ensure_verilog", "failed_tests"]
 
 
@@ -40,6 +41,10 @@ class CosimFailed(AssertionError):
 
 #: a configuration whose LUT clamps inside its field range: 32 entries at frac_bits 4 cover only
 #: +-1 logit, so the entries at both clamps differ from their neighbours and a wrong clamp shows
+#: the floor of RTL updates and decisions one `make test` compares with the model (the cocotb and
+#: bulk cases together): tests/conftest.py fails a whole-suite run that compares fewer
+MIN_COMPARED_UPDATES = 4_000_000
+
 CLAMP_CONFIG = HwConfig(n_pbits=16, weight_bits=8, frac_bits=4, lut_addr_bits=5, lut_shift=0,
                         prob_bits=12, rng="lfsr", rng_bits=20, rng_steps=3)
 

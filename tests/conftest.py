@@ -74,8 +74,28 @@ def pytest_runtest_logreport(report):
         _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
 
 
+def _whole_suite(config) -> bool:
+    """The session runs every test `make test` runs (no -k, no other -m, no narrower paths)."""
+    paths = [Path(a).resolve() for a in config.args] or [ROOT / "tests"]
+    return (paths == [ROOT / "tests"] and not config.option.keyword
+            and config.option.markexpr in ("", "not thrml"))
+
+
+def _compared_updates() -> dict[str, int]:
+    return {f.stem: json.loads(f.read_text()) for f in sorted(TALLY.glob("*.json"))}
+
+
 def pytest_sessionfinish(session, exitstatus):
-    if hasattr(session.config, "workerinput") or not _measured:
+    if hasattr(session.config, "workerinput"):
+        return
+    if _whole_suite(session.config) and exitstatus == 0:
+        from sim.runner import MIN_COMPARED_UPDATES
+
+        total = sum(_compared_updates().values())
+        if total < MIN_COMPARED_UPDATES:  # the floor the README quotes: the suite keeps it
+            session.config._floor_failure = (total, MIN_COMPARED_UPDATES)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not _measured:
         return
     try:
         durations = json.loads(DURATIONS.read_text())
@@ -87,15 +107,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    files = sorted(TALLY.glob("*.json"))
-    if not files:
+    counts = _compared_updates()
+    if not counts:
         return
-    counts = {f.stem: json.loads(f.read_text()) for f in files}
     terminalreporter.section("co-simulation")
     for case, count in counts.items():
         terminalreporter.write_line(f"{case:32s} {count:10d} updates compared")
     terminalreporter.write_line(f"{'total':32s} {sum(counts.values()):10d} updates compared, "
                                 f"RTL vs bit-accurate model (bulk-* cases: Verilator bulk mode)")
+    if getattr(config, "_floor_failure", None):
+        total, floor = config._floor_failure
+        terminalreporter.write_line(f"FAILED: {total:,d} compared updates, below the floor of "
+                                    f"{floor:,d} (sim.runner.MIN_COMPARED_UPDATES)", red=True)
 
 
 TINY_LM_SENTENCES = ["the quick brown fox jumps over the lazy dog",
