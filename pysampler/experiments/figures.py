@@ -10,7 +10,8 @@ A Markdown file quotes a result in one of two ways, both invisible when rendered
 
   The reference is ``SOURCE [| AGGREGATE] | FORMAT``. SOURCE is a file under results/ and what
   to read in it: a CSV, its rows filtered by ``[column OP value; ...]`` (OP one of
-  ``= != <= >= < >``; numeric where both sides are numbers) and a column (``file.csv[...].tv``);
+  ``= != <= >= < >``, numeric where both sides are numbers, or ``^=``: starts with) and a column
+  (``file.csv[...].tv``);
   a JSON file and a path of keys (``bench.json/batch/tree V=64 B=4096/tokens_per_s``); or a
   constant of the code (``py:sim.runner.MIN_COMPARED_UPDATES``). Without an AGGREGATE the
   selection must be exactly one value; ``max``, ``min``, ``mean``, ``median``, ``sum`` and
@@ -51,7 +52,7 @@ INLINE = re.compile(r"(?P<value>[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?%?)<!--=\s
                     re.S)
 BLOCK = re.compile(r"<!--\s*(?P<kind>table|quote):\s*(?P<ref>.*?)\s*-->\n(?P<body>.*?)"
                    r"<!--\s*/(?P=kind)\s*-->", re.S)
-_FILTER = re.compile(r"^\s*(?P<column>[^!<>=]+?)\s*(?P<op>!=|<=|>=|=|<|>)\s*(?P<value>.*?)\s*$")
+_FILTER = re.compile(r"^\s*(?P<column>[^!<>=^]+?)\s*(?P<op>!=|<=|>=|\^=|=|<|>)\s*(?P<value>.*?)\s*$")
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     "max": max, "min": min, "mean": statistics.fmean, "median": statistics.median,
     "sum": math.fsum, "count": len}
@@ -131,6 +132,8 @@ def _matches(row: dict[str, str], column: str, op: str, value: str) -> bool:
     if column not in row:
         raise ValueError(f"no column {column!r} (columns: {', '.join(row)})")
     have, want = row[column], value
+    if op == "^=":
+        return have.startswith(want)
     a, b = _number(have), _number(want)
     if a is not None and b is not None:
         have, want = a, b  # type: ignore[assignment]
