@@ -40,7 +40,8 @@ from .array import Trace
 
 __all__ = ["ChromaticModel", "ChromaticFloat", "lane_states", "boltzmann_law", "sweep_matrix",
            "exact_sweep_law", "beta_scheme_error", "MAX_EXACT_GRAPH", "MAX_MATRIX_UNITS",
-           "BLOCK_CHAINS", "draw_tables"]
+           "BLOCK_CHAINS", "draw_tables", "edgeless_sweep", "edgeless_sweep_float",
+           "edgeless_law"]
 
 MAX_EXACT_GRAPH = 16     # boltzmann_law enumerates 2**n states
 MAX_MATRIX_UNITS = 12    # sweep_matrix builds a 2**n x 2**n matrix
@@ -411,6 +412,83 @@ class ChromaticFloat:
                             np.ascontiguousarray(p.h_float), p.clamped.astype(np.uint8),
                             p.clamp_values.astype(np.uint8), np.ascontiguousarray(chunk),
                             uniforms)
+
+
+# --- edgeless programs (independent p-bits) ------------------------------------------------------
+def _check_edgeless(program: GraphProgram) -> None:
+    if getattr(program, "kernel", None) != "chromatic":
+        raise TypeError(f"program must be a graph program (kernel 'chromatic'), got "
+                        f"{type(program).__name__}")
+    if program.topology.n_edges:
+        raise ValueError(f"an edgeless program is needed (independent p-bits), this one has "
+                         f"{program.topology.n_edges} edges")
+
+
+def edgeless_sweep(program: GraphProgram, n_chains: int, *, seed: int = 0) -> np.ndarray:
+    """The first sweep of B chains of an edgeless program, bit for bit what
+    ``ChromaticModel(program, B, seed=seed).run(1)`` leaves in ``y`` (from any initial state: no
+    unit reads another), vectorised over every unit of every chain.
+
+    Unit i of chain c: its generator starts at ``derive_state(seed, c * n + i)`` and draws once;
+    its bit is ``u < LUT[address(scale_field(h_i, entry 0))]`` (clamped units forced).
+
+    Returns
+    -------
+    np.ndarray of uint8, shape (B, n)
+    """
+    _check_edgeless(program)
+    cfg = program.cfg
+    count = check_int("n_chains", n_chains, 1)
+    states = lane_states(seed, count, program.n, cfg)
+    tables, shift, keep = draw_tables(cfg)
+    new = (states >> np.uint64(shift)) & np.uint64(keep)
+    for k in range(tables.shape[0]):   # the same byte tables as the kernels' _draw
+        new ^= tables[k][(states >> np.uint64(8 * k)) & np.uint64(255)]
+    u = new >> np.uint64(cfg.rng_bits - cfg.prob_bits)
+    scaled = scale_field(program.h, program.beta_mant[0], program.beta_exp[0])
+    level = build_lut(cfg)[lut_address(scaled, cfg)].astype(np.uint64)
+    bits = (u < level).astype(np.uint8)
+    return np.where(program.clamped, program.clamp_values.astype(np.uint8), bits)
+
+
+def edgeless_sweep_float(program: GraphProgram, n_chains: int, *, seed: int = 0) -> np.ndarray:
+    """The first sweep of B chains of an edgeless program in float, bit for bit what
+    ``ChromaticFloat(program, B, seed=seed).run(1)`` leaves in ``y``: uniforms (1, B, n) from
+    PCG64 seeded with ``seed``, bit = u < sigmoid(b_0 * fit_scale * h_float). uint8 (B, n)."""
+    _check_edgeless(program)
+    count = check_int("n_chains", n_chains, 1)
+    uniforms = np.random.default_rng(check_seed(seed)).random((1, count, program.n))
+    p_on = _float_probability(program)
+    bits = (uniforms[0] < p_on).astype(np.uint8)
+    return np.where(program.clamped, program.clamp_values.astype(np.uint8), bits)
+
+
+@njit(cache=True)
+def _sigmoid_as_kernel(beta, h):
+    out = np.empty_like(h)
+    for i in range(h.shape[0]):   # the float kernel's expression, so that ties round alike
+        out[i] = 1.0 / (1.0 + np.exp(-beta * h[i]))
+    return out
+
+
+def _float_probability(program: GraphProgram) -> np.ndarray:
+    beta = float(program.betas[0]) * program.fit_scale
+    return _sigmoid_as_kernel(beta, np.ascontiguousarray(program.h_float, dtype=np.float64))
+
+
+def edgeless_law(program: GraphProgram, *, float_model: bool = False) -> np.ndarray:
+    """P(unit i is on after a sweep) of an edgeless program, exactly, float64 (n,): the LUT
+    entry at its scaled integer field over 2**prob_bits (the bit-accurate core under an ideal
+    RNG), or sigmoid(b_0 * fit_scale * h_float) with ``float_model``; clamped units 0 or 1."""
+    _check_edgeless(program)
+    if float_model:
+        p_on = _float_probability(program)
+    else:
+        cfg = program.cfg
+        scaled = scale_field(program.h, program.beta_mant[0], program.beta_exp[0])
+        p_on = np.ldexp(build_lut(cfg)[lut_address(scaled, cfg)].astype(np.float64),
+                        -cfg.prob_bits)
+    return np.where(program.clamped, program.clamp_values.astype(np.float64), p_on)
 
 
 # --- exact laws ----------------------------------------------------------------------------------

@@ -19,10 +19,13 @@ from ..contract.config import HwConfig
 from ..contract.graph import GraphProgram, MAX_GRAPH_UNITS, graph_program
 from ..contract.rng import check_seed
 from ..contract.validation import check_int
-from ..engines.chromatic import ChromaticFloat, ChromaticModel
+from ..engines.chromatic import (ChromaticFloat, ChromaticModel, edgeless_law, edgeless_sweep,
+                                 edgeless_sweep_float)
 from .protocol import SampleResult
 
-__all__ = ["FloatBackend", "EmulatedBackend", "BACKENDS", "get_backend"]
+__all__ = ["FloatBackend", "EmulatedBackend", "BACKENDS", "get_backend", "MAX_LAYER_DRAWS"]
+
+MAX_LAYER_DRAWS = 1 << 24   # num_samples * units of one sample_binary_layer call (memory bound)
 
 
 def _initial_bits(init_state: ArrayLike | None, n: int, batch: int, spins: bool) -> np.ndarray:
@@ -112,25 +115,49 @@ class _Backend:
                                 **self._program_options())
         return self.sample_custom(program, num_steps, batch_size, init_state, seed)
 
-    def sample_binary_layer(self, logits: ArrayLike, beta: float, num_samples: int,
-                            seed: int = 0) -> SampleResult:
-        """Independent p-bits, P(bit = 1) = sigmoid(beta * logit): logits (..., n) ->
-        bits (num_samples, ..., n) int8, each sample from fresh draws (one sweep of an edgeless
-        program per sample, sample s on chain s)."""
+    def _layer_program(self, logits: ArrayLike, beta: float) -> tuple[np.ndarray, GraphProgram]:
+        """The checked logits and the edgeless bits program of a binary layer (one unit per
+        logit, flattened in C order, at target inverse temperature ``beta``)."""
         z = _check_logits(logits)
         b = _check_beta(beta)
-        count = check_int("num_samples", num_samples, 1)
         flat = z.reshape(-1)
         size = flat.size
         program = graph_program(sp.csr_matrix((size, size)), flat, self.cfg, spins=False,
                                 beta=b, colouring=np.zeros(size, dtype=np.int64),
                                 **self._program_options())
-        bits = self._run(program, 1, count, None, seed)
+        return z, program
+
+    def _layer_sweep(self, program: GraphProgram, count: int, seed: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _layer_law(self, program: GraphProgram) -> np.ndarray:
+        raise NotImplementedError
+
+    def sample_binary_layer(self, logits: ArrayLike, beta: float, num_samples: int,
+                            seed: int = 0) -> SampleResult:
+        """Independent p-bits, P(bit = 1) = sigmoid(beta * logit): logits (..., n) ->
+        bits (num_samples, ..., n) int8, each sample from fresh draws (one sweep of an edgeless
+        program per sample, sample s on chain s: the engines' ``edgeless_sweep*``, bit for bit
+        what the chromatic engines give). At most :data:`MAX_LAYER_DRAWS` bits per call."""
+        count = check_int("num_samples", num_samples, 1)
+        seed = check_seed(seed)
+        z, program = self._layer_program(logits, beta)
+        if count * z.size > MAX_LAYER_DRAWS:
+            raise ValueError(f"num_samples * logits.size = {count} * {z.size} exceeds "
+                             f"{MAX_LAYER_DRAWS:,} p-bit draws per call; split the call")
+        bits = self._layer_sweep(program, count, seed)
         samples = bits.reshape((count, *z.shape)).astype(np.int8)
         energies = -(samples * z).sum(axis=-1)
         return SampleResult(samples, energies, False, self._saturated(program),
                             tuple(float(v) for v in self._betas(program)),
                             {"program": program, "cfg": self.cfg, "backend": self.name})
+
+    def binary_layer_law(self, logits: ArrayLike, beta: float) -> np.ndarray:
+        """The exact law of :meth:`sample_binary_layer`: P(bit = 1) of every logit, float64 of
+        the logits' shape (float: sigmoid(beta * logit); emulated: the LUT entry at the
+        quantized field over 2**prob_bits, an ideal generator)."""
+        z, program = self._layer_program(logits, beta)
+        return self._layer_law(program).reshape(z.shape)
 
     def sample_custom(self, program: GraphProgram, num_steps: int, batch_size: int,
                       init_state: ArrayLike | None = None, seed: int = 0) -> SampleResult:
@@ -151,6 +178,12 @@ class FloatBackend(_Backend):
     def _engine(self, program, batch, seed, y0):
         return ChromaticFloat(program, batch, seed=seed, init=y0)
 
+    def _layer_sweep(self, program, count, seed):
+        return edgeless_sweep_float(program, count, seed=seed)
+
+    def _layer_law(self, program):
+        return edgeless_law(program, float_model=True)
+
 
 class EmulatedBackend(_Backend):
     """The bit-accurate emulated graph core (``HwConfig``): weights quantized at the beta rule,
@@ -170,6 +203,12 @@ class EmulatedBackend(_Backend):
 
     def _engine(self, program, batch, seed, y0):
         return ChromaticModel(program, batch, seed=seed, init=y0)
+
+    def _layer_sweep(self, program, count, seed):
+        return edgeless_sweep(program, count, seed=seed)
+
+    def _layer_law(self, program):
+        return edgeless_law(program)
 
     def _saturated(self, program):
         return program.n_saturated

@@ -7,7 +7,9 @@ Conventions (every backend)
   pairs counts each edge once), target law exp(-beta E(m)) / Z. ``beta`` > 0, or a per-sweep
   table of up to 16 entries (annealing: entry t for ``beta_hold`` sweeps, the last one after).
 * **Binary layer** (:meth:`TSUBackend.sample_binary_layer`): independent p-bits, bits in {0, 1},
-  P(bit = 1) = sigmoid(beta * logit); logits (..., n) in, samples (num_samples, ..., n) out.
+  P(bit = 1) = sigmoid(beta * logit); logits (..., n) in, samples (num_samples, ..., n) out;
+  :meth:`TSUBackend.binary_layer_law` gives the backend's exact P(bit = 1) (emulated: the LUT at
+  the quantized field, an ideal generator), so that a layer can state its law.
 * **Custom** (:meth:`TSUBackend.sample_custom`): a
   :class:`~pysampler.contract.graph.GraphProgram`, samples in its own convention (spins when it
   was built with ``spins=True``), energies of its float model in that convention.
@@ -77,6 +79,9 @@ class TSUBackend(Protocol):
     def sample_binary_layer(self, logits: ArrayLike, beta: float, num_samples: int,
                             seed: int = 0) -> SampleResult:
         """Independent p-bits: logits (..., n) -> bits (num_samples, ..., n)."""
+
+    def binary_layer_law(self, logits: ArrayLike, beta: float) -> np.ndarray:
+        """The exact law of :meth:`sample_binary_layer`: P(bit = 1), the logits' shape."""
 
     def sample_custom(self, program: Any, num_steps: int, batch_size: int,
                       init_state: ArrayLike | None = None, seed: int = 0) -> SampleResult:

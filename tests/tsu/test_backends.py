@@ -9,7 +9,8 @@ from pysampler.contract.config import HwConfig
 from pysampler.contract.graph import graph_program
 from pysampler.contract.lut import lut_probability
 from pysampler.contract.program import SaturationError
-from pysampler.engines.chromatic import ChromaticModel, boltzmann_law, exact_sweep_law
+from pysampler.engines.chromatic import (ChromaticFloat, ChromaticModel, boltzmann_law,
+                                         edgeless_sweep, exact_sweep_law)
 from pysampler.engines.reference import ising_energy, state_codes
 from pysampler.tsu import EmulatedBackend, FloatBackend, SampleResult, TSUBackend, get_backend
 
@@ -45,8 +46,28 @@ def test_binary_layer_shapes_seeds_and_law(name):
         cfg = backend.cfg
         p = lut_probability(out.info["program"].h.reshape(logits.shape), cfg)
         assert np.abs(p - 1 / (1 + np.exp(-0.7 * logits))).max() < 0.01
+    assert np.array_equal(backend.binary_layer_law(logits, 0.7), p)
     freq = out.samples.mean(axis=0)
     assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / count) + 1e-12)
+
+
+@pytest.mark.parametrize("cfg", [HwConfig(), HwConfig(rng="xorshift", rng_bits=64),
+                                 HwConfig(weight_bits=6, frac_bits=2, lut_shift=1, beta=0.5)],
+                         ids=["default", "xorshift64", "narrow"])
+def test_binary_layer_is_the_chromatic_engines_bit_for_bit(cfg):
+    """The vectorised edgeless sweep equals one sweep of the chromatic engines on the same
+    program and seed (bits and, float, the same PCG64 uniforms); its law is the LUT's."""
+    logits = RNG.normal(0, 3, (3, 5))
+    for backend, engine in ((EmulatedBackend(cfg), ChromaticModel), (FloatBackend(cfg), ChromaticFloat)):
+        out = backend.sample_binary_layer(logits, 1.3, 40, seed=11)
+        program = out.info["program"]
+        chains = engine(program, 40, seed=11)
+        chains.run(1)
+        assert np.array_equal(out.samples.reshape(40, -1), chains.y)
+    law = EmulatedBackend(cfg).binary_layer_law(logits, 1.3)
+    assert np.array_equal(law, lut_probability(program.h, cfg).reshape(logits.shape))
+    with pytest.raises(ValueError, match="edgeless"):
+        edgeless_sweep(graph_program(J, H, cfg), 2)
 
 
 def test_float_ising_samples_boltzmann_with_spin_energies():
@@ -99,6 +120,9 @@ def test_annealing_schedule_is_realised_and_reported():
     (lambda b: b.sample_binary_layer([0.0, 1.0], float("nan"), 2), ValueError, "beta must be"),
     (lambda b: b.sample_binary_layer(np.zeros((2, 0)), 1.0, 2), ValueError, "n >= 1"),
     (lambda b: b.sample_binary_layer([0.0], 1.0, 0), ValueError, "num_samples"),
+    (lambda b: b.sample_binary_layer(np.zeros(1 << 12), 1.0, 1 << 13), ValueError, "per call"),
+    (lambda b: b.binary_layer_law([np.nan], 1.0), ValueError, "NaN"),
+    (lambda b: b.binary_layer_law([1.0], 0.0), ValueError, "beta must be"),
     (lambda b: b.sample_ising(J, H, -1.0, 1, 1), ValueError, "beta must be"),
     (lambda b: b.sample_ising(J, H, 1.0, 0, 1), ValueError, "num_steps"),
     (lambda b: b.sample_ising(J, H, 1.0, 1, 0), ValueError, "batch_size"),
