@@ -39,7 +39,7 @@ from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, 
                                     tree_config, tree_depth)
 
 __all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_token_probs", "TreeTrace", "tree_draw",
-           "tree_masses_batch", "tree_draw_batch"]
+           "tree_masses_batch", "tree_draw_batch", "tree_draw_many", "tree_token_probs_batch"]
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
 
@@ -267,3 +267,67 @@ def tree_draw_batch(masses: np.ndarray, padded: int, cfg: HwConfig, states: np.n
     _descend_kernel(masses, padded, table, states, spec.kind, np.uint64(spec.mask), spec.steps,
                     spec.u_shift, cfg.lut_shift, -half, half - 1, EMPTY, tokens)
     return tokens
+
+
+@njit(cache=True)
+def _descend_many_kernel(masses, padded, lut, states, kind, mask, steps, u_shift, lut_shift,
+                         idx_lo, idx_hi, empty, tokens):
+    for b in range(masses.shape[0]):
+        for k in range(states.shape[1]):
+            s = states[b, k]
+            node = 1
+            while node < padded:
+                s, u = rng_draw(s, kind, mask, steps, u_shift)
+                left = masses[b, 2 * node]
+                right = masses[b, 2 * node + 1]
+                if left == empty or right == empty:
+                    go_right = 1 if left == empty else 0
+                else:
+                    idx = (right - left) >> lut_shift
+                    if idx < idx_lo:
+                        idx = idx_lo
+                    elif idx > idx_hi:
+                        idx = idx_hi
+                    go_right = 1 if np.int64(u) < lut[idx & (lut.size - 1)] else 0
+                node = 2 * node + go_right
+            states[b, k] = s
+            tokens[b, k] = node - padded
+
+
+def tree_draw_many(masses: np.ndarray, padded: int, cfg: HwConfig, states: np.ndarray,
+                   lut: np.ndarray | None = None) -> np.ndarray:
+    """K draws from every row of ``masses`` (from :func:`tree_masses_batch`; ``cfg`` the tree
+    format): draw k of row b on generator ``states[b, k]`` (uint64 (B, K), advanced in place).
+    The same tokens as :func:`tree_draw_batch` on the rows repeated K times, without the copy.
+    Returns int64 (B, K), indices into each row's kept tokens."""
+    table = build_lut(cfg) if lut is None else lut
+    spec = rng_spec(cfg)
+    half = cfg.lut_size // 2
+    if states.ndim != 2 or states.shape[0] != masses.shape[0] or states.dtype != np.uint64:
+        raise ValueError(f"states must be uint64 of shape ({masses.shape[0]}, K), got "
+                         f"{states.dtype} {states.shape}")
+    tokens = np.empty(states.shape, dtype=np.int64)
+    _descend_many_kernel(masses, padded, table, states, spec.kind, np.uint64(spec.mask),
+                         spec.steps, spec.u_shift, cfg.lut_shift, -half, half - 1, EMPTY, tokens)
+    return tokens
+
+
+def tree_token_probs_batch(masses: np.ndarray, padded: int, cfg: HwConfig,
+                           lut: np.ndarray | None = None) -> np.ndarray:
+    """:func:`tree_token_probs` of every row of ``masses`` at once (``cfg`` the tree format): the
+    exact law of the drawn leaf under an ideal RNG, float64 (B, V'), empty leaves 0."""
+    table = build_lut(cfg) if lut is None else lut
+    rows = masses.shape[0]
+    probs = np.ones((rows, 1))
+    for level in range(int(np.log2(padded))):
+        nodes = np.arange(1 << level, 2 << level)
+        left, right = masses[:, 2 * nodes], masses[:, 2 * nodes + 1]
+        forced_left, forced_right = right == EMPTY, left == EMPTY
+        field = np.where(forced_left | forced_right, 0, right - left)
+        p_right = np.ldexp(table[lut_address(field, cfg)].astype(np.float64), -cfg.prob_bits)
+        p_right = np.where(forced_left, 0.0, np.where(forced_right, 1.0, p_right))
+        children = np.empty((rows, 2 * nodes.size))
+        children[:, 0::2] = probs * (1.0 - p_right)
+        children[:, 1::2] = probs * p_right
+        probs = children
+    return probs

@@ -11,7 +11,8 @@ from pysampler.analysis.exact import exact_token_distribution
 from pysampler.experiments.logitsets import synthetic_logits
 from pysampler.analysis.metrics import empirical_distribution, total_variation, tv_noise_floor
 from pysampler.contract.tree_format import logadd_table, tree_config
-from pysampler.engines.tree import EMPTY, tree_draw, tree_program, tree_token_probs
+from pysampler.engines.tree import (EMPTY, tree_draw, tree_draw_batch, tree_masses_batch,
+                                    tree_program, tree_token_probs)
 
 HI_RES = HwConfig(weight_bits=20, frac_bits=12, lut_addr_bits=16, lut_shift=2, prob_bits=28)
 
@@ -113,3 +114,27 @@ def test_same_seed_same_tokens_and_filters():
     assert [s1.sample(z, top_k=40) for _ in range(30)] == [s2.sample(z, top_k=40) for _ in range(30)]
     assert a[0] in np.argsort(-z)[:40]
     assert TreeSampler().sample(z, top_k=1) == int(np.argmax(z))
+
+
+def test_many_draws_per_row_and_the_batch_law_equal_the_row_by_row_engine():
+    """tree_draw_many is tree_draw_batch on repeated rows (the same states, the same tokens);
+    tree_token_probs_batch is tree_token_probs of each row (empty leaves 0)."""
+    from pysampler.contract.rng import derive_states
+    from pysampler.engines.tree import tree_draw_many, tree_token_probs_batch
+
+    cfg = HwConfig()
+    fmt = tree_config(cfg)
+    rng = np.random.default_rng(5)
+    z, sizes = rng.normal(0, 2, (5, 64)), np.array([1, 3, 17, 64, 40])
+    masses, _, padded = tree_masses_batch(z, sizes, cfg)
+    law = tree_token_probs_batch(masses, padded, fmt)
+    for b, size in enumerate(sizes):
+        exact = tree_token_probs(tree_program(z[b, :size], 1.0, cfg))
+        assert np.allclose(law[b, :size], exact, rtol=0, atol=1e-15)
+        assert law[b, size:].sum() == 0
+    states = derive_states(3, 5 * 7, fmt)
+    many = tree_draw_many(masses, padded, fmt, states.reshape(5, 7).copy())
+    assert np.array_equal(many.ravel(),
+                          tree_draw_batch(np.repeat(masses, 7, axis=0), padded, fmt, states))
+    with pytest.raises(ValueError, match="states must be uint64"):
+        tree_draw_many(masses, padded, fmt, states)
