@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "pysampler"
 
 # Lower layers first; a module may import its own layer and the layers before it, never after.
-LAYERS = ["contract", "engines", "tsu", "samplers", "analysis", "llm", "experiments", "cli", "__main__"]
+LAYERS = ["contract", "engines", "tsu", "samplers", "analysis", "llm", "nn", "experiments", "cli",
+          "__main__"]
 
 
 def _module_name(path: Path) -> str:
@@ -103,6 +104,22 @@ def test_imports_flow_down_the_layers():
     assert upward == []
     assert LAYERS[:-2] == sorted({p.parent.name for p in PACKAGE.glob("*/__init__.py")},
                                  key=LAYERS.index)
+
+
+def test_torch_stays_at_and_above_the_nn_layer():
+    """The layers below ``llm`` and ``nn`` never import torch at module level (a function may, to
+    hand a torch caller a tensor back): importing them loads no torch."""
+    below = LAYERS[:LAYERS.index("llm")]
+    hits = []
+    for path in PACKAGE.rglob("*.py"):
+        if _layer(_module_name(path)) is None or LAYERS[_layer(_module_name(path))] not in below:
+            continue
+        for node in ast.parse(path.read_text()).body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("torch", "transformers") for n in names):
+                hits.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert hits == []
 
 
 def test_nothing_imports_the_cli():
