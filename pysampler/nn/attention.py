@@ -205,6 +205,10 @@ def _scores_to_host(scores: torch.Tensor) -> np.ndarray:
     """Scores as float64 numpy with -inf kept (to_host refuses inf; masked keys are -inf)."""
     if not isinstance(scores, torch.Tensor):
         raise TypeError(f"scores must be a torch.Tensor, got {type(scores).__name__}")
+    if not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating tensor, got {scores.dtype}")
+    if torch.isnan(scores).any() or (scores == torch.inf).any():
+        raise ValueError("attention scores contain NaN or +inf; masked keys must be -inf")
     masked = scores.detach() == -torch.inf
     host = to_host(torch.where(masked, torch.zeros_like(scores), scores.detach()), "scores")
     host[masked.cpu().numpy()] = -np.inf
@@ -222,8 +226,10 @@ def pbit_attention_forward(module: nn.Module, query: torch.Tensor, key: torch.Te
                            value: torch.Tensor, attention_mask: torch.Tensor | None,
                            scaling: float | None = None, dropout: float = 0.0, **kwargs):
     """transformers' attention-function signature: (B, H, Tq, d) query, (B, H, Tk, d) key and
-    value, the eager mask (float, 0 = attend, the dtype's minimum = masked), or None (then the
-    causal mask when the module is causal). Returns ((B, Tq, H, d) output, weights)."""
+    value, the eager mask (float, 0 = attend, the dtype's minimum = masked; or bool, True =
+    attend), or None (then the causal mask when the module is causal). A query that sees no key
+    (left padding) attends to all of them, as eager softmax does. Returns ((B, Tq, H, d) output,
+    weights)."""
     estimator = getattr(module, "pbit_attention", None)
     if estimator is None:
         raise ValueError("this attention block has no pbit_attention module; call "
@@ -245,6 +251,9 @@ def pbit_attention_forward(module: nn.Module, query: torch.Tensor, key: torch.Te
         visible = visible.expand_as(scores)
     else:
         visible = torch.ones_like(scores, dtype=torch.bool)
+    # a query that sees no key (a padded position) attends to every key, as eager softmax does
+    # under a constant bias; its output is ignored downstream
+    visible = visible | ~visible.any(dim=-1, keepdim=True)
     scores = scores.masked_fill(~visible, -torch.inf)
     weights = estimator(scores)
     if dropout and module.training:
