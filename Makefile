@@ -27,7 +27,7 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier fullvocab \
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier fullvocab nn \
 	calibrate verilog sim soak coverage mutate fpga docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
@@ -62,6 +62,9 @@ lm: $(LM)  ## train the offline GPT-2 and its tokenizer if missing -> build/lm; 
 # `make lm` copies its report into results/.
 $(LM): | setup apt-text
 	$(PYSAMPLER) train-lm --out build/lm --report build/lm/report.md
+
+nn: setup $(LM)  ## p-bits inside networks (layers, noise, thermal, p-bit attention in the LM, classifier uncertainty) -> results/nn.md, results/nn_*.png
+	$(PYSAMPLER) nn --out results
 
 demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by side
 	$(PYSAMPLER) study --quick --out build/demo

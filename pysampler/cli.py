@@ -321,6 +321,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only check that they are up to date: exit 1 naming every stale "
                            "figure (make test runs this check)")
 
+    nn = sub.add_parser("nn", parents=[common],
+                        help="p-bits inside networks: binary layers, noise, thermal layers, p-bit "
+                             "attention in the offline GPT-2, the digits classifier's "
+                             "uncertainty -> results/nn.md and plots")
+    nn.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
+    _add_lm(nn, "for the p-bit attention section")
+    nn.add_argument("--no-lm", action="store_true", help="skip the attention section")
+    nn.add_argument("--finetune-seconds", type=_positive_float, default=120.0,
+                    help="wall time of each fine-tuning run (default 120)")
+    _add_out(nn, "nn.md and nn_*.png")
+
     train = sub.add_parser("train-lm", parents=[common],
                            help="train the offline GPT-2 and its tokenizer -> build/lm")
     _add_out(train, "the model and tokenizer", DEFAULT_LM)
@@ -563,6 +574,13 @@ def _run_docs(args: argparse.Namespace) -> None:
         print(f"{path}: figures rewritten from results/")
 
 
+def _run_nn(args: argparse.Namespace) -> None:
+    from .experiments.nn import nn_report
+
+    print(nn_report(args.out, None if args.no_lm else args.lm, quick=args.quick, seed=args.seed,
+                    finetune_seconds=args.finetune_seconds))
+
+
 def _run_train_lm(args: argparse.Namespace) -> None:
     from .llm.train import train_lm
 
@@ -574,14 +592,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
     "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
-    "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm}
+    "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm,
+    "nn": _run_nn}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     _deterministic(getattr(args, "deterministic", False))
-    if args.command in ("generate", "study", "frontier", "fullvocab", "bench", "train-lm"):
+    if args.command in ("generate", "study", "frontier", "fullvocab", "bench", "train-lm", "nn"):
         _quiet_transformers()
     try:
         COMMANDS[args.command](args)

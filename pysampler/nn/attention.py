@@ -168,7 +168,9 @@ class PBitAttentionWeights(nn.Module):
             states = lane_states(self._next_seed(), hi - lo, k, self._format)
             leaves = tree_draw_many(masses[lo:hi], padded, self._format, states, self._lut)
             keys = np.take_along_axis(order[lo:hi], leaves, axis=1)
-            np.add.at(counts, (np.repeat(rows[lo:hi], k), keys.ravel()), 1)
+            cells = (rows[lo:hi, None] - lo) * flat.shape[1] + keys
+            counts[lo:hi] = np.bincount(cells.ravel(), minlength=(hi - lo) * flat.shape[1]
+                                        ).reshape(hi - lo, flat.shape[1])
         return counts.reshape(scores.shape)
 
     # --- torch ----------------------------------------------------------------------------------
