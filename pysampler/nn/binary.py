@@ -110,6 +110,10 @@ class BinaryStochastic(nn.Module):
     def reseed(self, seed: int) -> None:
         self.source.reseed(seed)
 
+    def set_source(self, source: PBitSource) -> None:
+        """Draw from another backend (see :func:`use_backend`)."""
+        self.source = source
+
     def extra_repr(self) -> str:
         return (f"beta={self.beta:g}, num_samples={self.num_samples}, "
                 f"gradient={self.gradient!r}, source={self.source!r}")
@@ -168,10 +172,13 @@ def beta_schedule(start: float, end: float, steps: int, kind: str = "geometric")
 
 def use_backend(model: nn.Module, backend: str | TSUBackend, cfg: HwConfig | None = None, *,
                 seed: int = 0) -> int:
-    """Move every p-bit module of ``model`` to another backend (module k seeded ``seed + k``);
-    returns how many were moved. The weights are untouched: the float model and its twin on the
-    emulated hardware share them."""
-    mods = [m for m in pbit_modules(model) if hasattr(m, "source")]
+    """Move every module of ``model`` that draws p-bits (it has ``set_source``: the binary layer,
+    thermal layers' activations, p-bit noise and dropout) to another backend, module k seeded
+    ``seed + k``; returns how many were moved. The weights are untouched: the float model and
+    its twin on the emulated hardware share them."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    mods = [m for m in model.modules() if hasattr(m, "set_source")]
     for k, m in enumerate(mods):
-        m.source = PBitSource(backend, cfg, seed=seed + k)
+        m.set_source(PBitSource(backend, cfg, seed=seed + k))
     return len(mods)

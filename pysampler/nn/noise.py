@@ -84,11 +84,15 @@ class PBitGaussianNoise(nn.Module):
         self.sigma = check_beta(sigma, "sigma")
         self.n_bits = check_num_samples(n_bits, "n_bits")
         self.enabled = bool(enabled)
-        self.source = PBitSource(backend, cfg, seed=seed)
-        self.p_on = float(self.source.law(np.zeros(1), 1.0)[0])   # exactly 1/2 on these LUTs
-        if not 0.0 < self.p_on < 1.0:
-            raise ValueError(f"the p-bit at field 0 is stuck (P(on) = {self.p_on}); "
-                             f"this backend cannot make noise")
+        self.set_source(PBitSource(backend, cfg, seed=seed))
+
+    def set_source(self, source: PBitSource) -> None:
+        """Draw from another backend; P(on) at field 0 is read from its exact law."""
+        p_on = float(source.law(np.zeros(1), 1.0)[0])   # exactly 1/2 on these LUTs
+        if not 0.0 < p_on < 1.0:
+            raise ValueError(f"the p-bit at field 0 is stuck (P(on) = {p_on}); this backend "
+                             f"cannot make noise")
+        self.source, self.p_on = source, p_on
 
     def noise(self, shape: tuple[int, ...] | torch.Size) -> np.ndarray:
         """Standardised noise (times sigma) of ``shape``, float64."""
@@ -138,14 +142,17 @@ class PBitDropout(nn.Module):
         if not 0.0 <= drop < 1.0:
             raise ValueError(f"p must be a number in [0, 1), got {p!r}")
         self.p = drop
-        self.source = PBitSource(backend, cfg, seed=seed)
         self.keep_logit = math.inf if drop == 0 else math.log((1.0 - drop) / drop)
-        self.keep_probability = 1.0 if drop == 0 else \
-            float(self.source.law(np.array([self.keep_logit]), 1.0)[0])
-        if self.keep_probability <= 0.0:
-            raise ValueError(f"p = {p}: this backend's p-bit at the keep logit "
+        self.set_source(PBitSource(backend, cfg, seed=seed))
+
+    def set_source(self, source: PBitSource) -> None:
+        """Draw from another backend; the keep probability is read from its exact law."""
+        keep = 1.0 if self.p == 0 else float(source.law(np.array([self.keep_logit]), 1.0)[0])
+        if keep <= 0.0:
+            raise ValueError(f"p = {self.p}: this backend's p-bit at the keep logit "
                              f"{self.keep_logit:.3g} never turns on (keep probability 0); use a "
                              f"smaller p or more weight_bits")
+        self.source, self.keep_probability = source, keep
 
     def mask(self, shape: tuple[int, ...] | torch.Size) -> np.ndarray:
         """Keep bits (0/1) of ``shape``, float64."""

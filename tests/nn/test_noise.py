@@ -62,6 +62,18 @@ def test_dropout_keeps_at_its_exact_rate_and_is_unbiased(backend, cfg):
     assert torch.equal(PBitDropout(0.0).train()(x), x)
 
 
+def test_use_backend_moves_noise_and_dropout_and_rereads_their_laws():
+    from pysampler.nn import use_backend
+
+    narrow = HwConfig(weight_bits=6, frac_bits=2)
+    model = torch.nn.Sequential(PBitGaussianNoise(1.0, 8), PBitDropout(0.1))
+    assert model[1].keep_probability == pytest.approx(0.9, abs=1e-12)
+    assert use_backend(model, "emulated", narrow) == 2
+    assert model[1].keep_probability == PBitDropout(0.1, backend="emulated",
+                                                    cfg=narrow).keep_probability != 0.9
+    assert model[0].source.name == "emulated" and model[0].p_on == 0.5
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: PBitGaussianNoise(n_bits=0), ValueError, "n_bits"),
     (lambda: PBitGaussianNoise(sigma=0.0), ValueError, "sigma"),
