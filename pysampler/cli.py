@@ -577,8 +577,17 @@ def _run_docs(args: argparse.Namespace) -> None:
 def _run_nn(args: argparse.Namespace) -> None:
     from .experiments.nn import nn_report
 
+    lm = None
+    if not args.no_lm:   # before any work: a --lm that does not load is refused up front
+        from .llm import load_lm
+
+        try:
+            lm = load_lm(args.lm)
+        except OSError as err:
+            raise ValueError(f"cannot load --lm {str(args.lm)!r} ({str(err).splitlines()[0]}); "
+                             f"run `make lm` or pass --no-lm") from None
     print(nn_report(args.out, None if args.no_lm else args.lm, quick=args.quick, seed=args.seed,
-                    finetune_seconds=args.finetune_seconds))
+                    finetune_seconds=args.finetune_seconds, lm=lm))
 
 
 def _run_train_lm(args: argparse.Namespace) -> None:

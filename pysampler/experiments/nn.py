@@ -172,7 +172,8 @@ def _thermal_rows(twin, split, seed: int, quick: bool) -> list[ThermalRow]:
     settings = [("float", None, k, 0.0, 1.0) for k in ((1, 16) if quick else (1, 4, 16, 64))]
     settings += [("emulated", w, k, 0.0, 1.0) for w in ((10, 4), (6, 2))
                  for k in ((1, 16) if quick else (1, 4, 16, 64))]
-    settings += [("emulated", (10, 4), 16, th, 1.0) for th in ((0.1,) if quick else (0.05, 0.1, 0.2))]
+    thresholds = (0.1,) if quick else (0.05, 0.1, 0.2)
+    settings += [("emulated", (10, 4), 16, th, 1.0) for th in thresholds]
     settings += [("emulated", (10, 4), 16, 0.0, s) for s in ((2.0,) if quick else (0.5, 2.0, 4.0))]
     for backend, width, k, th, scale in settings:
         model = copy.deepcopy(twin)
@@ -201,7 +202,8 @@ def _classifier_rows(split, seed: int, quick: bool, passes: int):
     mc = make_mlp(hidden, "sigmoid", dropout=0.2, seed=seed)
     pbit = make_mlp(hidden, "pbit", num_samples=4, seed=seed)
     trained = {}
-    for name, model in (("deterministic twin (sigmoid)", twin), ("MC dropout (p-bit dropout 0.2)", mc),
+    for name, model in (("deterministic twin (sigmoid)", twin),
+                        ("MC dropout (p-bit dropout 0.2)", mc),
                         ("p-bit activations (K=4, STE)", pbit)):
         start = time.perf_counter()
         train_classifier(model, split, epochs=epochs, lr=0.01, seed=seed, progress=True)
@@ -485,9 +487,10 @@ def goal_line(rows: list[AttentionRow]) -> str:
 
 def nn_report(out: Path, lm_dir: Path | str | None, *, quick: bool = False, seed: int = 0,
               finetune_seconds: float = 120.0, tokens: np.ndarray | None = None,
-              train_tokens: np.ndarray | None = None) -> str:
+              train_tokens: np.ndarray | None = None, lm=None) -> str:
     """Run every section and write ``out/nn.md`` and the plots; returns the Markdown. ``tokens``
-    / ``train_tokens`` replace the corpus's held-out / training tokens (tests)."""
+    / ``train_tokens`` replace the corpus's held-out / training tokens (tests); ``lm``: the
+    loaded ``lm_dir`` (:func:`~pysampler.llm.load_lm`), loaded here when not given."""
     import torch
 
     from ..llm.generate import load_lm
@@ -500,6 +503,15 @@ def nn_report(out: Path, lm_dir: Path | str | None, *, quick: bool = False, seed
     draws = (1, 4, 16) if quick else DRAWS
     widths = ((6, 2), (10, 4)) if quick else WIDTHS
 
+    model = held = train = None
+    if lm_dir is not None:   # the model and the corpus first: a missing one fails before any work
+        lm = load_lm(lm_dir) if lm is None else lm
+        model = lm.model.float().eval()
+        model.config._attn_implementation = "eager"
+        held = heldout_tokens(Path(lm_dir), lm.tokenizer) if tokens is None else tokens
+        train = heldout_tokens(Path(lm_dir), lm.tokenizer, "train") if train_tokens is None \
+            else train_tokens
+
     law = _law_rows()
     noise, samples = _noise_rows(2_000 if quick else 100_000, seed)
     dropout = _dropout_rows(2_000 if quick else 100_000, seed)
@@ -508,20 +520,14 @@ def nn_report(out: Path, lm_dir: Path | str | None, *, quick: bool = False, seed
     thermal = _thermal_rows(twin, split, seed, quick)
 
     attention, finetune, lm_note = [], [], "(no language model: section skipped)"
-    if lm_dir is not None:
-        lm = load_lm(lm_dir)
-        model = lm.model.float().eval()
-        model.config._attn_implementation = "eager"
+    if model is not None:
         context = model.config.n_positions
-        held = heldout_tokens(Path(lm_dir), lm.tokenizer) if tokens is None else tokens
         windows = _windows(held, context, 8 if quick else 64)
         attention, base = attention_sweep(model, windows, windows[:2 if quick else 16], draws,
                                           widths, seed)
-        train = heldout_tokens(Path(lm_dir), lm.tokenizer, "train") if train_tokens is None \
-            else train_tokens
         k_ft = 4
-        finetune = finetune_comparison(model, windows, _windows(train, context, 1 << 30), base, k_ft,
-                                  (10, 4), finetune_seconds, seed)
+        finetune = finetune_comparison(model, windows, _windows(train, context, 1 << 30), base,
+                                       k_ft, (10, 4), finetune_seconds, seed)
         lm_note = (f"Model: {lm_dir} ({sum(p.numel() for p in model.parameters()):,} parameters, "
                    f"{model.config.n_layer} layers, {model.config.n_head} heads, context "
                    f"{context}); held-out text: {windows.shape[0]} windows of {context} tokens "
