@@ -11,12 +11,15 @@ A Markdown file quotes a result in one of two ways, both invisible when rendered
   The reference is ``SOURCE [| AGGREGATE] | FORMAT``. SOURCE is a file under results/ and what
   to read in it: a CSV, its rows filtered by ``[column OP value; ...]`` (OP one of
   ``= != <= >= < >``, numeric where both sides are numbers, or ``^=``: starts with) and a column
-  (``file.csv[...].tv``);
+  (``file.csv[...].tv``); a Markdown table of a report, the first under a heading that contains
+  HEADING (``HEADING@2``: its second table), read the same way (``file.md#HEADING[filters].column``:
+  the brackets are required);
   a JSON file and a path of keys (``bench.json/batch/tree V=64 B=4096/tokens_per_s``); or a
   constant of the code (``py:sim.runner.MIN_COMPARED_UPDATES``). Without an AGGREGATE the
   selection must be exactly one value; ``max``, ``min``, ``mean``, ``median``, ``sum`` and
-  ``count`` reduce several. FORMAT is a Python format spec, optionally after a scale
-  (``/1e6 .2f``, ``*100 .1f``): the text the value must read.
+  ``count`` reduce several. FORMAT is a Python format spec, optionally after arithmetic steps
+  applied in order (``/1e6 .2f``; ``-1 *100 +.2f`` writes a ratio of 1.0107 as "+1.07"): the
+  text the value must read.
 * **a table**: ``<!-- table: FILE#HEADING [| col, col, ...] -->`` ... ``<!-- /table -->`` holds
   the first Markdown table under the heading of results/FILE that contains HEADING (the report
   wrote it beside its data), optionally only the named columns;
@@ -149,15 +152,35 @@ def _csv_values(spec: str) -> list[Any]:
     if m is None:
         raise ValueError(f"a CSV source reads file.csv[filters].column, got {spec!r}")
     path = _results_file(m["file"].strip())
-    rows = _csv_rows(path, path.stat().st_mtime)
-    for part in filter(None, (p.strip() for p in (m["filters"] or "").split(";"))):
+    rows = _filtered(_csv_rows(path, path.stat().st_mtime), m["filters"])
+    column = m["column"].strip()
+    if rows and column not in rows[0]:
+        raise ValueError(f"no column {column!r} in {m['file']}")
+    return [r[column] for r in rows]
+
+
+def _filtered(rows: Sequence[dict[str, str]], filters: str | None) -> Sequence[dict[str, str]]:
+    for part in filter(None, (p.strip() for p in (filters or "").split(";"))):
         f = _FILTER.match(part)
         if f is None:
             raise ValueError(f"filter {part!r} is not 'column OP value'")
         rows = tuple(r for r in rows if _matches(r, f["column"], f["op"], f["value"]))
+    return rows
+
+
+def _markdown_values(spec: str) -> list[Any]:
+    m = re.fullmatch(r"(?P<file>[^#]+\.md)#(?P<heading>[^\[]+)\[(?P<filters>.*)\]"
+                     r"\.(?P<column>[^.\[\]]+)", spec, re.S)
+    if m is None:
+        raise ValueError(f"a Markdown source reads file.md#heading[filters].column, got {spec!r}")
+    table = _markdown_table_after(_results_file(m["file"].strip()).read_text(),
+                                  m["heading"].strip())
+    header = _cells(table[0])
+    rows = [dict(zip(header, _cells(line))) for line in table[2:]]
+    rows = _filtered(rows, m["filters"])
     column = m["column"].strip()
-    if rows and column not in rows[0]:
-        raise ValueError(f"no column {column!r} in {m['file']}")
+    if column not in header:
+        raise ValueError(f"no column {column!r} in the table (it has {header})")
     return [r[column] for r in rows]
 
 
@@ -188,19 +211,23 @@ def _values(source: str) -> list[Any]:
         return _py_values(source[3:])
     if re.match(r"[^/\[]+\.json(/|$)", source):
         return _json_values(source)
+    if re.match(r"[^#\[]+\.md#", source):
+        return _markdown_values(source)
     return _csv_values(source)
+
+
+_ARITHMETIC = {"*": lambda a, b: a * b, "/": lambda a, b: a / b, "+": lambda a, b: a + b,
+               "-": lambda a, b: a - b}
 
 
 def _format(value: Any, spec: str) -> str:
     spec = spec.strip()
-    scale = re.match(r"([*/])\s*([0-9.e+-]+)\s+", spec)
     number = float(value) if not isinstance(value, str) or _number(value) is not None else None
-    if scale:
+    while (step := re.match(r"([*/+-])\s*([0-9.]+(?:e[+-]?[0-9]+)?)\s+", spec)) is not None:
         if number is None:
             raise ValueError(f"cannot scale {value!r}")
-        factor = float(scale.group(2))
-        number = number * factor if scale.group(1) == "*" else number / factor
-        spec = spec[scale.end():]
+        number = _ARITHMETIC[step.group(1)](number, float(step.group(2)))
+        spec = spec[step.end():]
     if number is None:
         return format(value, spec)
     if spec.endswith("d"):
@@ -261,20 +288,22 @@ def render_quote(ref: str) -> str:
 
 
 def _markdown_table_after(text: str, heading: str) -> list[str]:
-    lines = text.splitlines()
-    heads = [k for k, line in enumerate(lines) if line.startswith("#") and heading in line]
-    if not heads:
-        raise ValueError(f"no heading containing {heading!r}")
-    table, started = [], False
-    for line in lines[heads[0] + 1:]:
+    """The first table under the first heading that contains ``heading``; ``heading@n`` the n-th
+    (from 1) of that section's tables."""
+    heading, _, nth = heading.partition("@")
+    want = int(nth) if nth.strip().isdigit() else 1
+    tables: list[list[str]] = []
+    for line in _section(text, heading.strip()):
         if line.startswith("|"):
-            table.append(line)
-            started = True
-        elif started or line.startswith("#"):
-            break
-    if not table:
-        raise ValueError(f"no table under the heading {heading!r}")
-    return table
+            if not tables or tables[-1] is None:
+                tables.append([])
+            tables[-1].append(line)
+        elif tables and tables[-1] is not None:
+            tables.append(None)  # type: ignore[arg-type]
+    found = [t for t in tables if t]
+    if len(found) < want:
+        raise ValueError(f"no table {want} under the heading {heading.strip()!r}")
+    return found[want - 1]
 
 
 def _cells(line: str) -> list[str]:

@@ -38,7 +38,10 @@ def results(tmp_path, monkeypatch):
     ("bench.json/batch/tree V=64 B=4096/tokens_per_s | /1e6 .2f", "1.54"),
     ("bench.json/batch/tree V=64 B=4096/tokens_per_s | ,.0f", "1,541,370"),
     ("runs.csv[set=V32;sampler=gibbs].tv | *100 .2f", "0.03"),
+    ("runs.csv[set=V16;lam=2.5].tv | *1000 -5 +.1f", "+0.2"),
     ("py:pysampler.contract.config.MAX_N_PBITS | ,d", "65,536"),
+    ("report.md#Best lambda (exact)[sampler=hw;V=16].tv | .4f", "0.0045"),
+    ("report.md#Best lambda[].tv | count | d", "1"),
 ])
 def test_references_resolve(results, ref, text):
     assert figures.resolve(ref) == text
