@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{DEFAULT_LAM:g})")
     gen.add_argument("--sweeps", type=_positive_int, default=None,
                      help=f"sweeps per attempt (default: {DEFAULT_SWEEPS})")
+    gen.add_argument("--lanes", type=_positive_int, default=None,
+                     help="logits per beat of the stream sampler, 1..64 (default 1; with "
+                          "--sampler all it applies to the samplers that have lanes)")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0 (default 1.0)")
     gen.add_argument("--top-k", type=_non_negative_int, default=50,
                      help="keep the k largest logits; <= n_pbits for the array samplers; 0: no "
@@ -366,13 +369,19 @@ def _samplers(args: argparse.Namespace) -> dict:
     """kind -> sampler for --sampler (every registered kind for 'all'), --config, --policy,
     --lam, --sweeps and --seed."""
     from .samplers.policy import POLICIES, ChainPolicy
-    from .samplers.registry import make_sampler, sampler_kinds
+    from .samplers.registry import make_sampler, sampler_kinds, sampler_options
 
     cfg = load_config(args.config)
     policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
                             sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
-    return {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
+    lanes = getattr(args, "lanes", None)
+    options = {} if lanes is None else {"lanes": lanes}
+    # --sampler all: the options reach the samplers that have them; one named sampler must
+    return {kind: make_sampler(kind, cfg, policy, seed=args.seed,
+                               **{k: v for k, v in options.items()
+                                  if args.sampler != "all" or k in sampler_options(kind)})
+            for kind in kinds}
 
 
 def _run_generate(args: argparse.Namespace) -> None:

@@ -1,5 +1,5 @@
-"""The bit-accurate streaming sampler: a running log-mass, one p-bit decision per logit, C
-interleaved reservoirs merged by a small tree of decisions.
+"""The bit-accurate streaming sampler: a running log-mass, one p-bit decision per logit, L lanes
+of logits per beat, C interleaved reservoirs merged by a small tree of decisions.
 
 The logits of a row arrive one at a time; nothing but the running log-mass M_c and the held token
 of each reservoir is kept. Logit k (reservoir c = k mod C) replaces reservoir c's token with
@@ -14,7 +14,8 @@ softmax in exact arithmetic (``docs/stream.md``). The format, the tables and the
   P(k held) = p_k prod_{j > k, j in c} (1 - p_j) (p = LUT entry / 2^P', 1 for a forced take), times
   the product of the merge decisions on c's path;
 * :func:`stream_draw`: one token from a generator state, with its trace (per logit: index,
-  field, LUT entry, draw, decision, M; per merge: slots, field, LUT entry, draw, decision);
+  field, LUT entry, draw, decision, M; per merge: slots, field, LUT entry, draw, decision); the
+  empty lanes of a partial last beat spend their draws and appear in no trace;
 * :func:`stream_draw_batch`: B rows at once (numba, threads over rows), the same tokens as B calls
   of :func:`stream_draw` with the same states.
 """
@@ -140,7 +141,7 @@ def _logadd(a, b, table, shift):
 
 
 @njit(cache=True, nogil=True)
-def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
+def _run_row(x, state, n_res, lanes, lut, logadd, leap, u_shift, shift, half, merges,
              t_field, t_lut, t_u, t_bit, t_m):
     """One token. Trace arrays of length V + C - 1 (or 0: no trace). Returns (token, state)."""
     masses = np.zeros(n_res, dtype=np.int64)
@@ -168,6 +169,8 @@ def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
         c += 1
         if c == n_res:
             c = 0
+    for _ in range(-x.size % lanes):  # the empty lanes of a partial last beat: draws only
+        s, u = leap_draw(s, leap, u_shift)
     for n in range(merges.shape[0]):
         i, j = merges[n, 0], merges[n, 1]
         s, u = leap_draw(s, leap, u_shift)
@@ -291,22 +294,23 @@ def stream_draw(row: StreamRow, state: int, tables: StreamTables | None = None, 
                 trace: bool = True) -> tuple[int, int, StreamTrace | None]:
     """Draw one token (index into the row) from generator state ``state``.
 
-    Returns (token, new state, trace or None): V + C - 1 draws (one per logit, one per merge)."""
+    Returns (token, new state, trace or None): ceil(V / L) L + C - 1 draws (one per lane of
+    every beat, one per merge); the trace has the V logit steps and the C - 1 merges."""
     fmt = row.fmt
     t = stream_tables(fmt) if tables is None else tables
     check_state(state, fmt.acc)
     merges = np.array(merge_order(fmt.reservoirs), np.int64).reshape(-1, 2)
     n = row.size + fmt.reservoirs - 1 if trace else 0
     cols = [np.zeros(n, np.int64) for _ in range(5)]
-    token, s = _run_row(row.x, np.uint64(state), fmt.reservoirs, t.lut, t.logadd, t.leap,
-                        t.u_shift, t.lut_shift, t.half, merges, *cols)
+    token, s = _run_row(row.x, np.uint64(state), fmt.reservoirs, fmt.lanes, t.lut, t.logadd,
+                        t.leap, t.u_shift, t.lut_shift, t.half, merges, *cols)
     out = StreamTrace(row.size, *cols) if trace else None
     return int(token), int(s), out
 
 
 @njit(cache=True, nogil=True)
-def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
-                  tokens, out_states):
+def _run_lockstep(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                  merges, tokens, out_states):
     """Rows in lockstep, logit k of every row before logit k + 1 of any: each row's chains (the
     generator, M) are serial, but the rows' are independent, so the CPU overlaps them. ``x``
     is (B, W); row b streams its first ``lengths[b]`` logits. Same arithmetic as
@@ -337,6 +341,8 @@ def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, 
     for b in range(n_rows):
         m, h = masses[:, b].copy(), held[:, b].copy()
         state = s[b]
+        for _ in range(-lengths[b] % lanes):  # the empty lanes of a partial last beat
+            state = leap_draw(state, leap, u_shift)[0]
         for n in range(merges.shape[0]):
             i, j = merges[n, 0], merges[n, 1]
             state, u = leap_draw(state, leap, u_shift)
@@ -352,16 +358,16 @@ def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, 
 
 
 @njit(parallel=True, cache=True)
-def _run_groups(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
-                chunk):
+def _run_groups(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                merges, chunk):
     n_rows = x.shape[0]
     tokens = np.empty(n_rows, dtype=np.int64)
     out_states = np.empty(n_rows, dtype=np.uint64)
     for g in prange((n_rows + chunk - 1) // chunk):
         lo = g * chunk
         hi = min(n_rows, lo + chunk)
-        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lut, logadd, leap, u_shift,
-                      shift, half, merges, tokens[lo:hi], out_states[lo:hi])
+        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lanes, lut, logadd, leap,
+                      u_shift, shift, half, merges, tokens[lo:hi], out_states[lo:hi])
     return tokens, out_states
 
 
@@ -477,8 +483,8 @@ def stream_draw_batch(x: np.ndarray, states: np.ndarray, fmt: StreamFormat,
     n_rows = x.shape[0]
     chunk = max(1, min(32, -(-n_rows // 2)))  # lockstep groups, two threads' worth
     return _run_groups(x, row_lengths(lengths, x.shape), np.ascontiguousarray(states,
-                       dtype=np.uint64), fmt.reservoirs, t.lut, t.logadd, t.leap, t.u_shift,
-                       t.lut_shift, t.half, merges, chunk)
+                       dtype=np.uint64), fmt.reservoirs, fmt.lanes, t.lut, t.logadd, t.leap,
+                       t.u_shift, t.lut_shift, t.half, merges, chunk)
 
 
 def row_lengths(lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:

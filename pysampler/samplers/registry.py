@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import Any, TYPE_CHECKING, Callable, TypeVar
 
 from ..contract.config import HwConfig
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .policy import ChainPolicy
 
 __all__ = ["register_sampler", "unregister_sampler", "make_sampler", "sampler_kinds",
-           "sampler_help", "SamplerEntry"]
+           "sampler_options", "sampler_help", "SamplerEntry"]
 
 T = TypeVar("T")
 
@@ -81,15 +81,29 @@ def sampler_help() -> dict[str, str]:
     return {k: e.help for k, e in _REGISTRY.items()}
 
 
+def sampler_options(kind: str) -> tuple[str, ...]:
+    """The options ``make_sampler`` takes for ``kind`` beyond the configuration, policy and seed."""
+    _discover()
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
+    return _REGISTRY[kind].cls.options
+
+
 def make_sampler(kind: str, cfg: HwConfig | None = None, policy: "ChainPolicy | None" = None, *,
-                 seed: int = 0) -> "TokenSampler":
+                 seed: int = 0, **options: Any) -> "TokenSampler":
     """The sampler registered as ``kind`` for hardware configuration ``cfg`` (default
     ``HwConfig()``) and chain policy ``policy`` (default ``ChainPolicy()``); each sampler uses what
-    applies to it. An unknown kind is a ValueError listing the known ones."""
+    applies to it. ``options``: what the sampler's ``options`` names (the stream sampler's
+    ``lanes``). An unknown kind or option is a ValueError listing the known ones."""
     from .policy import ChainPolicy
 
     _discover()
     if kind not in _REGISTRY:
         raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
-    return _REGISTRY[kind].cls.from_config(HwConfig() if cfg is None else cfg,
-                                           ChainPolicy() if policy is None else policy, seed=seed)
+    cls = _REGISTRY[kind].cls
+    unknown = sorted(set(options) - set(cls.options))
+    if unknown:
+        raise ValueError(f"the {kind} sampler takes no option {', '.join(unknown)} (its options: "
+                         f"{', '.join(cls.options) or 'none'})")
+    return cls.from_config(HwConfig() if cfg is None else cfg,
+                           ChainPolicy() if policy is None else policy, seed=seed, **options)
