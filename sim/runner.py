@@ -87,24 +87,26 @@ BULK_CASES = [
 ]
 
 
-def _generator_fingerprint(cfg: HwConfig) -> str:
-    """Hash of the configuration and of every source the Verilog is generated from, so an edited
-    generator or contract is never simulated stale."""
-    digest = hashlib.sha256(cfg.to_json().encode())
+def _generator_fingerprint(cfg: HwConfig, stream_lanes: int = 1) -> str:
+    """Hash of the configuration (and the stream core's lanes) and of every source the Verilog is
+    generated from, so an edited generator or contract is never simulated stale."""
+    digest = hashlib.sha256(cfg.to_json().encode() + f"lanes={stream_lanes}".encode())
     for folder in GENERATOR_SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str) -> bool:
-    """Export ``cfg``'s cores into ``vdir`` unless the Verilog there was generated from the same
-    sources and configuration (a ``generator.sha256`` stamp); returns whether it exported."""
-    stamp, fingerprint = vdir / "generator.sha256", _generator_fingerprint(cfg)
+def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str, stream_lanes: int = 1) -> bool:
+    """Export ``cfg``'s cores (the stream core with ``stream_lanes`` lanes) into ``vdir`` unless
+    the Verilog there was generated from the same sources and configuration (a
+    ``generator.sha256`` stamp); returns whether it exported."""
+    stamp = vdir / "generator.sha256"
+    fingerprint = _generator_fingerprint(cfg, stream_lanes)
     if stamp.exists() and stamp.read_text() == fingerprint \
             and (vdir / f"{TOP_NAMES[kind]}.v").exists():
         return False
-    export_config(cfg, vdir)
+    export_config(cfg, vdir, **({"stream_lanes": stream_lanes} if stream_lanes != 1 else {}))
     stamp.write_text(fingerprint)
     return True
 
@@ -130,13 +132,15 @@ def failed_tests(results_xml: Path) -> list[str]:
 def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs: int = 200,
               seed: int = 0, max_sweeps: int = 3, token_runs: int = 4, token_sweeps: int = 40,
               waves: bool | None = None, testcase: str | None = None, bench_sweeps: int = 100,
-              verilog_dir: Path | None = None, build_dir: Path | None = None) -> dict[str, float]:
+              verilog_dir: Path | None = None, build_dir: Path | None = None,
+              lanes: int = 1) -> dict[str, float]:
     """Build (if needed) and run the cocotb tests of ``kind`` ("onehot", "dense" or "tree") for
     ``cfg`` on ``sim``; returns the report (compared updates per test, measured figures).
 
     ``verilog_dir``: simulate the Verilog there as it is (``<top>.v`` and ``config.json``)
     instead of exporting into build/verilog/<config_name>; ``build_dir``: where the simulator
-    builds (default build/sim/<sim>/<config_name>/<kind>).
+    builds (default build/sim/<sim>/<config_name>/<kind>); ``lanes``: the stream core's L (its
+    Verilog and builds in folders of their own, ``<config_name>-L<lanes>``).
 
     Raises
     ------
@@ -150,10 +154,12 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
     _prepare_env(sim)
+    if lanes != 1:
+        config_name = f"{config_name}-L{lanes}"
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / config_name
-        ensure_verilog(cfg, vdir, kind)
+        ensure_verilog(cfg, vdir, kind, stream_lanes=lanes)
     top = TOP_NAMES[kind]
     if build_dir is None:
         build_dir = BUILD / "sim" / sim / config_name / (kind + ("-waves" if waves else ""))
@@ -168,7 +174,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         "PBIT_CONFIG": str(vdir / "config.json"), "PBIT_KIND": kind, "PBIT_PROGRAMS": str(programs),
         "PBIT_SEED": str(seed), "PBIT_MAX_SWEEPS": str(max_sweeps), "PBIT_REPORT": str(report),
         "PBIT_TOKEN_RUNS": str(token_runs), "PBIT_TOKEN_SWEEPS": str(token_sweeps),
-        "PBIT_BENCH_SWEEPS": str(bench_sweeps),
+        "PBIT_BENCH_SWEEPS": str(bench_sweeps), "PBIT_LANES": str(lanes),
     }
     try:
         # cocotb's runner exits (SystemExit) on a failure only under pytest; the results file
@@ -202,12 +208,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kind", choices=sorted(TOP_NAMES), default="onehot")
     parser.add_argument("--programs", type=int, default=20)
     parser.add_argument("--testcase", default=None, help="run only this cocotb test")
+    parser.add_argument("--lanes", type=int, default=1, help="the stream core's lanes")
     args = parser.parse_args(argv)
     cfg = cosim_config(args.config) if args.config in ("v1024", "clamp") \
         else load_config(args.config)
     try:
         counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
-                           programs=args.programs, testcase=args.testcase)
+                           programs=args.programs, testcase=args.testcase, lanes=args.lanes)
     except CosimFailed as err:
         parser.exit(1, f"python -m sim.runner: {err}\n")
     print(json.dumps(counts, indent=2))
