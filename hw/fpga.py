@@ -92,7 +92,12 @@ DESIGNS = {
     # derive from it); L lanes; F = lut_frac_bits where not the default 8
     **{f"stream-V50257-L{lanes}": ("stream", get_preset("default"),
                                    {"lanes": lanes, "max_vocab": 50_257})
-       for lanes in (1, 4, 16, 32)},
+       for lanes in (1, 4, 16, 24, 32)},
+    # tables every 2^-7 logits: half the ROMs, so twice the lanes per block RAM
+    "stream-V50257-L32-F7": ("stream", get_preset("default"),
+                             {"lanes": 32, "max_vocab": 50_257, "lut_frac_bits": 7}),
+    "stream-V128256-L32-F7": ("stream", get_preset("default"),
+                              {"lanes": 32, "max_vocab": 128_256, "lut_frac_bits": 7}),
 }
 
 TARGETS = {

@@ -41,14 +41,13 @@ has more, which the core does not take: both raise ``Err.STREAM``. The run phase
 
 from __future__ import annotations
 
-import numpy as np
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out, Signature
 
 from pysampler.contract.config import HwConfig
-from pysampler.contract.lut import build_lut
+from pysampler.contract.lut import lut_span
 from pysampler.contract.regmap import Err, StreamPhase
 from pysampler.contract import regmap as rm
 from pysampler.contract.stream_format import (DEFAULT_LANES, StreamFormat, merge_levels,
@@ -57,29 +56,10 @@ from pysampler.contract.stream_format import (DEFAULT_LANES, StreamFormat, merge
 from .control import flag, program_port, prog_signature
 from .rng import Rng
 
-__all__ = ["StreamCore", "sigmoid_span"]
+__all__ = ["StreamCore"]
 
 #: lanes per ROM: a block RAM has two read ports
 LANES_PER_ROM = 2
-
-
-def sigmoid_span(cfg: HwConfig) -> tuple[int, int, list[int], int, int]:
-    """The sigmoid LUT of ``cfg`` as the stream core stores it: (lo, hi, entries of signed indices
-    lo..hi, the entry below lo, the entry above hi). Every entry outside [lo, hi] equals the
-    table's first (below) or last (above) one, so a compare replaces them; the clamp of the
-    contract's address maps every field below the table to its first entry and above it to its
-    last."""
-    lut = build_lut(cfg)
-    half = cfg.lut_size // 2
-    values = lut[np.arange(-half, half) & (cfg.lut_size - 1)]
-    below, above = int(values[0]), int(values[-1])
-    inside = np.flatnonzero(values != below)
-    lo = int(inside[0]) if inside.size else 0
-    inside = np.flatnonzero(values != above)
-    hi = int(inside[-1]) if inside.size else 0
-    if hi < lo:  # a table with one step: keep one entry
-        hi = lo
-    return lo - half, hi - half, [int(v) for v in values[lo:hi + 1]], below, above
 
 
 def _bits(value: int) -> int:
@@ -124,7 +104,9 @@ class StreamCore(wiring.Component):
         merge is that level's l-th). ``valid``, ``bit``, ``forced``: one bit per lane; with
         ``debug_trace`` per lane also the field (acc_bits + 1, two's complement), the LUT entry
         (P' + 1 bits, 0 when forced), the draw (P' bits) and M after the step (acc_bits), lane l
-        in the l-th slice.
+        in the l-th slice, and the activity of every clock (with or without a decision): the
+        lanes whose ROMs read in the last clock (``rom_en``: their data is out this clock) and
+        the draws the generator takes at this clock's edge (``draws``).
     """
 
     def __init__(self, cfg: HwConfig, *, lanes: int = DEFAULT_LANES, debug_trace: bool = True,
@@ -144,7 +126,9 @@ class StreamCore(wiring.Component):
         if debug_trace:
             trace.update({"field": Out((acc.weight_bits + 1) * n),
                           "lut": Out((acc.prob_bits + 1) * n), "u": Out(acc.prob_bits * n),
-                          "m": Out(acc.weight_bits * n)})
+                          "m": Out(acc.weight_bits * n),
+                          # activity, every clock: the ROM ports read, draws the generator takes
+                          "rom_en": Out(n), "draws": Out(range(2 * n + 1))})
         super().__init__({
             "prog": In(prog_signature(self.regmap)),
             "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
@@ -170,7 +154,7 @@ class StreamCore(wiring.Component):
         m.d.comb += [self.busy.eq(busy), self.err.eq(port.err)]
 
         # --- the ROMs: two lanes per memory (two read ports) --------------------------------
-        lo, hi, span, below, above = sigmoid_span(acc)
+        lo, hi, span, below, above = lut_span(acc)
         table = [int(v) for v in fmt.logadd()]
         sig_reads, la_reads = [], []
         for r in range(0, n_lanes, LANES_PER_ROM):
@@ -256,6 +240,13 @@ class StreamCore(wiring.Component):
                 m.d.sync += [s1_lane[lane].eq(remaining > lane), s1_first[lane].eq(first),
                              s1_max[lane].eq(Mux(first | (x > m_old), x, m_old)),
                              s1_field[lane].eq(Mux(first, 0, field))]
+        # the ROMs read only for a logit of a taken beat and a merging lane (no read on an idle
+        # clock: the energy model counts one sigmoid and one log-add read per decision)
+        rom_en = [Signal(name=f"rom_en{lane}") for lane in range(n_lanes)]
+        for lane in range(n_lanes):
+            m.d.comb += [sig_reads[lane].en.eq(rom_en[lane]), la_reads[lane].en.eq(rom_en[lane])]
+            with m.If(fire & (remaining > lane)):
+                m.d.comb += rom_en[lane].eq(1)
         with m.If(fire):
             m.d.sync += [s1_phase.eq(beat_phase), s1_k.eq(k[:ib]), k.eq(k + n_lanes),
                          beat_phase.eq(~beat_phase)]
@@ -317,6 +308,7 @@ class StreamCore(wiring.Component):
             g_left_ok, g_right_ok = Signal(name=f"g_left_ok{lane}"), Signal(name=f"g_right_ok{lane}")
             g_max = Signal(signed(width), name=f"g_max{lane}")
             with m.If(in_lookup & merging[lane]):
+                m.d.comb += rom_en[lane].eq(1)
                 table_addresses(lane, merge_field)
                 m.d.sync += [g_left_ok.eq(left_ok), g_right_ok.eq(right_ok),
                              g_max.eq(Mux(m_right > m_left, m_right, m_left)),
@@ -343,13 +335,23 @@ class StreamCore(wiring.Component):
                 m.d.sync += [level.eq(level + 1), phase.eq(StreamPhase.LOOKUP)]
 
         # --- trace ----------------------------------------------------------------------------
-        forced = [Mux(in_merge, ~g_both[lane], s1_first[lane]) for lane in range(n_lanes)]
+        rom_read = Signal(n_lanes)  # the reads of the last clock (data out this clock)
+        m.d.sync += rom_read.eq(Cat(*rom_en))
+        draws_taken = Signal(range(2 * n_lanes + 1))
+        counts = (n_lanes,) + tuple(len(lv) for lv in levels)
+        m.d.comb += draws_taken.eq(counts[0])
+        for i, count in enumerate(counts[1:], start=1):
+            with m.If(rng.advance_by == i):
+                m.d.comb += draws_taken.eq(count)
+        # a lane with no decision this clock shows zeros (its ROM may not have been read yet)
+        valid = [Mux(in_merge, merging[lane], s1_valid & s1_lane[lane]) for lane in range(n_lanes)]
+        forced = [valid[lane] & Mux(in_merge, ~g_both[lane], s1_first[lane])
+                  for lane in range(n_lanes)]
         m.d.comb += [
-            self.trace.valid.eq(Cat(*(Mux(in_merge, merging[lane], s1_valid & s1_lane[lane])
-                                      for lane in range(n_lanes)))),
+            self.trace.valid.eq(Cat(*valid)),
             self.trace.merge.eq(in_merge),
             self.trace.index.eq(Mux(in_merge, level, s1_k)),
-            self.trace.bit.eq(Cat(*(Mux(in_merge, go_right[lane], take[lane])
+            self.trace.bit.eq(Cat(*(valid[lane] & Mux(in_merge, go_right[lane], take[lane])
                                     for lane in range(n_lanes)))),
             self.trace.forced.eq(Cat(*forced)),
         ]
@@ -357,12 +359,15 @@ class StreamCore(wiring.Component):
             m.d.comb += [
                 self.trace.field.eq(Cat(*(Mux(in_merge, g_field[lane], s1_field[lane])
                                           for lane in range(n_lanes)))),
-                self.trace.lut.eq(Cat(*(Mux(forced[lane], 0, lut_value[lane])
+                self.trace.lut.eq(Cat(*(Mux(forced[lane] | ~valid[lane], 0, lut_value[lane])
                                         for lane in range(n_lanes)))),
                 self.trace.u.eq(rng.u),
+                self.trace.rom_en.eq(rom_read),
+                self.trace.draws.eq(Mux(rng.advance, draws_taken, 0)),
                 # a merge of two empty slots (V < 2L) leaves a stale M, which no decision
                 # reads; the trace shows 0, the model's M of a slot that never held a logit
-                self.trace.m.eq(Cat(*(Mux(in_merge, Mux(g_any[lane], merged[lane], 0),
-                                          m_new[lane]) for lane in range(n_lanes)))),
+                self.trace.m.eq(Cat(*(Mux(~valid[lane], 0,
+                                          Mux(in_merge, Mux(g_any[lane], merged[lane], 0),
+                                              m_new[lane])) for lane in range(n_lanes)))),
             ]
         return m

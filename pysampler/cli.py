@@ -267,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stream-error", parents=[common],
                    help="the stream sampler's error analysis (docs/stream.md's tables)")
 
+    energy = sub.add_parser("energy", parents=[common],
+                            help="energy per token of the stream core (45 nm ASIC and ECP5, "
+                                 "V and L) beside the GPU -> results/energy.{md,csv,png}")
+    energy.add_argument("--fpga-report", type=Path, default=Path("results/fpga.md"),
+                        help="the FPGA report whose ECP5-85F Fmax sets the token's time "
+                             "(default results/fpga.md)")
+    energy.add_argument("--static-w", type=_positive_float, default=None,
+                        help="the FPGA's static power in W (default 0.2, an assumption)")
+    _add_out(energy, "energy.{md,csv,png}")
+
     bench = sub.add_parser("bench", parents=[common],
                            help="speed of the bit-accurate model, float Gibbs, the GPT-2 loop and "
                                 "the co-simulation -> results/bench.json")
@@ -473,6 +483,13 @@ def _run_fullvocab(args: argparse.Namespace) -> None:
                            seed=args.seed))
 
 
+def _run_energy(args: argparse.Namespace) -> None:
+    from .experiments.energy import FPGA_STATIC_W, energy_report
+
+    static = FPGA_STATIC_W if args.static_w is None else args.static_w
+    print(energy_report(args.out, args.fpga_report, seed=args.seed, static_w=static))
+
+
 def _run_stream_error(args: argparse.Namespace) -> None:
     from .experiments.stream_error import main as stream_error
 
@@ -608,7 +625,7 @@ def _run_train_lm(args: argparse.Namespace) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
-    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
+    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error, "energy": _run_energy,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
     "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm,
     "nn": _run_nn}

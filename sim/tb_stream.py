@@ -17,7 +17,9 @@ from pysampler.contract.regmap import Err
 from pysampler.contract.rng import derive_state
 from pysampler.contract.stream_format import (merge_levels, stream_beats, stream_clocks,
                                               stream_format)
-from pysampler.engines.stream import StreamRow, stream_draw, stream_quantize, stream_tables
+from pysampler.engines.stream import (StreamRow, decision_registers, decision_writes,
+                                      register_toggles, stream_activity, stream_draw,
+                                      stream_quantize, stream_tables)
 
 from .compare import CompareError
 from .env import env_config, env_int, report_updates
@@ -96,7 +98,10 @@ class StreamTB(TB):
         await FallingEdge(dut.clk)
         dut.start.value = 0
         decisions, clocks, sent = [], 1, 0
+        self.activity = {"rom_reads": 0, "draws": 0}
         while True:
+            self.activity["rom_reads"] += bin(int(dut.trace__rom_en.value)).count("1")
+            self.activity["draws"] += int(dut.trace__draws.value)
             if int(dut.trace__valid.value):
                 decisions += self.decisions()
             if int(dut.done.value) and not int(dut.busy.value):
@@ -116,6 +121,23 @@ class StreamTB(TB):
         dut.logit__valid.value = 0
         dut.logit__last.value = 0
         return decisions, int(dut.token.value), clocks, sent
+
+
+def compare_activity(tb: StreamTB, decisions: list[tuple], row: StreamRow, trace,
+                     label: str) -> None:
+    """The RTL's activity in the run (ROM reads and draws counted from its enables on every
+    clock, M toggles from the values its trace shows) against the engine's count
+    (:func:`stream_activity`), which the energy model takes."""
+    want = stream_activity(row, trace)
+    _, toggles = register_toggles(decision_registers(row.fmt, row.size),
+                                  np.array([d[7] for d in decisions], np.int64),
+                                  row.fmt.acc.weight_bits, decision_writes(row.fmt, row.size))
+    got = {"rom_reads": tb.activity["rom_reads"], "draws": tb.activity["draws"],
+           "m_toggles": toggles}
+    for name, value in got.items():
+        if value != getattr(want, name):
+            raise CompareError(f"{label}: activity {name}: RTL {value} != model "
+                               f"{getattr(want, name)}")
 
 
 def compare_stream(decisions: list[tuple], token: int, row: StreamRow, ref_token: int, trace,
@@ -175,6 +197,7 @@ async def _run_rows(tb: StreamTB, rows: list[np.ndarray], seed: int, label: str,
             got, rtl_token, clocks, _ = await tb.draw(row.q, rng, p_valid)
             decisions += compare_stream(got, rtl_token, row, token, trace,
                                         f"{label} row {r} (V={row.size}) token {t}")
+            compare_activity(tb, got, row, trace, f"{label} row {r} (V={row.size}) token {t}")
             budget = stream_clocks(row.size, tb.fmt.reservoirs, tb.lanes)
             if p_valid == 1.0 and clocks > budget:
                 raise CompareError(f"{label} row {r}: {clocks} clocks, budget {budget}")

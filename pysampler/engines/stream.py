@@ -31,11 +31,13 @@ from numba import njit, prange
 from ..contract.fixedpoint import quantize
 from ..contract.lut import build_lut
 from ..contract.rng import check_state, leap_draw, leap_table
-from ..contract.stream_format import StreamFormat, merge_order
+from ..contract.stream_format import (StreamFormat, merge_order, stream_beats, stream_clocks,
+                                      stream_draws)
 
 __all__ = ["StreamRow", "stream_quantize", "stream_quantize_batch", "stream_masses",
            "stream_token_probs", "StreamTrace", "stream_draw", "stream_draw_batch", "StreamTables",
-           "stream_tables", "row_lengths"]
+           "stream_tables", "row_lengths", "StreamActivity", "stream_activity",
+           "decision_registers", "decision_writes", "register_toggles"]
 
 
 @dataclass(frozen=True)
@@ -496,3 +498,95 @@ def row_lengths(lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarra
     if n.shape != (n_rows,) or (n_rows and (n.min() < 1 or n.max() > width)):
         raise ValueError(f"lengths must be {n_rows} values in 1..{width}, got {lengths!r}")
     return n
+
+
+@dataclass(frozen=True)
+class StreamActivity:
+    """What one token costs ``pbit_stream`` in operations, counted on the model's run (the energy
+    model's input, :mod:`pysampler.experiments.energy`; the RTL's ROM reads and draws are checked
+    against it in co-simulation).
+
+    Attributes
+    ----------
+    beats, clocks : int
+        ceil(V / L) beats; clocks from start to done (:func:`stream_clocks`).
+    draws : int
+        Generator draws (P' bits each): ceil(V / L) L + C - 1.
+    rom_reads : int
+        Reads of a sigmoid ROM (P' + 1 bits), and as many of a log-add ROM: one per logit and
+        one per merge (a forced take or merge reads too: the core reads before it knows).
+    compares : int
+        ``u < LUT`` compares that decide (forced steps decide nothing).
+    adds : int
+        Accumulator-width (acc_bits + 1) adds, subtracts and compares: the field, the max and
+        the log-add's add, three per logit step and per merge.
+    takes : int
+        Held-token writes (a take or a merge won by the right slot; index_bits each).
+    m_writes, m_toggles : int
+        Writes of a reservoir's M register and the bits they change, a token's first write of
+        each register not counted (it overwrites the last token's value).
+    """
+
+    beats: int
+    clocks: int
+    draws: int
+    rom_reads: int
+    compares: int
+    adds: int
+    takes: int
+    m_writes: int
+    m_toggles: int
+
+
+def decision_registers(fmt: StreamFormat, n_logits: int) -> np.ndarray:
+    """The M register each decision of a token writes, in trace order (V logit steps, then the
+    merges): reservoir k mod C for logit k, the left slot for a merge."""
+    merges = np.array([i for i, _ in merge_order(fmt.reservoirs)], dtype=np.int64)
+    return np.concatenate([np.arange(n_logits, dtype=np.int64) % fmt.reservoirs, merges])
+
+
+def decision_writes(fmt: StreamFormat, n_logits: int) -> np.ndarray:
+    """Whether each decision (trace order) writes its M register: every logit step does, a merge
+    does when either slot holds a token (two empty slots, V < C, change nothing)."""
+    c = fmt.reservoirs
+    present = np.zeros(c, dtype=bool)
+    present[:min(n_logits, c)] = True
+    out = np.ones(n_logits + c - 1, dtype=bool)
+    for n, (i, j) in enumerate(merge_order(c)):
+        out[n_logits + n] = present[i] = present[i] or present[j]
+    return out
+
+
+def register_toggles(registers: np.ndarray, values: np.ndarray, width: int,
+                     written: np.ndarray | None = None) -> tuple[int, int]:
+    """(writes, bits changed) of the registers ``registers[n]`` written with ``values[n]`` in
+    order, each register's first write not counted; ``written`` (bool) marks the steps that write
+    (default all)."""
+    mask = (1 << width) - 1
+    last: dict[int, int] = {}
+    writes = toggles = 0
+    for n, (reg, value) in enumerate(zip(registers.tolist(), values.tolist())):
+        if written is not None and not written[n]:
+            continue
+        value &= mask
+        if reg in last:
+            writes += 1
+            toggles += bin(last[reg] ^ value).count("1")
+        last[reg] = value
+    return writes, toggles
+
+
+def stream_activity(row: StreamRow, trace: StreamTrace) -> StreamActivity:
+    """The operation counts of the token whose trace is ``trace`` (:class:`StreamActivity`)."""
+    fmt, v = row.fmt, row.size
+    c, lanes = fmt.reservoirs, fmt.lanes
+    merges = merge_order(c)
+    forced = trace.forced
+    bit = trace.bit.astype(bool)
+    m_writes, m_toggles = register_toggles(decision_registers(fmt, v), trace.m,
+                                           fmt.acc.weight_bits, decision_writes(fmt, v))
+    return StreamActivity(beats=stream_beats(v, lanes), clocks=stream_clocks(v, c, lanes),
+                          draws=stream_draws(v, c, lanes), rom_reads=v + len(merges),
+                          compares=int(np.count_nonzero(~forced)),
+                          adds=3 * (v + len(merges)), takes=int(np.count_nonzero(bit)),
+                          m_writes=m_writes, m_toggles=m_toggles)
