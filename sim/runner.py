@@ -30,8 +30,8 @@ SIMULATORS = ("icarus", "verilator")
 #: the folders the Verilog is generated from (every .py below them, recursively)
 GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
-__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES", "CLAMP_CONFIG",
-           "MIN_COMPARED_UPDATES",
+__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES",
+           "STREAM_BULK_CASES", "CLAMP_CONFIG", "MIN_COMPARED_UPDATES",
            "cosim_config", "ensure_verilog", "failed_tests"]
 
 
@@ -84,6 +84,16 @@ BULK_CASES = [
     ("wide", "onehot", 400, 8, 500), ("wide", "dense", 400, 8, 500),
     ("tiny", "onehot", 400, 8, 1000), ("tiny", "dense", 400, 8, 1000),
     ("clamp", "onehot", 400, 8, 1000), ("clamp", "dense", 400, 8, 1000),
+]
+
+
+#: the stream core's bulk cases on Verilator, (configuration, lanes, random rows, long rows):
+#: every case also runs the edge, directed and refused-input steps (sim/bulk_stream.py). The
+#: first runs in ``make test``; all of them in ``make coverage`` (the long rows: GPT-2's,
+#: Llama 3's and the format's largest vocabulary)
+STREAM_BULK_CASES = [
+    ("default", 3, 8, (50_257,)), ("tiny", 1, 12, ()), ("default", 8, 8, (50_257,)),
+    ("default", 16, 8, (128_256, 262_144)),
 ]
 
 

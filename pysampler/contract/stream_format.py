@@ -215,9 +215,11 @@ def stream_draws(n_logits: int, reservoirs: int, lanes: int = DEFAULT_LANES) -> 
 
 
 def stream_clocks(n_logits: int, reservoirs: int, lanes: int = DEFAULT_LANES) -> int:
-    """RTL clocks per token from the start strobe to ``done``, the source never stalling: the
-    start clock, one beat a clock, the accumulator's second stage, 2 clocks per merge level, the
-    done clock: ceil(V / L) + 2 ceil(log2 C) + 3 (V + 5 for L = 1, C = 2)."""
+    """RTL clocks per token back to back, the source never stalling: the start clock, one beat a
+    clock, the accumulator's second stage, 2 clocks per merge level, and the clock in which the
+    host sees ``done`` and strobes the next start: ceil(V / L) + 2 ceil(log2 C) + 3 (V + 5 for
+    L = 1, C = 2). ``done`` rises at the edge stream_clocks - 1 counting the start strobe's as
+    the first (tested exactly in co-simulation)."""
     return stream_beats(n_logits, lanes) + 2 * len(merge_levels(reservoirs)) + 3
 
 
