@@ -88,9 +88,8 @@ BULK_CASES = [
 
 
 #: the stream core's bulk cases on Verilator, (configuration, lanes, random rows, long rows):
-#: every case also runs the edge, directed and refused-input steps (sim/bulk_stream.py). The
-#: first runs in ``make test``; all of them in ``make coverage`` (the long rows: GPT-2's,
-#: Llama 3's and the format's largest vocabulary)
+#: every case also runs the edge, directed and refused-input steps (sim/bulk_stream.py). They run
+#: in ``make coverage`` (the long rows: GPT-2's, Llama 3's and the format's largest vocabulary)
 STREAM_BULK_CASES = [
     ("default", 3, 8, (50_257,)), ("tiny", 1, 12, ()), ("default", 8, 8, (50_257,)),
     ("default", 16, 8, (128_256, 262_144)),

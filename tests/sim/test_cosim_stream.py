@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.cosim, pytest.mark.slow]
 # (simulator, configuration, lanes, random rows, V of the long row (0: none)): three widths, both
 # generators, both simulators; the V = 50,257 row on Verilator only (Icarus would take minutes);
 # a multi-lane core with an odd L (3: a merge tree that is not a power of two) on Icarus. The
-# multi-lane core on Verilator, with a V = 50,257 row, is the bulk mode's
-# (tests/sim/test_bulk_stream.py); L = 8 with V = 50,257 here: `pysampler coverage` and
-# `python -m sim.runner --sim verilator --kind stream --lanes 8`
+# multi-lane cores on Verilator (L = 3, 8, 16; rows of 50,257 .. 262,144) are the bulk mode's, in
+# `make coverage` (a Verilator build of one costs more than the suite's budget); cocotb on
+# Verilator: `python -m sim.runner --sim verilator --kind stream --lanes 8`
 CASES = [("icarus", "tiny", 1, 20, 0), ("icarus", "default", 1, 20, 0),
          ("verilator", "default", 1, 40, 50_257), ("verilator", "wide", 1, 40, 0),
          ("icarus", "tiny", 3, 6, 0)]
