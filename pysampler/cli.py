@@ -157,6 +157,14 @@ def _output(folder: bool):
 _out_folder, _out_file = _output(True), _output(False)
 
 
+def _existing_file(text: str) -> Path:
+    """An argparse type: a file that exists (a report to read)."""
+    path = Path(text).expanduser()
+    if not text or not path.is_file():
+        raise argparse.ArgumentTypeError(f"must be an existing file, got {text!r}")
+    return path
+
+
 def _add_out(parser: argparse.ArgumentParser, what: str, default: str = "results") -> None:
     parser.add_argument("--out", type=_out_folder, default=Path(default),
                         help=f"output folder for {what} (default: {default})")
@@ -270,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     energy = sub.add_parser("energy", parents=[common],
                             help="energy per token of the stream core (45 nm ASIC and ECP5, "
                                  "V and L) beside the GPU -> results/energy.{md,csv,png}")
-    energy.add_argument("--fpga-report", type=Path, default=Path("results/fpga.md"),
+    energy.add_argument("--fpga-report", type=_existing_file, default=Path("results/fpga.md"),
                         help="the FPGA report whose ECP5-85F Fmax sets the token's time "
                              "(default results/fpga.md)")
     energy.add_argument("--static-w", type=_positive_float, default=None,

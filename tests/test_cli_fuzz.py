@@ -48,6 +48,7 @@ BY_FLAG = {
     "--targets": st.sampled_from(["nosuch", "ice41"]),
     "--only": st.sampled_from(["nosuch mutation", "zzz"]),
     "--saturated": st.sampled_from(["nosuch", "huge"]),
+    "--fpga-report": st.sampled_from(["missing.md", "blocker/fpga.md", "", "."]),
 }
 #: per flag, what a valid run would need besides the bad value, so that only that value is wrong
 #: (a top-p past 1 only matters once top-k is off; the rest stay at their defaults)
