@@ -41,6 +41,6 @@ def test_report_reads_the_fpga_rows(tmp_path):
                     "17,591 | 56.8 |\n| stream-V50257-L4 | ecp5-25f | 1 | 1 | 1 | 0 | 99.0 | 1 | 1 "
                     "| 1 |\n")
     assert fpga_fmax(fpga) == {(50_257, 16): 55.5}
-    text = energy_report(tmp_path, fpga, vocabs=(1024, 50_257), lanes=(1, 16))
+    text = energy_report(tmp_path, fpga, vocabs=(1024, 50_257), lanes=(16,))
     assert "stream-V50257-L16" in text and "| 50257 | 16 | 3155 | 55.5 |" in text
     assert (tmp_path / "energy.png").stat().st_size > 0 and (tmp_path / "energy.csv").exists()
