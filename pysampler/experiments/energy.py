@@ -61,6 +61,10 @@ DEFAULT_FMAX_MHZ = 50.0
 GPU_US_PER_TOKEN = {"H200 Gumbel-max, batch 1": 63.0, "H200 multinomial, batch 1": 112.0}
 GPU_MJ_PER_TOKEN = {"H200 multinomial, batch 4,096 (670 W)": 0.41}
 
+#: block RAMs of the stream core per pair of lanes at the default format (the ECP5 synthesis of
+#: results/fpga.md: 34 at L = 4, 136 at L = 16) and the ECP5-85F's
+BRAMS_PER_LANE_PAIR, ECP5_85F_BRAMS = 17, 208
+
 VOCABS = (1024, 8192, 50_257, 128_256, 262_144)
 LANES = (1, 4, 16, 32, 64)
 
@@ -120,7 +124,7 @@ def fpga_fmax(report: Path) -> dict[tuple[int, int], float]:
     out = {}
     if not report.exists():
         return out
-    pattern = re.compile(r"^\| stream-V(\d+)-L(\d+)\S* \| ecp5-85f \|(?:[^|]*\|){4} ([\d.]+) \|")
+    pattern = re.compile(r"^\| stream-V(\d+)-L(\d+) \| ecp5-85f \|(?:[^|]*\|){4} ([\d.]+) \|")
     for line in report.read_text().splitlines():
         match = pattern.match(line)
         if match:
@@ -136,6 +140,7 @@ class EnergyRow:
     fmax_mhz: float
     fmax_from: str
     us_per_token: float
+    fits_85f: str
     draws: int
     rom_reads: int
     m_toggles: int
@@ -171,7 +176,9 @@ def energy_rows(fmax: dict[tuple[int, int], float], *, vocabs=VOCABS, lanes=LANE
             us = act.clocks / f
             dyn_uj = asic_pj * FPGA_DYNAMIC_RATIO * 1e-6
             static_uj = static_w * us
-            rows.append(EnergyRow(v, n, act.clocks, f, where, us, act.draws, act.rom_reads,
+            fits = "yes" if BRAMS_PER_LANE_PAIR * -(-n // 2) <= ECP5_85F_BRAMS else \
+                f"no ({BRAMS_PER_LANE_PAIR * -(-n // 2)} BRAMs)"
+            rows.append(EnergyRow(v, n, act.clocks, f, where, us, fits, act.draws, act.rom_reads,
                                   act.m_toggles, asic_pj * 1e-6, dyn_uj, static_uj,
                                   (dyn_uj + static_uj) * 1e-3))
     return rows
@@ -215,14 +222,16 @@ def energy_report(out: Path, fpga_report: Path = Path("results/fpga.md"), *, see
     fmt = stream_format(HwConfig())
     ops = OperationEnergies.of(fmt)
     at = {(r.V, r.L): r for r in rows}
-    best = min((r for r in rows if r.V == 50_257), key=lambda r: r.fpga_mj)
+    best = min((r for r in rows if r.V == 50_257 and r.fits_85f == "yes"),
+               key=lambda r: r.fpga_mj)
     lines = [
         "# Energy per token of the stream core", "",
         "Command: `make energy` (`pysampler energy`; after `make fpga`, whose ECP5-85F Fmax it "
         "reads from results/fpga.md). Model and sources: `pysampler/experiments/energy.py`. "
         "Operations counted by the engine on one LM-like row per V (top-50 mass 0.8; "
         "`stream_activity`), checked against the RTL's ROM reads, draws and M toggles in "
-        "co-simulation (sim/tb_stream.py, every token of `make sim`).", "",
+        "co-simulation (sim/tb_stream.py, every token of `make sim`). FPGA rows read from "
+        f"`{fpga_report}`: {len(fmax)} ECP5-85F stream row(s).", "",
         "Per-operation energies at 45 nm, 0.9 V (M. Horowitz, ISSCC 2014): 32-bit add 0.1 pJ "
         "(per bit for other widths); 64-bit SRAM read 10 / 20 / 100 pJ at 8 KB / 32 KB / 1 MB, "
         f"interpolated: a sigmoid ROM read {ops.sigmoid_read:.2f} pJ, a log-add ROM read "
@@ -233,8 +242,10 @@ def energy_report(out: Path, fpga_report: Path = Path("results/fpga.md"), *, see
         "(an assumption; every 0.1 W adds 0.1 uJ per us of the token's time).", "",
         "GPU (shared/ANCHORS.md, one H200, V = 50,257): 63 us (Gumbel-max) / 112 us "
         "(multinomial) per token at batch 1; 0.41 mJ per token at batch 4,096.", "",
-        f"At V = 50,257 the least energy is L = {best.L}: {best.fpga_mj:.4f} mJ per token on "
-        f"the ECP5 ({best.us_per_token:.1f} us; the goal is 0.04 mJ, the H200 0.41 mJ) and "
+        f"At V = 50,257 the least energy of the lane counts whose ROMs fit the ECP5-85F "
+        f"({BRAMS_PER_LANE_PAIR} block RAMs per pair of lanes at the default format, "
+        f"{ECP5_85F_BRAMS} in the part; `fits_85f`) is L = {best.L}: {best.fpga_mj:.4f} mJ per "
+        f"token ({best.us_per_token:.1f} us; the goal is 0.04 mJ, the H200 0.41 mJ) and "
         f"{best.asic_uj:.2f} uJ as a 45 nm ASIC (dynamic). Per token at V = 50,257, "
         f"L = {lanes[0]}: {at[(50_257, lanes[0])].fpga_mj:.4f} mJ in "
         f"{at[(50_257, lanes[0])].us_per_token:.0f} us. The "
