@@ -202,9 +202,12 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     cycles = cycles_per_token(kind, cfg, sweeps, options)
     if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
         errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
+        # no ERROR line: nextpnr stopped some other way (a crash of the WebAssembly build, say)
+        last = [line for line in placed.stderr.splitlines() if line.strip()][-1:] or [""]
+        failure = errors[-1].removeprefix("ERROR: ") if errors else \
+            f"nextpnr stopped with status {placed.returncode} and no error ({last[0][:120]})"
         return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                          counts["DSPs"], None, cycles, None, seconds,
-                          (errors or ["nextpnr failed"])[-1].removeprefix("ERROR: "))
+                          counts["DSPs"], None, cycles, None, seconds, failure)
     fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
     return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
                       counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
@@ -222,6 +225,14 @@ def tool_versions() -> dict[str, str]:
         text = (proc.stdout + proc.stderr).strip().splitlines()
         out[name] = text[-1] if text else "unknown"
     return out
+
+
+def _failed(r: FpgaResult) -> str:
+    """A failed place and route in the report: "does not fit" where nextpnr said so (no place
+    left for a cell), else what stopped it."""
+    if "Unable to place" in r.failure or "no BELs remaining" in r.failure:
+        return f"does not fit: {r.failure}"
+    return f"place and route failed: {r.failure}"
 
 
 def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path, sweeps: int
@@ -247,7 +258,7 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
     for r in results:
         if r.fmax_mhz is None:
             lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
-                         f"does not fit: {r.failure} | {r.cycles_per_token} | - | - |")
+                         f"{_failed(r)} | {r.cycles_per_token} | - | - |")
             continue
         lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
                      f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} | "
@@ -276,7 +287,7 @@ def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,
     for design, target in tqdm(jobs, desc="fpga"):
         results.append(run_flow(design, target, work / f"{design}-{target}", sweeps))
         r = results[-1]
-        fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else f"does not fit: {r.failure}"
+        fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else _failed(r)
         tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "
                    f"DSP {r.dsps:2d} {fmax} ({r.seconds:.0f} s)")
     write_report(results, tool_versions(), out, sweeps)
