@@ -27,7 +27,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 from numpy.typing import ArrayLike
 
 from ..contract.config import HwConfig
@@ -40,12 +40,21 @@ from .array import Trace
 
 __all__ = ["ChromaticModel", "ChromaticFloat", "lane_states", "boltzmann_law", "sweep_matrix",
            "exact_sweep_law", "beta_scheme_error", "MAX_EXACT_GRAPH", "MAX_MATRIX_UNITS",
-           "BLOCK_CHAINS", "draw_tables", "edgeless_sweep", "edgeless_sweep_float",
-           "edgeless_law"]
+           "BLOCK_CHAINS", "MAX_LEVEL_FIELDS", "block_width", "draw_tables", "edgeless_sweep",
+           "edgeless_sweep_float", "edgeless_law"]
 
 MAX_EXACT_GRAPH = 16     # boltzmann_law enumerates 2**n states
 MAX_MATRIX_UNITS = 12    # sweep_matrix builds a 2**n x 2**n matrix
-BLOCK_CHAINS = 32        # chains side by side in the untraced kernel (fastest of 16, 32 here)
+BLOCK_CHAINS = 128       # chains side by side in the untraced kernel at most (fastest of
+                         # 32..256 on the 64x64 lattice here)
+MAX_LEVEL_FIELDS = 1 << 16   # fields a level table holds (the kernel indexes it with a uint16)
+
+
+def block_width(n_chains: int) -> int:
+    """Chains per block of the untraced kernel: BLOCK_CHAINS, or fewer (a multiple of 16) so
+    that every numba thread gets a block."""
+    per_thread = -(-n_chains // max(1, get_num_threads()))
+    return int(min(BLOCK_CHAINS, max(16, -(-per_thread // 16) * 16)))
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -152,54 +161,77 @@ def _traced_parallel(y, states, order, class_start, nbr, wts, h, hold, cval, man
 
 
 @njit(cache=True, nogil=True)
-def _block(yb, sb, order, class_start, nbr, wts, h, hold, cval, mant, sh, rnds, entries, lut,
-           idx_lo, idx_hi, lo_mask, lut_shift, tables, byte_shifts, m255, dshift, keep, u_shift):
-    """Sweeps of one block of W chains, chains innermost: yb uint8 (n + 1, W) (row n stays 0:
-    the unused neighbour slots point there), sb uint32/uint64 (n, W)."""
+def _block(yb, sb, order, class_start, nbr, wts, hoff, hold, cval, entries, levels, direct,
+           mant, sh, rnds, lut, idx_lo, idx_hi, lut_shift, tables, byte_shifts, m255, dshift,
+           keep, u_shift, field, drawn):
+    """Sweeps of one block of W chains, chains innermost so that every inner loop runs over
+    the W lanes of one unit (vectorised by LLVM): yb uint8 (n + 1, W) (row n stays 0: unused
+    neighbour slots point there), sb uint32/uint64 (n, W); ``field`` and ``drawn`` (W,) scratch.
+
+    The field enters as an offset: field - fmin = hoff[i] + sum_d wts[i, d] y[nbr[i, d]].
+    Without ``direct`` the LUT entry of every (schedule entry, field) is one read of
+    ``levels[t, field - fmin]`` (a uint16 index: the table holds at most 2**16 fields); with
+    ``direct`` the field (then absolute: fmin = 0) is scaled, clamped and looked up as in the
+    traced kernel."""
     D = nbr.shape[1]
     W = yb.shape[1]
-    mask = lo_mask                        # every integer in the field's type (int32 where it fits)
     n_tab = tables.shape[0]
-    field = np.empty(W, dtype=h.dtype)
+    addr_mask = lut.shape[0] - 1
     for s in range(entries.shape[0]):
-        e = entries[s]
-        m = mant[e]
-        shift = sh[e]
-        rnd = rnds[e]
+        t = entries[s]
+        lev = levels[t]
+        m = mant[t]
+        shift = sh[t]
+        rnd = rnds[t]
         for c in range(class_start.shape[0] - 1):
             for k in range(class_start[c], class_start[c + 1]):
                 i = order[k]
-                hi = h[i]
+                hi = hoff[i]
                 for w in range(W):
                     field[w] = hi
                 for d in range(D):
-                    j = nbr[i, d]
                     wt = wts[i, d]
+                    yj = yb[nbr[i, d]]
                     for w in range(W):
-                        field[w] += wt * yb[j, w]
-                hold_i = hold[i]
-                cv = cval[i]
+                        field[w] += wt * yj[w]
+                si = sb[i]
                 for w in range(W):
-                    scaled = (field[w] * m + rnd) >> shift
-                    idx = min(max(scaled >> lut_shift, idx_lo), idx_hi)
-                    level = lut[idx & mask]
-                    st = sb[i, w]
-                    new = (st >> dshift) & keep
-                    for q in range(n_tab):
-                        new ^= tables[q, (st >> byte_shifts[q]) & m255]
-                    sb[i, w] = new
-                    bit = np.uint8(1) if (new >> u_shift) < level else np.uint8(0)
-                    yb[i, w] = cv if hold_i else bit
+                    drawn[w] = (si[w] >> dshift) & keep
+                for q in range(n_tab):    # the draw: byte tables of the k-step map
+                    tq = tables[q]
+                    byte = byte_shifts[q]
+                    for w in range(W):
+                        drawn[w] ^= tq[(si[w] >> byte) & m255]
+                for w in range(W):
+                    si[w] = drawn[w]
+                yi = yb[i]
+                if hold[i]:
+                    cv = cval[i]
+                    for w in range(W):
+                        yi[w] = cv
+                elif direct:
+                    for w in range(W):
+                        scaled = (field[w] * m + rnd) >> shift
+                        idx = min(max(scaled >> lut_shift, idx_lo), idx_hi)
+                        level = lut[idx & addr_mask]
+                        yi[w] = np.uint8(1) if (drawn[w] >> u_shift) < level else np.uint8(0)
+                else:
+                    for w in range(W):
+                        level = lev[np.uint16(field[w])]
+                        yi[w] = np.uint8(1) if (drawn[w] >> u_shift) < level else np.uint8(0)
 
 
 @njit(parallel=True, cache=True)
-def _blocks_parallel(yb, sb, order, class_start, nbr, wts, h, hold, cval, mant, sh, rnds,
-                     entries, lut, idx_lo, idx_hi, lo_mask, lut_shift, tables, byte_shifts, m255,
-                     dshift, keep, u_shift):
+def _blocks_parallel(yb, sb, order, class_start, nbr, wts, hoff, hold, cval, entries, levels,
+                     direct, mant, sh, rnds, lut, idx_lo, idx_hi, lut_shift, tables,
+                     byte_shifts, m255, dshift, keep, u_shift):
+    W = yb.shape[2]
     for blk in prange(yb.shape[0]):
-        _block(yb[blk], sb[blk], order, class_start, nbr, wts, h, hold, cval, mant, sh, rnds,
-               entries, lut, idx_lo, idx_hi, lo_mask, lut_shift, tables, byte_shifts, m255,
-               dshift, keep, u_shift)
+        field = np.empty(W, dtype=wts.dtype)
+        drawn = np.empty(W, dtype=sb.dtype)
+        _block(yb[blk], sb[blk], order, class_start, nbr, wts, hoff, hold, cval, entries,
+               levels, direct, mant, sh, rnds, lut, idx_lo, idx_hi, lut_shift, tables,
+               byte_shifts, m255, dshift, keep, u_shift, field, drawn)
 
 
 def _program_arrays(program: GraphProgram) -> dict:
@@ -260,6 +292,7 @@ class ChromaticModel:
         self._arrays = _program_arrays(program)
         self._lut = build_lut(self.cfg)
         self._tables, self._dshift, self._keep = draw_tables(self.cfg)
+        self._level_table: tuple[np.ndarray | None, int] | None = None
         self.y = np.zeros((self.n_chains, n), dtype=np.uint8)
         self.reset(init)
 
@@ -310,10 +343,11 @@ class ChromaticModel:
         return None
 
     def _run_blocks(self, common: tuple, u_shift: int) -> None:
-        """The untraced path: blocks of BLOCK_CHAINS chains, chains innermost (the generator in
-        uint32 where rng_bits <= 32, so that a vector holds more chains)."""
+        """The untraced path: blocks of at most BLOCK_CHAINS chains (fewer where that leaves a
+        block for every thread), chains innermost; the generator in uint32 where rng_bits <= 32
+        and the field in int32 where the level table serves it (twice the chains per vector)."""
         B, n = self.y.shape
-        W = BLOCK_CHAINS
+        W = block_width(B)
         n_blocks = -(-B // W)
         word = np.uint32 if self.cfg.rng_bits <= 32 else np.uint64
         yb = np.zeros((n_blocks, W, n + 1), dtype=np.uint8)
@@ -327,19 +361,37 @@ class ChromaticModel:
         nbr = np.ascontiguousarray(np.where(nbr >= 0, nbr, n))  # unused slots read row n (0)
         tables = self._tables.astype(word)
         shifts = (8 * np.arange(tables.shape[0])).astype(word)
-        # the field, its product with the mantissa and the LUT in int32 where they fit (twice
-        # the chains per vector), else int64; the same integers either way
-        narrow = graph_field_bits(self.cfg, self.program.topology.max_degree) \
-            + BETA_MANT_BITS + 2 <= 31 and self.cfg.prob_bits < 31 and word is np.uint32
-        num = np.int32 if narrow else np.int64
-        level = (np.uint32 if narrow else np.uint64)
-        _blocks_parallel(yb, sb, order, class_start, nbr, wts.astype(num), h.astype(num), hold,
-                         cval, mant.astype(num), sh.astype(num), (1 << (sh - 1)).astype(num),
-                         entries, lut.astype(level), num(lo), num(hi), num(lut.size - 1),
-                         num(lut_shift), tables, shifts, word(255),
+        levels, fmin = self._levels()
+        direct = levels is None
+        num = np.int64 if direct else np.int32
+        if direct:
+            levels = np.zeros((1, 1), dtype=np.uint64)
+        level_type = np.uint32 if self.cfg.prob_bits < 32 else np.uint64
+        _blocks_parallel(yb, sb, order, class_start, nbr, wts.astype(num),
+                         (h - fmin).astype(num), hold, cval, entries,
+                         levels.astype(level_type), direct, mant, sh, np.int64(1) << (sh - 1),
+                         lut.astype(level_type), lo, hi, lut_shift, tables, shifts, word(255),
                          word(self._dshift), word(self._keep), word(u_shift))
         self.y[:] = yb.transpose(0, 2, 1).reshape(-1, n + 1)[:B, :n]
         self.rng_states[:] = sb.transpose(0, 2, 1).reshape(-1, n)[:B]
+
+    def _levels(self) -> tuple[np.ndarray | None, int]:
+        """(levels, fmin): the LUT entry of every field the program can form at every schedule
+        entry, ``levels[t, field - fmin]`` (int64 (T, R)), from the contract's scale_field,
+        lut_address and build_lut; (None, 0) where the field range R passes 2**16."""
+        if self._level_table is None:
+            p, a = self.program, self._arrays
+            wts = a["wts"]
+            fmin = int((p.h + np.minimum(wts, 0).sum(axis=1)).min())
+            fmax = int((p.h + np.maximum(wts, 0).sum(axis=1)).max())
+            if fmax - fmin + 1 > MAX_LEVEL_FIELDS:
+                self._level_table = (None, 0)
+            else:
+                fields = np.arange(fmin, fmax + 1, dtype=np.int64)
+                self._level_table = (np.stack([
+                    self._lut[lut_address(scale_field(fields, m, e), self.cfg)]
+                    for m, e in zip(p.beta_mant, p.beta_exp)]), fmin)
+        return self._level_table
 
     def spins(self) -> np.ndarray:
         """Current states as spins 2y - 1 (int8, (B, n))."""

@@ -10,7 +10,9 @@ from pysampler.contract.config import PRESETS, HwConfig
 from pysampler.contract.graph import graph_program, lattice_edges, scale_field
 from pysampler.contract.lut import build_lut, lut_address
 from pysampler.contract.rng import derive_state, rng_draw, rng_spec
-from pysampler.engines.chromatic import (ChromaticFloat, ChromaticModel, boltzmann_law, draw_tables,
+from pysampler.engines import chromatic
+from pysampler.engines.chromatic import (BLOCK_CHAINS, ChromaticFloat, ChromaticModel,
+                                         boltzmann_law, block_width, draw_tables,
                                          exact_sweep_law, beta_scheme_error, lane_states,
                                          sweep_matrix, _draw)
 from pysampler.engines.reference import state_codes
@@ -80,15 +82,44 @@ def test_traced_engine_is_the_contract_update_by_update(cfg):
         assert model.y[b].tolist() == y.tolist() and model.rng_states[b].tolist() == states
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["level-table", "direct"])
 @pytest.mark.parametrize("cfg", CONFIGS)
-def test_fast_path_equals_the_traced_path(cfg):
+def test_fast_path_equals_the_traced_path(cfg, direct, monkeypatch):
+    """Both fast kernels (the per-entry level table, and the scaled field looked up directly
+    where the field range passes MAX_LEVEL_FIELDS) give the traced path's states and
+    generators, for block widths of 16 to BLOCK_CHAINS chains (37, 300 and 5 chains)."""
+    if direct:
+        monkeypatch.setattr(chromatic, "MAX_LEVEL_FIELDS", 0)
     rng = np.random.default_rng(2)
     program = _lattice(4, 6, cfg, rng, beta=(0.25, 1.0), beta_hold=3, clamp={0: -1, 7: 1})
-    traced, fast = (ChromaticModel(program, 37, seed=9) for _ in range(2))
-    traced.run(8, trace=True)
-    fast.run(8)
+    for chains in (37, 300, 5):
+        traced, fast = (ChromaticModel(program, chains, seed=9) for _ in range(2))
+        traced.run(8, trace=True)
+        fast.run(8)
+        assert (fast._levels()[0] is None) == direct
+        assert np.array_equal(traced.y, fast.y)
+        assert np.array_equal(traced.rng_states, fast.rng_states)
+        assert (fast.y[:, 0] == 0).all() and (fast.y[:, 7] == 1).all()
+
+
+def test_a_wide_field_range_takes_the_direct_kernel():
+    """16-bit weights on a degree-4 lattice: fields span more than 2**16 values, so no level
+    table is built; the result is still the traced path's."""
+    cfg = PRESETS["wide"]
+    e = lattice_edges(3, 4)
+    J = np.zeros((12, 12))
+    J[e[:, 0], e[:, 1]] = np.random.default_rng(3).choice([-100.0, 100.0], len(e))
+    program = graph_program(J + J.T, np.linspace(-60, 60, 12), cfg, beta=0.9)
+    traced, fast = (ChromaticModel(program, 20, seed=2) for _ in range(2))
+    traced.run(5, trace=True)
+    fast.run(5)
+    assert fast._levels() == (None, 0)
     assert np.array_equal(traced.y, fast.y) and np.array_equal(traced.rng_states, fast.rng_states)
-    assert (fast.y[:, 0] == 0).all() and (fast.y[:, 7] == 1).all()
+
+
+def test_block_width_fills_the_threads():
+    assert block_width(1) == 16 and block_width(10_000) == BLOCK_CHAINS
+    assert block_width(64) % 16 == 0 and 16 <= block_width(64) <= BLOCK_CHAINS
 
 
 def test_float_chain_kernel_is_exactly_boltzmann():
