@@ -1,5 +1,6 @@
 """The backends behind :class:`~pysampler.tsu.protocol.TSUBackend`: the float reference and the
-bit-accurate emulated hardware (the RTL and thrml backends come later).
+bit-accurate emulated hardware (thrml's: :mod:`pysampler.tsu.thrml_backend`, the optional
+[thrml] extra).
 
 Both build the same :class:`~pysampler.contract.graph.GraphProgram` and differ only in the engine
 that runs it (:class:`~pysampler.engines.chromatic.ChromaticFloat` or
