@@ -409,10 +409,9 @@ def _float_chain(b, y, order, class_start, nbr, wts, h, hold, cval, betas, unifo
             for k in range(class_start[c], class_start[c + 1]):
                 i = order[k]
                 field = h[i]
-                for d in range(D):
-                    j = nbr[i, d]
-                    if j >= 0 and y[b, j]:
-                        field += wts[i, d]
+                for d in range(D):   # no branch on the neighbour's bit (unpredictable); an
+                    # unused slot (j = -1, weight 0) adds 0.0: the same sums bit for bit
+                    field += wts[i, d] * y[b, nbr[i, d]]
                 p = 1.0 / (1.0 + np.exp(-beta * field))
                 new = np.uint8(1) if uniforms[s, b, i] < p else np.uint8(0)
                 y[b, i] = cval[i] if hold[i] else new

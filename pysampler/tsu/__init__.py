@@ -6,9 +6,11 @@ extra).
 Layer: above the engines (it runs programs on them), below the experiments.
 """
 
+from .anneal import AnnealSchedule, anneal, anneal_schedule, sweep_betas
 from .backends import BACKENDS, EmulatedBackend, FloatBackend, get_backend
 from .protocol import SampleResult, TSUBackend
 from .thrml_backend import ThrmlBackend, thrml_available   # registers "thrml"; thrml loads lazily
 
 __all__ = ["TSUBackend", "SampleResult", "FloatBackend", "EmulatedBackend", "ThrmlBackend",
-           "BACKENDS", "get_backend", "thrml_available"]
+           "BACKENDS", "get_backend", "thrml_available", "AnnealSchedule", "anneal_schedule",
+           "sweep_betas", "anneal"]

@@ -70,7 +70,7 @@ class _Backend:
 
     name = ""
 
-    def __init__(self, cfg: HwConfig | None = None, *, colouring: str = "dsatur"):
+    def __init__(self, cfg: HwConfig | None = None, *, colouring: str | ArrayLike = "dsatur"):
         self.cfg = HwConfig() if cfg is None else cfg
         self.colouring = colouring
 
@@ -194,7 +194,7 @@ class EmulatedBackend(_Backend):
 
     name = "emulated"
 
-    def __init__(self, cfg: HwConfig | None = None, *, colouring: str = "dsatur",
+    def __init__(self, cfg: HwConfig | None = None, *, colouring: str | ArrayLike = "dsatur",
                  strict: bool = False, fit: str = "saturate"):
         super().__init__(cfg, colouring=colouring)
         self.strict, self.fit = strict, fit
