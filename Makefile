@@ -27,7 +27,7 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier fullvocab nn \
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml graph match ising study frontier fullvocab nn \
 	calibrate verilog sim soak coverage mutate fpga energy docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
@@ -83,6 +83,9 @@ bench-thrml: setup apt-sim $(LM)  ## the bench with thrml's categorical sampler 
 	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[dev,thrml]'  # thrml and its JAX pinned in the extra
 	$(PY) -m pytest -q -m thrml tests
 	$(PYSAMPLER) bench --out results/bench-thrml.json
+
+graph: setup  ## graph programs: exact laws, Onsager, annealing vs SA, flips/s vs anchors -> results/graph.{md,json}, results/graph_*.png
+	$(PYSAMPLER) graph --out results
 
 match: setup  ## softmax-match tables -> results/match.md, results/match.csv
 	$(PYSAMPLER) match --out results

@@ -272,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     full.add_argument("--no-lm", action="store_true", help="synthetic rows only")
     _add_out(full, "fullvocab.{md,csv,png}")
 
+    graph = sub.add_parser("graph", parents=[common],
+                           help="graph programs (issue 20): exact-law checks, Onsager, annealing "
+                                "against simulated annealing, flips/s against the anchors -> "
+                                "results/graph.{md,json}, results/graph_*.png")
+    graph.add_argument("--quick", action="store_true", help="small sizes (seconds)")
+    graph.add_argument("--sections", default=None,
+                       help="comma-separated subset of exact,onsager,anneal,speed (default: all)")
+    graph.add_argument("--no-plots", action="store_true", help="tables only (no PNGs)")
+    _add_out(graph, "graph.{md,json} and the plots")
+
     sub.add_parser("stream-error", parents=[common],
                    help="the stream sampler's error analysis (docs/stream.md's tables)")
 
@@ -498,6 +508,13 @@ def _run_energy(args: argparse.Namespace) -> None:
     print(energy_report(args.out, args.fpga_report, seed=args.seed, static_w=static))
 
 
+def _run_graph(args: argparse.Namespace) -> None:
+    from .experiments.graph import graph_report
+
+    print(graph_report(args.out, quick=args.quick, seed=args.seed, sections=args.sections,
+                       plots=not args.no_plots))
+
+
 def _run_stream_error(args: argparse.Namespace) -> None:
     from .experiments.stream_error import main as stream_error
 
@@ -633,7 +650,8 @@ def _run_train_lm(args: argparse.Namespace) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
-    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error, "energy": _run_energy,
+    "fullvocab": _run_fullvocab, "graph": _run_graph, "stream-error": _run_stream_error,
+    "energy": _run_energy,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
     "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm,
     "nn": _run_nn}
