@@ -17,16 +17,19 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from ..contract.config import HwConfig
-from ..contract.graph import GraphProgram, MAX_GRAPH_UNITS, graph_program
+from ..contract.graph import COLOURINGS, FITS, GraphProgram, MAX_GRAPH_UNITS, graph_program
 from ..contract.rng import check_seed
 from ..contract.validation import check_int
 from ..engines.chromatic import (ChromaticFloat, ChromaticModel, edgeless_law, edgeless_sweep,
                                  edgeless_sweep_float)
 from .protocol import SampleResult
 
-__all__ = ["FloatBackend", "EmulatedBackend", "BACKENDS", "get_backend", "MAX_LAYER_DRAWS"]
+__all__ = ["FloatBackend", "EmulatedBackend", "BACKENDS", "get_backend", "MAX_LAYER_DRAWS",
+           "MAX_BATCH_UNITS", "MAX_STEPS"]
 
 MAX_LAYER_DRAWS = 1 << 24   # num_samples * units of one sample_binary_layer call (memory bound)
+MAX_BATCH_UNITS = 1 << 28   # chains x units of one sample_ising / sample_custom call
+MAX_STEPS = (1 << 31) - 1   # sweeps of one call
 
 
 def _initial_bits(init_state: ArrayLike | None, n: int, batch: int, spins: bool) -> np.ndarray:
@@ -71,6 +74,11 @@ class _Backend:
     name = ""
 
     def __init__(self, cfg: HwConfig | None = None, *, colouring: str | ArrayLike = "dsatur"):
+        if cfg is not None and not isinstance(cfg, HwConfig):
+            raise TypeError(f"cfg must be an HwConfig, got {type(cfg).__name__}")
+        if isinstance(colouring, str) and colouring not in COLOURINGS:
+            raise ValueError(f"colouring must be one of {COLOURINGS} or an array of n colours, "
+                             f"got {colouring!r}")
         self.cfg = HwConfig() if cfg is None else cfg
         self.colouring = colouring
 
@@ -82,8 +90,8 @@ class _Backend:
 
     def _run(self, program: GraphProgram, num_steps: int, batch_size: int,
              init_state: ArrayLike | None, seed: int) -> np.ndarray:
-        steps = check_int("num_steps", num_steps, 1)
-        batch = check_int("batch_size", batch_size, 1)
+        steps = check_int("num_steps", num_steps, 1, MAX_STEPS)
+        batch = check_int("batch_size", batch_size, 1, max(1, MAX_BATCH_UNITS // program.n))
         seed = check_seed(seed)
         y0 = _initial_bits(init_state, program.n, batch, program.spins)
         engine = self._engine(program, batch, seed, y0)
@@ -197,6 +205,10 @@ class EmulatedBackend(_Backend):
     def __init__(self, cfg: HwConfig | None = None, *, colouring: str | ArrayLike = "dsatur",
                  strict: bool = False, fit: str = "saturate"):
         super().__init__(cfg, colouring=colouring)
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
         self.strict, self.fit = strict, fit
 
     def _program_options(self) -> dict:
@@ -222,7 +234,7 @@ BACKENDS = {"float": FloatBackend, "emulated": EmulatedBackend}
 
 
 def get_backend(name: str, cfg: HwConfig | None = None, **options: Any) -> _Backend:
-    """A backend by name ("float" or "emulated")."""
+    """A backend by name ("float", "emulated" or "thrml"); ``options`` go to its constructor."""
     try:
         cls = BACKENDS[name]
     except KeyError:

@@ -144,3 +144,25 @@ def test_emulated_saturation_is_reported_or_raised():
     with pytest.raises(SaturationError):
         EmulatedBackend(strict=True).sample_ising(big, H, 1.0, 1, 2)
     assert EmulatedBackend(fit="scale", strict=True).sample_ising(big, H, 1.0, 1, 2).betas[0] < 1
+
+
+def test_backend_options_and_sizes_are_bounded():
+    from pysampler.tsu.backends import MAX_BATCH_UNITS, MAX_STEPS
+
+    with pytest.raises(ValueError, match="fit must be one of"):
+        EmulatedBackend(fit="clip")
+    with pytest.raises(TypeError, match="strict must be a bool"):
+        EmulatedBackend(strict="yes")
+    with pytest.raises(ValueError, match="colouring must be one of"):
+        FloatBackend(colouring="rainbow")
+    with pytest.raises(TypeError, match="cfg must be an HwConfig"):
+        EmulatedBackend({"weight_bits": 10})
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        get_backend("float", strict=True)
+    for backend in (FloatBackend(), EmulatedBackend()):
+        with pytest.raises(ValueError, match=r"batch_size must be an int in \[1, "):
+            backend.sample_ising(J, H, 1.0, 1, MAX_BATCH_UNITS // N + 1)
+        with pytest.raises(ValueError, match=r"num_steps must be an int in \[1, "):
+            backend.sample_ising(J, H, 1.0, MAX_STEPS + 1, 1)
+        with pytest.raises(ValueError, match="colouring is not proper"):
+            type(backend)(colouring=np.zeros(N, dtype=np.int64)).sample_ising(J, H, 1.0, 1, 1)
