@@ -23,6 +23,7 @@ from ..contract.config import HwConfig
 from ..contract.graph import GraphProgram
 from ..contract.rng import check_seed
 from ..contract.validation import check_int
+from ..engines.chromatic import ChromaticModel, edgeless_law
 from .backends import BACKENDS, _Backend
 
 __all__ = ["ThrmlBackend", "ThrmlEngine", "thrml_available", "thrml_runner", "spin_weights",
@@ -137,8 +138,6 @@ class ThrmlEngine:
         self._key = jax.random.fold_in(jax.random.key(seed & 0xFFFFFFFF), seed >> 32)
         self._model = _ThrmlModel(program)
         self.y = np.zeros((self.n_chains, program.n), dtype=np.uint8)
-        from ..engines.chromatic import ChromaticModel
-
         ChromaticModel.reset(self, init)   # the same init rules
 
     @property
@@ -193,6 +192,14 @@ class ThrmlBackend(_Backend):
 
     def _engine(self, program, batch, seed, y0):
         return ThrmlEngine(program, batch, seed=seed, init=y0)
+
+    def _layer_sweep(self, program, count, seed):
+        engine = ThrmlEngine(program, count, seed=seed)
+        engine.run(1)
+        return engine.y
+
+    def _layer_law(self, program):
+        return edgeless_law(program, float_model=True)
 
 
 BACKENDS["thrml"] = ThrmlBackend

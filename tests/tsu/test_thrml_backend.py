@@ -72,4 +72,5 @@ def test_thrml_binary_layer_follows_the_sigmoid():
     out = get_backend("thrml").sample_binary_layer(z, 0.7, count, seed=2)
     assert out.samples.shape == (count, 3, 4) and out.samples.dtype == np.int8
     p = 1 / (1 + np.exp(-0.7 * z))
+    assert np.allclose(get_backend("thrml").binary_layer_law(z, 0.7), p)
     assert np.all(np.abs(out.samples.mean(axis=0) - p) <= 5 * np.sqrt(p * (1 - p) / count))
