@@ -49,6 +49,7 @@ BY_FLAG = {
     "--only": st.sampled_from(["nosuch mutation", "zzz"]),
     "--saturated": st.sampled_from(["nosuch", "huge"]),
     "--fpga-report": st.sampled_from(["missing.md", "blocker/fpga.md", "", "."]),
+    "--sections": st.sampled_from(["nosuch", "exact,gpu", "", ",", "speed;anneal", "EXACT"]),
 }
 #: per flag, what a valid run would need besides the bad value, so that only that value is wrong
 #: (a top-p past 1 only matters once top-k is off; the rest stay at their defaults)
