@@ -345,7 +345,7 @@ class ChromaticModel:
     def _run_blocks(self, common: tuple, u_shift: int) -> None:
         """The untraced path: blocks of at most BLOCK_CHAINS chains (fewer where that leaves a
         block for every thread), chains innermost; the generator in uint32 where rng_bits <= 32
-        and the field in int32 where the level table serves it (twice the chains per vector)."""
+        and the field in int32 where it fits (twice the chains per vector)."""
         B, n = self.y.shape
         W = block_width(B)
         n_blocks = -(-B // W)
@@ -363,14 +363,20 @@ class ChromaticModel:
         shifts = (8 * np.arange(tables.shape[0])).astype(word)
         levels, fmin = self._levels()
         direct = levels is None
-        num = np.int64 if direct else np.int32
+        # the field, its product with the mantissa and the LUT in int32 where they fit (twice
+        # the chains per vector), else int64; the same integers either way, and one compiled
+        # kernel per width serves both the level table and the direct lookup
+        narrow = graph_field_bits(self.cfg, self.program.topology.max_degree) \
+            + BETA_MANT_BITS + 2 <= 31 and self.cfg.prob_bits < 31 and word is np.uint32
+        num = np.int32 if narrow else np.int64
+        level_type = np.uint32 if narrow else np.uint64
         if direct:
-            levels = np.zeros((1, 1), dtype=np.uint64)
-        level_type = np.uint32 if self.cfg.prob_bits < 32 else np.uint64
+            levels = np.zeros((1, 1), dtype=level_type)
         _blocks_parallel(yb, sb, order, class_start, nbr, wts.astype(num),
-                         (h - fmin).astype(num), hold, cval, entries,
-                         levels.astype(level_type), direct, mant, sh, np.int64(1) << (sh - 1),
-                         lut.astype(level_type), lo, hi, lut_shift, tables, shifts, word(255),
+                         (h - fmin).astype(num), hold, cval, entries, levels.astype(level_type),
+                         direct, mant.astype(num), sh.astype(num),
+                         (np.int64(1) << (sh - 1)).astype(num), lut.astype(level_type),
+                         num(lo), num(hi), num(lut_shift), tables, shifts, word(255),
                          word(self._dshift), word(self._keep), word(u_shift))
         self.y[:] = yb.transpose(0, 2, 1).reshape(-1, n + 1)[:B, :n]
         self.rng_states[:] = sb.transpose(0, 2, 1).reshape(-1, n)[:B]
