@@ -121,7 +121,7 @@ fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/
 	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
 	$(PYSAMPLER) fpga --out results/fpga.md
 
-docs: setup  ## regenerate the generated parts of docs/ (the register map table)
+docs: setup  ## regenerate the generated parts of docs/ (the register map tables) and include/pbit_regs_default.h
 	$(PYSAMPLER) docs
 
 clean:

@@ -63,8 +63,8 @@ class StreamCore(wiring.Component):
     regmap : CoreMap
         The stream core's map: N_ACTIVE (the row length V), the seed, CLEAR_ERR, COUPLING
         (ignored).
-    prog, start, busy, done, err
-        As the other cores (``err`` adds ``Err.STREAM``).
+    prog, start, busy, done, irq, err
+        As the other cores (``err`` adds ``Err.STREAM``; a START write starts as ``start``).
     logit : In(valid, ready, data, last)
         The logits of a row in vocabulary order: ``data`` signed weight_bits + G bits (the stream's
         logit format, <= 0), ``last`` on the row's final beat; a beat is taken when valid and
@@ -95,7 +95,8 @@ class StreamCore(wiring.Component):
                           "u": Out(acc.prob_bits), "m": Out(signed(acc.weight_bits))})
         super().__init__({
             "prog": In(prog_signature(self.regmap)),
-            "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
+            "start": In(1), "busy": Out(1), "done": Out(1), "irq": Out(1),
+            "err": Out(rm.ERR_BITS),
             "logit": In(Signature({"valid": Out(1), "ready": In(1),
                                    "data": Out(signed(self.fmt.logit.weight_bits)),
                                    "last": Out(1)})),
@@ -117,8 +118,9 @@ class StreamCore(wiring.Component):
 
         phase = Signal(StreamPhase, init=StreamPhase.IDLE)
         busy = phase != StreamPhase.IDLE
-        port = program_port(m, self.prog, busy, self.regmap, rng)
-        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err)]
+        port = program_port(m, self.prog, busy, self.regmap, rng, done=self.done,
+                            status={"TOKEN": self.token})
+        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err), self.irq.eq(port.irq)]
 
         masses = [Signal(signed(width), name=f"m{c}") for c in range(n_res)]
         held = [Signal(ib, name=f"held{c}") for c in range(n_res)]
@@ -145,7 +147,7 @@ class StreamCore(wiring.Component):
 
         # --- start --------------------------------------------------------------------------
         k = Signal(ib + 1)  # logits taken
-        with m.If(self.start):
+        with m.If(self.start | port.start):
             with m.If(busy):
                 flag(m, port.err_set, Err.BUSY_START)
             with m.Elif(port.n_active == 0):

@@ -316,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", parents=[common],
                           help="regenerate the generated parts of the README and docs/ (the "
-                               "register map table, every figure quoted from results/)")
+                               "register map tables, every figure quoted from results/) and the "
+                               "C header include/pbit_regs_default.h")
     docs.add_argument("--check", action="store_true",
                       help="only check that they are up to date: exit 1 naming every stale "
                            "figure (make test runs this check)")
@@ -557,10 +558,10 @@ def _run_mutate(args: argparse.Namespace) -> None:
 
 
 def _run_docs(args: argparse.Namespace) -> None:
-    from .contract import regmap
     from .experiments import figures
+    from .experiments.docs import update_docs
 
-    stale = regmap.update_docs(check=args.check)
+    stale = update_docs(check=args.check)
     for path in stale:
         print(f"{path}: {'out of date' if args.check else 'regenerated'}")
     if args.check:

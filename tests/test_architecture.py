@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "pysampler"
 
 # Lower layers first; a module may import its own layer and the layers before it, never after.
-LAYERS = ["contract", "engines", "tsu", "samplers", "analysis", "llm", "nn", "experiments", "cli",
-          "__main__"]
+LAYERS = ["contract", "engines", "tsu", "device", "samplers", "analysis", "llm", "nn",
+          "experiments", "cli", "__main__"]
 
 
 def _module_name(path: Path) -> str:
