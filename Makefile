@@ -27,8 +27,8 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier fullvocab nn \
-	calibrate verilog sim soak coverage mutate fpga docs clean
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier \
+	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -107,6 +107,10 @@ verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/
 
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
 	$(PY) -m pytest -n 2 -m cosim tests
+
+sim-bus: setup apt-sim  ## every core behind its AXI4-Lite bridge on Verilator and Icarus (default config; the suite runs Icarus, tiny)
+	for kind in onehot dense tree stream; do for sim in verilator icarus; do \
+	  $(PY) -m sim.runner --sim $$sim --config default --kind $$kind --bus axil --programs 20 || exit 1; done; done
 
 soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model, fresh seed -> results/soak.md
 	$(PYSAMPLER) soak --updates 1e8 --out results/soak.md

@@ -20,9 +20,12 @@ from .onehot import OnehotCore
 from .stream import StreamCore
 from .tree import TreeCore
 
-__all__ = ["to_verilog", "export_config", "TOP_NAMES"]
+__all__ = ["to_verilog", "to_verilog_axil", "export_config", "export_axil", "build_core",
+           "TOP_NAMES", "AXIL_TOP_NAMES"]
 
 TOP_NAMES = {core.value: core.top for core in Core}
+#: the AXI4-Lite wrapped cores (:mod:`hw.axi`)
+AXIL_TOP_NAMES = {core.value: f"{core.top}_axil" for core in Core}
 
 
 def _cache_in_build() -> None:
@@ -30,15 +33,13 @@ def _cache_in_build() -> None:
     os.environ.setdefault("XDG_CACHE_HOME", str(Path("build") / "cache"))
 
 
-def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
-               schedule_depth: int | None = None) -> str:
-    """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
-    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table)."""
+def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
+               schedule_depth: int | None = None):
+    """The Amaranth component of the ``kind`` core for ``cfg`` (see :func:`to_verilog`)."""
     try:
         core = Core(kind)
     except ValueError:
         raise ValueError(f"kind must be one of {sorted(TOP_NAMES)}, got {kind!r}") from None
-    _cache_in_build()
     if core is Core.ONEHOT:
         depth = {} if schedule_depth is None else {"schedule_depth": schedule_depth}
         component = OnehotCore(cfg, debug_trace=debug_trace, **depth)
@@ -51,7 +52,27 @@ def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
     else:
         raise ValueError(f"the {core.value} core is built for a graph topology "
                          f"(docs/graph.md), not from a config alone")
-    return verilog.convert(component, name=core.top, emit_src=False)
+    return component
+
+
+def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
+               schedule_depth: int | None = None) -> str:
+    """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
+    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table)."""
+    component = build_core(cfg, kind, debug_trace=debug_trace, schedule_depth=schedule_depth)
+    _cache_in_build()
+    return verilog.convert(component, name=Core(kind).top, emit_src=False)
+
+
+def to_verilog_axil(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True) -> str:
+    """Verilog text of the ``kind`` core behind its AXI4-Lite bridge (:class:`hw.axi.
+    AxiLiteBridge`, top ``pbit_<kind>_axil``); ``debug_trace`` also brings out the trace port."""
+    from .axi import AxiLiteBridge
+
+    core = build_core(cfg, kind, debug_trace=debug_trace)
+    bridge = AxiLiteBridge(core, debug_ports=("trace",) if debug_trace else ())
+    _cache_in_build()
+    return verilog.convert(bridge, name=AXIL_TOP_NAMES[Core(kind).value], emit_src=False)
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -73,3 +94,13 @@ def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True) -> 
     _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
     written.append(out_dir / "config.json")
     return written
+
+
+def export_axil(cfg: HwConfig, out_dir: Path, kind: Core | str, *, debug_trace: bool = True
+                ) -> Path:
+    """Write ``pbit_<kind>_axil.v`` (and ``config.json``) into ``out_dir``; returns its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{AXIL_TOP_NAMES[Core(kind).value]}.v"
+    _write_if_changed(path, to_verilog_axil(cfg, kind, debug_trace=debug_trace))
+    _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
+    return path
