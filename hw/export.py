@@ -20,12 +20,15 @@ from .onehot import OnehotCore
 from .stream import StreamCore
 from .tree import TreeCore
 
-__all__ = ["to_verilog", "to_verilog_axil", "export_config", "export_axil", "build_core",
-           "TOP_NAMES", "AXIL_TOP_NAMES"]
+__all__ = ["to_verilog", "to_verilog_axil", "to_verilog_link", "export_config", "export_axil",
+           "build_core", "TOP_NAMES", "AXIL_TOP_NAMES", "LINK_TOP_NAMES"]
 
 TOP_NAMES = {core.value: core.top for core in Core}
 #: the AXI4-Lite wrapped cores (:mod:`hw.axi`)
 AXIL_TOP_NAMES = {core.value: f"{core.top}_axil" for core in Core}
+#: the cores behind the byte protocol over byte streams (:class:`hw.serial.SerialTop`): what the
+#: host driver's simulated link runs
+LINK_TOP_NAMES = {core.value: f"{core.top}_link" for core in Core}
 
 
 def _cache_in_build() -> None:
@@ -73,6 +76,16 @@ def to_verilog_axil(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True
     bridge = AxiLiteBridge(core, debug_ports=("trace",) if debug_trace else ())
     _cache_in_build()
     return verilog.convert(bridge, name=AXIL_TOP_NAMES[Core(kind).value], emit_src=False)
+
+
+def to_verilog_link(cfg: HwConfig, kind: Core | str) -> str:
+    """Verilog text of the ``kind`` core behind the byte protocol over byte streams
+    (:class:`hw.serial.SerialTop` without a UART, top ``pbit_<kind>_link``); no trace."""
+    from .serial import SerialTop
+
+    top = SerialTop(build_core(cfg, kind, debug_trace=False), divisor=None)
+    _cache_in_build()
+    return verilog.convert(top, name=LINK_TOP_NAMES[Core(kind).value], emit_src=False)
 
 
 def _write_if_changed(path: Path, text: str) -> None:

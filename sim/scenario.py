@@ -15,6 +15,7 @@ Operations (frozen dataclasses):
 ``Refuse(...)``     an access the core must refuse: a write (its flag), a read (no flag), a start
                     with bad fields (BAD_START); then CLEAR_ERR
 ``Reset()``         reset the core (the generator back at derive_state(0, 0))
+``Write(a, v)``     a plain write the core takes (a held seed word)
 ==================  ==============================================================================
 
 The scenario builders (:func:`random_scenario`, :func:`refusal_scenario`) take a core and a
@@ -42,8 +43,9 @@ from pysampler.engines.tree import tree_draw, tree_program
 
 from .programs import program_writes, random_dense_program, random_onehot_program
 
-__all__ = ["Seed", "Load", "SetState", "Run", "Refuse", "Reset", "Op", "Expected", "Expect",
-           "load_writes", "random_scenario", "refusal_scenario", "scenario_map", "ARRAY_CORES"]
+__all__ = ["Seed", "Load", "SetState", "Run", "Refuse", "Reset", "Write", "Op", "Expected", "Expect",
+           "load_writes", "random_scenario", "refusal_scenario", "scenario_map", "ARRAY_CORES",
+           "replay_device"]
 
 ARRAY_CORES = (Core.ONEHOT, Core.DENSE)
 
@@ -85,7 +87,15 @@ class Reset:
     pass
 
 
-Op = Seed | Load | SetState | Run | Refuse | Reset
+@dataclass(frozen=True)
+class Write:
+    """A plain write the core takes (no step of the model: a held seed word, say)."""
+
+    address: int
+    value: int
+
+
+Op = Seed | Load | SetState | Run | Refuse | Reset | Write
 
 
 @dataclass
@@ -211,7 +221,8 @@ def refusal_scenario(core: Core | str, cfg: HwConfig, *, seed: int = 0) -> list[
     """Every kind of refused access the map defines, generic over the core: writes to a region
     and a REG offset the core lacks, to a read-only register, values out of range, a zero seed,
     reads of a memory and of a free address, starts with bad fields (array cores), writes and a
-    start while busy; then a program that must still run bit-exact."""
+    start while busy (not on the tree core, whose draw is over before a bus write lands); then
+    a program that must still run bit-exact."""
     core = Core(core)
     regmap = scenario_map(core, cfg)
     rng = np.random.default_rng([seed, 5])
@@ -243,6 +254,7 @@ def refusal_scenario(core: Core | str, cfg: HwConfig, *, seed: int = 0) -> list[
                           wlo - 1, Err.VALUE))
         ops.append(Refuse("read of h (a memory)", "read", regmap.address(("H", 0))))
     zero = regmap.seed_words(0)
+    ops += [Write(regmap.address(name), 0) for name, _ in zero[:-1]]
     ops.append(Refuse("zero seed", "write", regmap.address(zero[-1][0]), 0, Err.SEED))
     if core in ARRAY_CORES:
         start = regmap.address("START")
@@ -255,11 +267,100 @@ def refusal_scenario(core: Core | str, cfg: HwConfig, *, seed: int = 0) -> list[
                           regmap.pack("START", SWEEPS=1, INIT=missing[0]), Err.BAD_START))
     # the seed words below the loading one were overwritten by the zero seed: load anew
     ops += [Seed(derive_state(seed, 8, Expect(core, cfg).state_cfg)),
-            Run("after the refused accesses", 2),
-            Run("with writes and a start while busy", 3, busy_writes=True),
-            Run("after the writes while busy", 1)]
+            Run("after the refused accesses", 2)]
+    # writes and a START while busy: the stream core waits for its logits; an array core's run
+    # is made long enough (>= 400 clocks) to outlast a write and a START on a byte link; a tree
+    # draw is too short (tb_tree checks it at the native port)
+    if core is not Core.TREE:
+        sweeps = max(3, -(-400 // program.n)) if core in ARRAY_CORES else 1
+        ops.append(Run("with writes and a start while busy", sweeps, busy_writes=True))
+    ops.append(Run("after the writes while busy", 1))
     return ops
 
 
 def count_runs(ops: Sequence[Op]) -> int:
     return sum(isinstance(op, Run) for op in ops)
+
+
+def replay_device(device, ops: Sequence[Op], core: Core | str, cfg: HwConfig) -> int:
+    """Replay ``ops`` through a host driver (:class:`pysampler.device.Device`, any transport)
+    and check every run against :class:`Expect` through registers: the token, the popcount, the
+    generator state read back, CYCLES (array cores) and the flags of every refused access
+    (raised as :class:`~pysampler.device.errors.DeviceError`). Returns the runs compared."""
+    core = Core(core)
+    expect = Expect(core, cfg)
+    device.write("IRQ_ENABLE", 1)
+    program, runs = None, 0
+    for op in ops:
+        want = expect.step(op)
+        if isinstance(op, Seed):
+            device.load_seed(op.state)
+        elif isinstance(op, Load):
+            program = op.program
+            device.write_many(load_writes(core, program))
+        elif isinstance(op, SetState):
+            device.write_many([(("STATE", i), v) for i, v in enumerate(op.y)])
+        elif isinstance(op, Reset):
+            raise ValueError("a device replay does not reset")
+        elif isinstance(op, Write):
+            if device.transport.write_many([(op.address, op.value)]) != [True]:
+                raise AssertionError(f"write {op.address:#x} = {op.value} refused")
+        elif isinstance(op, Run):
+            runs += 1
+            _device_run(device, core, op, want, program)
+        elif isinstance(op, Refuse):
+            if op.access == "read":
+                value, ok = device.transport.read(op.address)
+                if ok:
+                    raise AssertionError(f"{op.label}: read answered {value:#x}, expected refusal")
+                continue
+            taken = device.transport.write_many([(op.address, op.value)])
+            flags = device.take_errors()
+            if taken != [False] or flags != op.flag:
+                raise AssertionError(f"{op.label}: taken {taken}, flags {flags!r}, expected "
+                                     f"{op.flag!r}")
+    if device.errors():
+        raise AssertionError(f"flags left after the scenario: {device.errors()!r}")
+    return runs
+
+
+def _device_run(device, core: Core, op: Run, want: Expected, program) -> None:
+    from pysampler.contract.regmap import Err as _Err
+    from pysampler.device.errors import DeviceError
+
+    sweeps = op.sweeps if core in ARRAY_CORES else 1
+    device.start(sweeps, op.init if core in ARRAY_CORES else "zeros")
+    # the model facade ends a run within its START (only the stream core waits, for its logits):
+    # there, writes after START are not writes while busy
+    busy = op.busy_writes and (core is Core.STREAM or getattr(device.transport, "timed", True))
+    seen = _Err(0)
+    if busy:  # each refused (the driver's CLEAR_ERR may be refused too while busy)
+        for what, action in (("N_ACTIVE", lambda: device.write("N_ACTIVE", 1)),
+                             ("START", lambda: device.start(sweeps, op.init if core in
+                                                            ARRAY_CORES else "zeros"))):
+            try:
+                action()
+            except DeviceError as err:
+                wanted = _Err.BUSY_WRITE if what == "N_ACTIVE" else _Err.BUSY_START
+                seen |= err.flags
+                if wanted not in err.flags:
+                    raise AssertionError(f"{op.label}: {what} while busy raised "
+                                         f"{err.flags!r}") from None
+            else:
+                raise AssertionError(f"{op.label}: {what} while busy was taken")
+    if core is Core.STREAM:
+        device.stream(program.q)
+    status = device.wait()
+    if busy:
+        flags = seen | device.take_errors()
+        if flags != _Err.BUSY_WRITE | _Err.BUSY_START:
+            raise AssertionError(f"{op.label}: flags of the writes while busy {flags!r}")
+        status = device.status()
+    result = device.result(status)
+    state = device.seed_state()
+    got = (result.token, result.popcount, state)
+    ref = (want.token, want.popcount, want.rng_state)
+    if got != ref:
+        raise AssertionError(f"{op.label}: (token, popcount, generator) {got} != model {ref}")
+    if core in ARRAY_CORES and result.cycles != 3 + op.sweeps * program.n:
+        raise AssertionError(f"{op.label}: CYCLES {result.cycles} != {3 + op.sweeps * program.n}")

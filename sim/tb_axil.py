@@ -23,7 +23,8 @@ from pysampler.contract.regmap import Core, Err, Init, INIT_CODES, Status
 from .compare import CompareError, RunResult, TRACE_FIELDS, compare_draw, compare_run
 from .env import env_config, env_core, env_int, report_updates
 from .scenario import (ARRAY_CORES, Expect, Expected, Load, Refuse, Reset, Run, Seed, SetState,
-                       load_writes, random_scenario, refusal_scenario, scenario_map)
+                       Write, load_writes, random_scenario, refusal_scenario,
+                       scenario_map)
 from .tb_stream import compare_stream
 
 __all__ = ["AxilTB"]
@@ -221,6 +222,9 @@ class AxilTB:
                 await self._refuse(op)
             elif isinstance(op, Reset):
                 raise CompareError("the AXI bench does not reset mid-scenario")
+            elif isinstance(op, Write):
+                if await self.write_raw(op.address, op.value) != OKAY:
+                    raise CompareError(f"write {op.address:#x} = {op.value} refused")
         return compared
 
     async def _refuse(self, op: Refuse) -> None:
