@@ -41,7 +41,7 @@ from pysampler.engines.array import BitAccurateModel
 from pysampler.engines.stream import stream_draw, stream_quantize, stream_tables
 from pysampler.engines.tree import tree_draw, tree_program
 
-from .programs import program_writes, random_dense_program, random_onehot_program
+from .programs import random_dense_program, random_onehot_program
 
 __all__ = ["Seed", "Load", "SetState", "Run", "Refuse", "Reset", "Write", "Op", "Expected", "Expect",
            "load_writes", "random_scenario", "refusal_scenario", "scenario_map", "ARRAY_CORES",
@@ -117,13 +117,8 @@ def scenario_map(core: Core | str, cfg: HwConfig) -> CoreMap:
 
 
 def load_writes(core: Core, program) -> list[tuple]:
-    """The register writes of ``Load(program)`` on ``core`` (register reference, value)."""
-    if core in ARRAY_CORES:
-        return program_writes(program)
-    if core is Core.TREE:
-        leaves = program.masses[program.padded:program.padded + program.n_leaves]
-        return [("N_ACTIVE", program.n_leaves)] + [(("H", i), int(v)) for i, v in enumerate(leaves)]
-    return [("N_ACTIVE", program.size)]
+    """The register writes of ``Load(program)`` (each program kind gives its own)."""
+    return program.register_writes()
 
 
 class Expect:

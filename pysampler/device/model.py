@@ -54,6 +54,9 @@ class ModelTransport(Transport):
 
     def __init__(self, core: Core | str, cfg: HwConfig):
         self.core, self.cfg = Core(core), cfg
+        if self.core is Core.GRAPH:
+            raise ValueError("the model facade runs the onehot, dense, tree and stream cores; "
+                             "the graph core has no register-level model yet")
         self.regmap: CoreMap = core_map(self.core, cfg)
         p = self.regmap.params
         self._n = p.n_pbits

@@ -56,8 +56,10 @@ def markdown() -> str:
 
 
 def header_cores(cfg: HwConfig) -> list[Core]:
-    """The cores ``hw.export`` builds for ``cfg`` (the dense core up to 64 units)."""
-    return [core for core in Core if core is not Core.DENSE or cfg.n_pbits <= 64]
+    """The cores ``hw.export`` builds from ``cfg`` alone (the dense core up to 64 units; the
+    graph core is built for a topology, docs/graph.md)."""
+    return [core for core in Core if core is not Core.GRAPH
+            and (core is not Core.DENSE or cfg.n_pbits <= 64)]
 
 
 def _hex(value: int) -> str:

@@ -68,6 +68,11 @@ class TreeProgram:
     def depth(self) -> int:
         return int(np.log2(self.padded))
 
+    def register_writes(self) -> list[tuple]:
+        """The tree core's programming writes: N_ACTIVE and the leaves (H[i], tree format)."""
+        leaves = self.masses[self.padded:self.padded + self.n_leaves]
+        return [("N_ACTIVE", self.n_leaves)] + [(("H", i), int(v)) for i, v in enumerate(leaves)]
+
 
 def tree_program(logits: Any, temperature: float, cfg: HwConfig,
                  guard_bits: int = DEFAULT_GUARD_BITS,

@@ -166,7 +166,7 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
 
 
-@pytest.mark.parametrize("core", list(Core), ids=[c.value for c in Core])
+@pytest.mark.parametrize("core", list(CORES), ids=[c.value for c in CORES])
 def test_every_read_is_decoded_as_the_map_says(core):
     """Control registers read back (signed ones sign-extended), seed words read the generator,
     constants and status read their values, anything else sets rerr; a START write runs the
