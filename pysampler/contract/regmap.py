@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from math import ceil, log2
 from typing import Callable, Iterator, Union
 
@@ -543,6 +544,7 @@ def index_bits(n_pbits: int) -> int:
     return max(1, ceil(log2(n_pbits))) if n_pbits > 1 else 1
 
 
+@lru_cache(maxsize=1)
 def _last_reg_offset() -> int:
     """The highest REG offset of the cores that share one layout (the full schedule table, the
     status registers; the graph core lays out its own)."""

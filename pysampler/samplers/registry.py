@@ -21,25 +21,35 @@ if TYPE_CHECKING:
     from .policy import ChainPolicy
 
 __all__ = ["register_sampler", "unregister_sampler", "make_sampler", "sampler_kinds",
-           "sampler_help", "SamplerEntry"]
+           "sampler_help", "sampler_options", "SamplerEntry"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SamplerEntry:
+    """A registered kind: its class, one line of help, the keyword options its ``from_config``
+    takes beyond (cfg, policy, seed), and whether it draws outside this process (a simulator,
+    a board: ``external``, left out of :func:`sampler_kinds` and ``--sampler all`` unless
+    asked for)."""
+
     kind: str
     cls: type
     help: str
+    options: tuple[str, ...] = ()
+    external: bool = False
 
 
 _REGISTRY: dict[str, SamplerEntry] = {}
 _DISCOVERED = False
 
 
-def register_sampler(kind: str, *, help: str = "") -> Callable[[T], T]:
+def register_sampler(kind: str, *, help: str = "", options: tuple[str, ...] = (),
+                     external: bool = False) -> Callable[[T], T]:
     """Class decorator: register a :class:`~pysampler.samplers.base.TokenSampler` subclass under
-    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all")."""
+    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all"); ``options``:
+    the keyword arguments its ``from_config`` takes besides (cfg, policy, seed); ``external``:
+    it draws outside this process (see :class:`SamplerEntry`)."""
     if not kind or kind == "all" or not all(c.isalnum() or c in "-_" for c in kind):
         raise ValueError(f"sampler kind must be a non-empty name of letters, digits, '-' and '_' "
                          f"other than 'all', got {kind!r}")
@@ -49,7 +59,8 @@ def register_sampler(kind: str, *, help: str = "") -> Callable[[T], T]:
         if old is not None and old.cls.__qualname__ != cls.__qualname__:
             raise ValueError(f"sampler kind {kind!r} is already registered to "
                              f"{old.cls.__module__}.{old.cls.__qualname__}")
-        _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0])
+        _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0],
+                                       tuple(options), external)
         return cls
 
     return decorate
@@ -69,27 +80,40 @@ def _discover() -> None:
     _DISCOVERED = True
 
 
-def sampler_kinds() -> tuple[str, ...]:
-    """Every registered kind, in registration order."""
+def sampler_kinds(*, external: bool = False) -> tuple[str, ...]:
+    """Every registered kind that draws in this process, in registration order (``external``:
+    those that draw through a simulator or a board too)."""
     _discover()
-    return tuple(_REGISTRY)
+    return tuple(k for k, e in _REGISTRY.items() if external or not e.external)
 
 
-def sampler_help() -> dict[str, str]:
-    """kind -> one line of help."""
+def sampler_help(*, external: bool = True) -> dict[str, str]:
+    """kind -> one line of help (every kind; ``external=False``: the in-process ones)."""
     _discover()
-    return {k: e.help for k, e in _REGISTRY.items()}
+    return {k: e.help for k, e in _REGISTRY.items() if external or not e.external}
 
 
-def make_sampler(kind: str, cfg: HwConfig | None = None, policy: "ChainPolicy | None" = None, *,
-                 seed: int = 0) -> "TokenSampler":
-    """The sampler registered as ``kind`` for hardware configuration ``cfg`` (default
-    ``HwConfig()``) and chain policy ``policy`` (default ``ChainPolicy()``); each sampler uses what
-    applies to it. An unknown kind is a ValueError listing the known ones."""
-    from .policy import ChainPolicy
-
+def sampler_options(kind: str) -> tuple[str, ...]:
+    """The keyword options ``kind``'s sampler takes (``make_sampler(kind, ..., **options)``)."""
     _discover()
     if kind not in _REGISTRY:
         raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
+    return _REGISTRY[kind].options
+
+
+def make_sampler(kind: str, cfg: HwConfig | None = None, policy: "ChainPolicy | None" = None, *,
+                 seed: int = 0, **options: object) -> "TokenSampler":
+    """The sampler registered as ``kind`` for hardware configuration ``cfg`` (default
+    ``HwConfig()``) and chain policy ``policy`` (default ``ChainPolicy()``); each sampler uses what
+    applies to it. ``options``: the keyword options the kind declares (:func:`sampler_options`).
+    An unknown kind or option is a ValueError listing the known ones."""
+    from .policy import ChainPolicy
+
+    allowed = sampler_options(kind)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"sampler {kind!r} takes no option {', '.join(unknown)}"
+                         + (f"; its options: {', '.join(allowed)}" if allowed else ""))
     return _REGISTRY[kind].cls.from_config(HwConfig() if cfg is None else cfg,
-                                           ChainPolicy() if policy is None else policy, seed=seed)
+                                           ChainPolicy() if policy is None else policy, seed=seed,
+                                           **options)
