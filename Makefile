@@ -28,7 +28,7 @@ define apt_install
 endef
 
 .PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier \
-	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus
+	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus rtl-loop
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -111,6 +111,9 @@ sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under b
 sim-bus: setup apt-sim  ## every core behind its AXI4-Lite bridge on Verilator and Icarus (default config; the suite runs Icarus, tiny)
 	for kind in onehot dense tree stream; do for sim in verilator icarus; do \
 	  $(PY) -m sim.runner --sim $$sim --config default --kind $$kind --bus axil --programs 20 || exit 1; done; done
+
+rtl-loop: setup apt-sim  ## the LM with every token drawn by the simulated Verilog (every core, Icarus and Verilator, 200 tokens each) == the model samplers' tokens
+	PBIT_RTL_LOOP=full $(PY) -m pytest -n 0 -q tests/device/test_rtl_loop.py
 
 soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model, fresh seed -> results/soak.md
 	$(PYSAMPLER) soak --updates 1e8 --out results/soak.md

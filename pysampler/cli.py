@@ -178,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="prompt (repeat for a batch); default: three demo prompts")
     gen.add_argument("--sampler", choices=tuple(kinds) + ("all",), default="hw",
                      help="token sampler: " + "; ".join(f"'{k}': {h}" for k, h in kinds.items())
-                          + "; 'all': every one side by side (default: hw)")
+                          + "; 'all': every one that draws in this process, side by side "
+                            "(default: hw)")
+    gen.add_argument("--core", choices=("onehot", "tree", "stream"), default=None,
+                     help="--sampler rtl: the core that draws (default onehot)")
+    gen.add_argument("--transport", default=None,
+                     help="--sampler rtl: where the core runs: verilator (default), icarus, "
+                          "model (the register-level model), serial:PORT[@BAUD] (a board)")
     gen.add_argument("--config", default="default", help=cfg_help)
     gen.add_argument("--policy", choices=("robust", "legacy"), default="robust",
                      help="chain policy of the p-bit samplers: 'robust' (default: random "
@@ -367,13 +373,28 @@ def _samplers(args: argparse.Namespace) -> dict:
     """kind -> sampler for --sampler (every registered kind for 'all'), --config, --policy,
     --lam, --sweeps and --seed."""
     from .samplers.policy import POLICIES, ChainPolicy
-    from .samplers.registry import make_sampler, sampler_kinds
+    from .samplers.registry import make_sampler, sampler_kinds, sampler_options
 
     cfg = load_config(args.config)
     policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
                             sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
-    return {kind: make_sampler(kind, cfg, policy, seed=args.seed) for kind in kinds}
+    # the sampler options given on the command line (--core, --transport), each passed to the
+    # kinds that declare it; one no chosen kind takes is an error naming those that do
+    given = {name: getattr(args, name) for name in SAMPLER_OPTIONS
+             if getattr(args, name, None) is not None}
+    for name in given:
+        if not any(name in sampler_options(kind) for kind in kinds):
+            takers = [k for k in sampler_kinds(external=True) if name in sampler_options(k)]
+            raise ValueError(f"--{name} applies to the {' and '.join(takers)} sampler(s), not "
+                             f"to --sampler {args.sampler}")
+    return {kind: make_sampler(kind, cfg, policy, seed=args.seed,
+                               **{k: v for k, v in given.items() if k in sampler_options(kind)})
+            for kind in kinds}
+
+
+#: command-line flags that are sampler options (make_sampler(..., **options))
+SAMPLER_OPTIONS = ("core", "transport")
 
 
 def _run_generate(args: argparse.Namespace) -> None:

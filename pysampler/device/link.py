@@ -73,6 +73,9 @@ class ByteTransport(Transport):
     def _replies(self, n: int, what: str, timeout_s: float | None = None) -> bytes:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         data = self._receive(n, timeout)
+        if data and data[0] not in (REPLY_DONE, REPLY_REFUSED, REPLY_TIMEOUT):
+            raise DeviceError(f"{self.name}: unexpected reply code {data[0]:#x} to {what} (a "
+                              f"link out of step, or not a p-bit board)")
         if len(data) < n:
             raise DeviceTimeout(f"{self.name}: no reply to {what} within {timeout:g} s "
                                 f"({len(data)} of {n} bytes came); is the device connected, "

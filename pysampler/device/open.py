@@ -13,11 +13,26 @@ from ..contract.regmap import Core
 from .device import Device
 from .transport import Transport
 
-__all__ = ["open_transport", "open_device", "TRANSPORTS"]
+__all__ = ["open_transport", "open_device", "check_transport", "TRANSPORTS", "CORES"]
 
 TRANSPORTS = ("model", "icarus", "verilator", "serial:PORT[@BAUD]")
 #: the cores a transport can run (the graph core has no RTL built from a config yet)
 CORES = ("onehot", "dense", "tree", "stream")
+
+
+def check_transport(transport: str) -> str:
+    """``transport`` if it names a transport (nothing is opened), else a ValueError."""
+    if not isinstance(transport, str):
+        raise TypeError(f"transport must be a str, got {type(transport).__name__}")
+    if transport in ("model", "icarus", "verilator"):
+        return transport
+    if transport.startswith("serial:") and len(transport) > len("serial:"):
+        _, _, baud = transport[len("serial:"):].partition("@")
+        if baud and (not baud.isdigit() or int(baud) == 0):
+            raise ValueError(f"transport {transport!r}: the baud rate after '@' must be an "
+                             f"int > 0")
+        return transport
+    raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
 
 
 def open_transport(core: Core | str, cfg: HwConfig, transport: str = "model", *,
@@ -26,8 +41,7 @@ def open_transport(core: Core | str, cfg: HwConfig, transport: str = "model", *,
     name = core.value if isinstance(core, Core) else core
     if name not in CORES:
         raise ValueError(f"core must be one of {CORES}, got {core!r}")
-    if not isinstance(transport, str):
-        raise TypeError(f"transport must be a str, got {type(transport).__name__}")
+    check_transport(transport)
     if transport == "model":
         from .model import ModelTransport
 
@@ -37,17 +51,13 @@ def open_transport(core: Core | str, cfg: HwConfig, transport: str = "model", *,
 
         return SimTransport(core, cfg, transport,
                             **({} if timeout_s is None else {"timeout_s": timeout_s}))
-    if transport.startswith("serial:") and len(transport) > len("serial:"):
-        from .serial import SerialTransport
+    from .serial import SerialTransport
 
-        port, _, baud = transport[len("serial:"):].partition("@")
-        if baud and not baud.isdigit():
-            raise ValueError(f"transport {transport!r}: the baud rate after '@' must be an int")
-        options = {"baud": int(baud)} if baud else {}
-        if timeout_s is not None:
-            options["timeout_s"] = timeout_s
-        return SerialTransport(core, cfg, port, **options)
-    raise ValueError(f"transport must be one of {TRANSPORTS}, got {transport!r}")
+    port, _, baud = transport[len("serial:"):].partition("@")
+    options = {"baud": int(baud)} if baud else {}
+    if timeout_s is not None:
+        options["timeout_s"] = timeout_s
+    return SerialTransport(core, cfg, port, **options)
 
 
 def open_device(core: Core | str, cfg: HwConfig, transport: str = "model", *,

@@ -17,9 +17,10 @@ from typing import Any
 
 from ..contract.config import HwConfig
 from ..device.device import Device
-from ..device.open import open_device
+from ..device.open import check_transport, open_device
 from ..engines.stream import StreamRow
 from ..engines.tree import TreeProgram
+from .base import TokenSampler
 from .filtering import KeptBatch, KeptVocab
 from .hardware import HardwareSampler
 from .policy import ChainPolicy
@@ -40,9 +41,7 @@ class _OnDevice:
     core = ""
 
     def _attach(self, transport: str) -> None:
-        if not isinstance(transport, str):
-            raise TypeError(f"transport must be a str, got {type(transport).__name__}")
-        self.transport = transport
+        self.transport = check_transport(transport)
         self._device: Device | None = None
 
     @property
@@ -100,7 +99,7 @@ class RtlOnehotSampler(_OnDevice, HardwareSampler):
     def _draw_kept_batch(self, kept: KeptBatch):
         """Row by row: one core draws one row at a time (the same tokens as the model's batch
         path, which gives those of row by row)."""
-        return super(HardwareSampler, self)._draw_kept_batch(kept)
+        return TokenSampler._draw_kept_batch(self, kept)
 
 
 class RtlTreeSampler(_OnDevice, TreeSampler):
@@ -121,7 +120,7 @@ class RtlTreeSampler(_OnDevice, TreeSampler):
         return result.token, dev.seed_state()
 
     def _draw_kept_batch(self, kept: KeptBatch):
-        return super(TreeSampler, self)._draw_kept_batch(kept)
+        return TokenSampler._draw_kept_batch(self, kept)  # row by row, on the core
 
 
 class RtlStreamSampler(_OnDevice, StreamSampler):
@@ -142,7 +141,7 @@ class RtlStreamSampler(_OnDevice, StreamSampler):
         return result.token, dev.seed_state()
 
     def _draw_kept_batch(self, kept: KeptBatch):
-        return super(StreamSampler, self)._draw_kept_batch(kept)
+        return TokenSampler._draw_kept_batch(self, kept)  # row by row, on the core
 
 
 _BY_CORE = {"onehot": RtlOnehotSampler, "tree": RtlTreeSampler, "stream": RtlStreamSampler}
