@@ -38,7 +38,7 @@ from pysampler.contract.regmap import (ERR_BITS, INIT_CODES, REGISTERS, SCHEDULE
                                        CoreMap, Err, Init, Region, accepts_init, index_bits)
 from pysampler.contract.rng import derive_state, transition_matrix
 from pysampler.engines.array import BitAccurateModel, Trace
-from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rows import synthetic_logits
 
 from .programs import (dense_edges, onehot_edges, random_dense_program,
                        random_onehot_program)

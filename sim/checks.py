@@ -11,7 +11,7 @@ from pysampler.contract.program import onehot_program
 from pysampler.contract.regmap import REGISTERS, SCHEDULE_DEPTH, Err, Region, index_bits
 from pysampler.contract.rng import derive_state
 from pysampler.engines.array import BitAccurateModel
-from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rows import synthetic_logits
 
 from .compare import CompareError, compare_run
 from .programs import dense_edges, onehot_edges, random_dense_program, random_onehot_program
