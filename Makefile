@@ -108,9 +108,10 @@ verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
 	$(PY) -m pytest -n 2 -m cosim tests
 
-sim-bus: setup apt-sim  ## every core behind its AXI4-Lite bridge on Verilator and Icarus (default config; the suite runs Icarus, tiny)
+sim-bus: setup apt-sim  ## every core behind its AXI4-Lite bridge (Verilator and Icarus) and its board's UART link (Icarus), default config
 	for kind in onehot dense tree stream; do for sim in verilator icarus; do \
-	  $(PY) -m sim.runner --sim $$sim --config default --kind $$kind --bus axil --programs 20 || exit 1; done; done
+	  $(PY) -m sim.runner --sim $$sim --config default --kind $$kind --bus axil --programs 20 || exit 1; done; \
+	  $(PY) -m sim.runner --sim icarus --config default --kind $$kind --bus uart --programs 2 || exit 1; done
 
 rtl-loop: setup apt-sim  ## the LM with every token drawn by the simulated Verilog (every core, Icarus and Verilator, 200 tokens each) == the model samplers' tokens
 	PBIT_RTL_LOOP=full $(PY) -m pytest -n 0 -q tests/device/test_rtl_loop.py

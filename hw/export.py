@@ -20,8 +20,9 @@ from .onehot import OnehotCore
 from .stream import StreamCore
 from .tree import TreeCore
 
-__all__ = ["to_verilog", "to_verilog_axil", "to_verilog_link", "export_config", "export_axil",
-           "build_core", "TOP_NAMES", "AXIL_TOP_NAMES", "LINK_TOP_NAMES"]
+__all__ = ["to_verilog", "to_verilog_axil", "to_verilog_link", "to_verilog_uart", "export_config",
+           "export_axil", "build_core", "TOP_NAMES", "AXIL_TOP_NAMES", "LINK_TOP_NAMES",
+           "UART_TOP_NAMES", "SIM_UART_DIVISOR"]
 
 TOP_NAMES = {core.value: core.top for core in Core}
 #: the AXI4-Lite wrapped cores (:mod:`hw.axi`)
@@ -29,6 +30,10 @@ AXIL_TOP_NAMES = {core.value: f"{core.top}_axil" for core in Core}
 #: the cores behind the byte protocol over byte streams (:class:`hw.serial.SerialTop`): what the
 #: host driver's simulated link runs
 LINK_TOP_NAMES = {core.value: f"{core.top}_link" for core in Core}
+#: the cores behind the byte protocol over a UART (what a board runs, without its pins)
+UART_TOP_NAMES = {core.value: f"{core.top}_uart" for core in Core}
+#: clocks a UART bit of the simulated UART top (its test drives 8N1 at clock / this)
+SIM_UART_DIVISOR = 8
 
 
 def _cache_in_build() -> None:
@@ -88,6 +93,17 @@ def to_verilog_link(cfg: HwConfig, kind: Core | str) -> str:
     return verilog.convert(top, name=LINK_TOP_NAMES[Core(kind).value], emit_src=False)
 
 
+def to_verilog_uart(cfg: HwConfig, kind: Core | str, divisor: int = SIM_UART_DIVISOR) -> str:
+    """Verilog text of the ``kind`` core behind the byte protocol over a UART of ``divisor``
+    clocks a bit (:class:`hw.serial.SerialTop`, top ``pbit_<kind>_uart``: ports ``uart_rx``,
+    ``uart_tx``, ``irq``): a board's top without the board's pins."""
+    from .serial import SerialTop
+
+    top = SerialTop(build_core(cfg, kind, debug_trace=False), divisor=divisor)
+    _cache_in_build()
+    return verilog.convert(top, name=UART_TOP_NAMES[Core(kind).value], emit_src=False)
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -109,11 +125,14 @@ def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True) -> 
     return written
 
 
-def export_axil(cfg: HwConfig, out_dir: Path, kind: Core | str, *, debug_trace: bool = True
-                ) -> Path:
-    """Write ``pbit_<kind>_axil.v`` (and ``config.json``) into ``out_dir``; returns its path."""
+def export_axil(cfg: HwConfig, out_dir: Path, kind: Core | str, *, debug_trace: bool = True,
+                bus: str = "axil") -> Path:
+    """Write ``pbit_<kind>_axil.v`` (``bus="uart"``: ``pbit_<kind>_uart.v``) and
+    ``config.json`` into ``out_dir``; returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{AXIL_TOP_NAMES[Core(kind).value]}.v"
-    _write_if_changed(path, to_verilog_axil(cfg, kind, debug_trace=debug_trace))
+    names, text = ((AXIL_TOP_NAMES, lambda: to_verilog_axil(cfg, kind, debug_trace=debug_trace))
+                   if bus == "axil" else (UART_TOP_NAMES, lambda: to_verilog_uart(cfg, kind)))
+    path = out_dir / f"{names[Core(kind).value]}.v"
+    _write_if_changed(path, text())
     _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
     return path

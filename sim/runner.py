@@ -20,9 +20,12 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-from hw.export import AXIL_TOP_NAMES, TOP_NAMES, export_axil, export_config
+from hw.export import AXIL_TOP_NAMES, TOP_NAMES, UART_TOP_NAMES, export_axil, export_config
 from hw.lint import verilator_bin
 from pysampler.contract.config import PRESETS, HwConfig, get_preset, load_config
+
+#: the bus-wrapped tops: the AXI4-Lite bridge, the UART link of a board
+BUS_TOP_NAMES = {"axil": AXIL_TOP_NAMES, "uart": UART_TOP_NAMES}
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -109,14 +112,15 @@ def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str) -> bool:
     return True
 
 
-def ensure_axil_verilog(cfg: HwConfig, vdir: Path, kind: str) -> Path:
-    """Export the ``kind`` core behind its AXI4-Lite bridge into ``vdir`` unless it was exported
-    from the same sources and configuration (a stamp per top); returns the Verilog's path."""
-    top = AXIL_TOP_NAMES[kind]
+def ensure_axil_verilog(cfg: HwConfig, vdir: Path, kind: str, bus: str = "axil") -> Path:
+    """Export the ``kind`` core behind its AXI4-Lite bridge (``bus="uart"``: behind the UART
+    link) into ``vdir`` unless it was exported from the same sources and configuration (a stamp
+    per top); returns the Verilog's path."""
+    top = BUS_TOP_NAMES[bus][kind]
     stamp, fingerprint = vdir / f"{top}.sha256", _generator_fingerprint(cfg)
     path = vdir / f"{top}.v"
     if not (stamp.exists() and stamp.read_text() == fingerprint and path.exists()):
-        export_axil(cfg, vdir, kind)
+        export_axil(cfg, vdir, kind, bus=bus)
         stamp.write_text(fingerprint)
     return path
 
@@ -150,7 +154,8 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     ``verilog_dir``: simulate the Verilog there as it is (``<top>.v`` and ``config.json``)
     instead of exporting into build/verilog/<config_name>; ``build_dir``: where the simulator
     builds (default build/sim/<sim>/<config_name>/<kind>). ``bus="axil"``: the core behind its
-    AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``.
+    AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``; ``bus="uart"``: behind
+    the UART link of a board (``pbit_<kind>_uart``), tested by ``sim.tb_uart``.
 
     Raises
     ------
@@ -164,17 +169,17 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
     _prepare_env(sim)
-    if bus not in (None, "axil"):
-        raise ValueError(f"bus must be None or 'axil', got {bus!r}")
+    if bus not in (None, "axil", "uart"):
+        raise ValueError(f"bus must be None, 'axil' or 'uart', got {bus!r}")
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / config_name
         if bus:
-            ensure_axil_verilog(cfg, vdir, kind)
+            ensure_axil_verilog(cfg, vdir, kind, bus)
         else:
             ensure_verilog(cfg, vdir, kind)
-    top = AXIL_TOP_NAMES[kind] if bus else TOP_NAMES[kind]
-    test_module = "sim.tb_axil" if bus else f"sim.tb_{kind}"
+    top = BUS_TOP_NAMES[bus][kind] if bus else TOP_NAMES[kind]
+    test_module = f"sim.tb_{bus}" if bus else f"sim.tb_{kind}"
     if build_dir is None:
         build_dir = BUILD / "sim" / sim / config_name / (
             kind + (f"-{bus}" if bus else "") + ("-waves" if waves else ""))
@@ -223,8 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kind", choices=sorted(TOP_NAMES), default="onehot")
     parser.add_argument("--programs", type=int, default=20)
     parser.add_argument("--testcase", default=None, help="run only this cocotb test")
-    parser.add_argument("--bus", choices=("axil",), default=None,
-                        help="the core behind its AXI4-Lite bridge")
+    parser.add_argument("--bus", choices=("axil", "uart"), default=None,
+                        help="the core behind its AXI4-Lite bridge, or its UART link")
     args = parser.parse_args(argv)
     cfg = cosim_config(args.config) if args.config in ("v1024", "clamp") \
         else load_config(args.config)

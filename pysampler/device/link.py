@@ -19,7 +19,7 @@ from .errors import DeviceError, DeviceTimeout
 from .transport import Transport
 
 __all__ = ["encode_write", "encode_read", "encode_stream", "encode_wait", "ByteTransport",
-           "WAIT_FOREVER"]
+           "ModelLink", "WAIT_FOREVER"]
 
 #: the wait command's clock limit when the host gives none (the host's own timeout decides)
 WAIT_FOREVER = 0xFFFFFFFF
@@ -120,3 +120,56 @@ class ByteTransport(Transport):
         self._code(reply[0], "the wait for done")
         self.last_wait_s = time.monotonic() - start
         return struct.unpack("<I", reply[1:5])[0]
+
+
+class ModelLink(ByteTransport):
+    """The byte protocol answered in Python by a register-level model
+    (:class:`~pysampler.device.model.ModelTransport`): what the RTL bridge would answer, byte for
+    byte, and a log of every exchange (``exchanges``: the bytes of each send and the reply bytes
+    they got), so a test can replay the driver's exact byte stream through the UART pins of the
+    simulated board top and expect exactly these replies."""
+
+    name = "model link"
+    timed = False
+
+    def __init__(self, model: Transport):
+        self.model = model
+        self.regmap = model.regmap
+        self.exchanges: list[tuple[bytes, bytes]] = []
+        self._replies_pending = bytearray()
+
+    def _send(self, data: bytes) -> None:
+        reply = bytearray()
+        view = memoryview(data)
+        while view:
+            code = view[0]
+            if code == CMD_WRITE:
+                address = int.from_bytes(view[1:4], "little")
+                value = int.from_bytes(view[4:8], "little")
+                ok = self.model.write_many([(address, value)])[0]
+                reply.append(REPLY_DONE if ok else REPLY_REFUSED)
+                view = view[8:]
+            elif code == CMD_READ:
+                value, ok = self.model.read(int.from_bytes(view[1:4], "little"))
+                reply += bytes([REPLY_DONE if ok else REPLY_REFUSED]) + value.to_bytes(4, "little")
+                view = view[4:]
+            elif code == CMD_STREAM:
+                n = int.from_bytes(view[1:4], "little")
+                words = np.frombuffer(view[4:4 + 4 * n].tobytes(), dtype="<u4").astype(np.int64)
+                ok = n > 0 and self.model.stream([int(w) for w in words])
+                reply.append(REPLY_DONE if ok else REPLY_REFUSED)
+                view = view[4 + 4 * n:]
+            elif code == CMD_WAIT:
+                status = self.model.wait_done(0.0)
+                reply += bytes([REPLY_DONE]) + status.to_bytes(4, "little")
+                view = view[5:]
+            else:
+                reply.append(REPLY_UNKNOWN)
+                view = view[1:]
+        self.exchanges.append((bytes(data), bytes(reply)))
+        self._replies_pending += reply
+
+    def _receive(self, n: int, timeout_s: float) -> bytes:
+        out = bytes(self._replies_pending[:n])
+        del self._replies_pending[:n]
+        return out
