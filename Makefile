@@ -28,7 +28,7 @@ define apt_install
 endef
 
 .PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier \
-	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus rtl-loop
+	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus rtl-loop bitstream
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -128,6 +128,12 @@ mutate: setup  ## single-line mutations of the cores, caught or not -> results/m
 fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/fpga.md
 	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
 	$(PYSAMPLER) fpga --out results/fpga.md
+
+BOARD ?= ulx3s
+CORE  ?= onehot
+bitstream: setup  ## a core (CORE=onehot) on an ECP5 board (BOARD=ulx3s) behind its UART link -> build/bitstream/BOARD/pbit_board.bit, results/fpga.md's board section
+	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
+	$(PYSAMPLER) bitstream --board $(BOARD) --core $(CORE) --config $(CONFIG)
 
 docs: setup  ## regenerate the generated parts of docs/ (the register map tables) and include/pbit_regs_default.h
 	$(PYSAMPLER) docs

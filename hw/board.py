@@ -26,7 +26,7 @@ from .export import build_core
 from .serial import SerialTop
 
 __all__ = ["BOARDS", "BoardTop", "BoardResult", "board_platform", "build_bitstream",
-           "DEFAULT_BAUD"]
+           "board_section", "DEFAULT_BAUD"]
 
 DEFAULT_BAUD = 115_200
 
@@ -118,3 +118,27 @@ def build_bitstream(board: str, cfg: HwConfig, kind: str, out: Path, *,
     used = {bel: (v["used"], v["available"]) for bel, v in report["utilization"].items()
             if v["used"]}
     return BoardResult(board, kind, out / f"{name}.bit", fmax, constraint, used, seconds)
+
+
+def board_section(result: BoardResult, cfg_name: str, versions: dict[str, str]) -> str:
+    """The Markdown of a board build for results/fpga.md: the design, its resources and the
+    routed Fmax against the board clock."""
+    rows = "\n".join(f"| {bel} | {used:,d} | {avail:,d} |"
+                      for bel, (used, avail) in sorted(result.utilization.items()))
+    return "\n".join([
+        f"## Board: {result.board}, the {result.core} core",
+        "",
+        f"Command: `make bitstream BOARD={result.board}` (`pysampler bitstream --board "
+        f"{result.board} --core {result.core} --config {cfg_name}`): the {result.core} core of "
+        f"the `{cfg_name}` HwConfig behind the AXI4-Lite bridge, the byte protocol and a "
+        f"{DEFAULT_BAUD:,d}-baud UART on the board's USB UART (hw/board.py), Yosys, "
+        f"nextpnr-ecp5 (seed 1) and ecppack from the yowasp wheels; "
+        f"{result.seconds:.0f} s here. Bitstream: build/bitstream/{result.board}/pbit_board.bit.",
+        "",
+        f"Routed Fmax {result.fmax_mhz:.1f} MHz against the board's {result.clock_mhz:.0f} MHz "
+        f"clock ({'met' if result.fmax_mhz >= result.clock_mhz else 'NOT met'}).",
+        "",
+        "| resource | used | available |", "|---|---|---|", rows,
+        "",
+        "Tools: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
+    ])

@@ -296,6 +296,21 @@ def build_parser() -> argparse.ArgumentParser:
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
 
+    bit = sub.add_parser("bitstream", parents=[common],
+                         help="a core on an ECP5 board behind its UART link: bitstream and "
+                              "timing report (Yosys, nextpnr-ecp5, ecppack) -> "
+                              "build/bitstream/BOARD, results/fpga.md's board section")
+    bit.add_argument("--board", default="ulx3s", help="board (default ulx3s; ulx3s-12f, "
+                                                      "-25f, -45f, -85f)")
+    bit.add_argument("--core", choices=("onehot", "dense", "tree", "stream"), default="onehot",
+                     help="the core on the board (default onehot)")
+    bit.add_argument("--config", default="default", help=cfg_help)
+    bit.add_argument("--out", type=Path, default=Path("build/bitstream"),
+                     help="build folder; the board's files go to <out>/<board> (default "
+                          "build/bitstream)")
+    bit.add_argument("--report", type=Path, default=Path("results/fpga.md"),
+                     help="report whose board section is rewritten (default results/fpga.md)")
+
     soak = sub.add_parser("soak", parents=[_common(None, "replay the soak of this seed, in "
                                                          "[0, 2**32) (default: a fresh seed, "
                                                          "printed)")],
@@ -564,6 +579,21 @@ def _exit_with(code: int) -> None:
         raise SystemExit(code)
 
 
+def _run_bitstream(args: argparse.Namespace) -> None:
+    board = _import_hw("hw.board")
+    if args.board not in board.BOARDS:
+        raise ValueError(f"--board: unknown board {args.board!r}; choose one of "
+                         f"{sorted(board.BOARDS)}")
+    cfg = load_config(args.config)
+    result = board.build_bitstream(args.board, cfg, args.core, args.out / args.board)
+    fpga = _import_hw("hw.fpga")
+    versions = {k: v for k, v in fpga.tool_versions(ecp5_only=True).items()}
+    fpga.write_board_section(args.report, board.board_section(result, Path(args.config).stem,
+                                                              versions))
+    print(f"{result.bitstream}: Fmax {result.fmax_mhz:.1f} MHz (clock {result.clock_mhz:.0f} "
+          f"MHz), {args.report} updated")
+
+
 def _run_soak(args: argparse.Namespace) -> None:
     _exit_with(_import_hw("sim.soak").run_soak(args.updates, seed=args.seed, out=args.out))
 
@@ -623,8 +653,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
     "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
-    "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm,
-    "nn": _run_nn}
+    "verilog": _run_verilog, "fpga": _run_fpga, "bitstream": _run_bitstream, "docs": _run_docs,
+    "train-lm": _run_train_lm, "nn": _run_nn}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
