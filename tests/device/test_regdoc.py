@@ -77,3 +77,50 @@ def test_the_header_compiles_and_its_macros_give_the_maps_addresses(tmp_path):
 def test_the_docs_writer_lives_outside_the_contract():
     assert not hasattr(rm, "update_docs") and not hasattr(rm, "markdown")
     assert docs.DOCS[0].path.name == "hardware.md"
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_the_c_example_draws_the_models_tokens(tmp_path):
+    """docs/examples/onehot_token.c, compiled with gcc against the committed header, drives the
+    one-hot core's register map (here: the byte protocol answered by the register-level model)
+    and prints, seed by seed, the token the bit-accurate model draws for the same program."""
+    import numpy as np
+
+    from pysampler.contract.program import OnehotProgram, onehot_program
+    from pysampler.device import ModelTransport
+    from pysampler.device.link import ModelLink
+    from pysampler.engines.array import BitAccurateModel
+
+    root = docs.ROOT
+    binary = tmp_path / "onehot_token"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    f"-I{root / 'include'}", "-o", str(binary),
+                    str(root / "docs" / "examples" / "onehot_token.c"),
+                    str(root / "tests" / "device" / "c_link_shim.c")], check=True)
+    cfg = get_preset("default")
+    link = ModelLink(ModelTransport("onehot", cfg))
+    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = b""
+    while True:  # answer each command of the C program with the model's reply
+        code = proc.stdout.read(1)
+        if not code:
+            break
+        if code in b"WR":
+            command = code + proc.stdout.read(7 if code == b"W" else 3)
+            link._send(command)
+            proc.stdin.write(link._receive(5, 0.0))
+            proc.stdin.flush()
+        else:
+            out += code + proc.stdout.readline()
+    assert proc.wait(timeout=10) == 0
+    program = onehot_program(np.array([0.0, -1.0, -0.5, -3.0]), 2.5, 1.0, cfg)
+    assert program.h.tolist() == [40, 24, 32, -8] and program.j == -80  # the example's values
+    want = []
+    for seed in range(1, 9):
+        model = BitAccurateModel(OnehotProgram(cfg, program.h, -80, np.zeros(4), 2.5), 1,
+                                 rng_states=[seed], init="zeros")
+        model.run(20)
+        on = np.flatnonzero(model.y[0])
+        want.append(f"seed {seed} token {int(on[0]) if on.size == 1 else -1}")
+    assert out.decode().splitlines() == want
+    assert len({line.split()[-1] for line in want}) > 1  # not one constant answer
