@@ -20,6 +20,8 @@ module         what it holds
 from .device import Device, RunResult
 from .errors import DeviceError, DeviceTimeout
 from .model import ModelTransport
+from .open import open_device, open_transport
 from .transport import Transport
 
-__all__ = ["Device", "RunResult", "DeviceError", "DeviceTimeout", "ModelTransport", "Transport"]
+__all__ = ["Device", "RunResult", "DeviceError", "DeviceTimeout", "ModelTransport", "Transport",
+           "open_device", "open_transport"]
