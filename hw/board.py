@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth import Elaboratable, Module
+from amaranth.lib import io
 
 from pysampler.contract.config import HwConfig
 
@@ -57,23 +58,28 @@ class BoardTop(Elaboratable):
 
     def __init__(self, cfg: HwConfig, kind: str, board: str, *, baud: int = DEFAULT_BAUD):
         if board not in BOARDS:
+            self._MustUse__silence = True  # never built: no "unused elaboratable" warning
             raise ValueError(f"unknown board {board!r}; choose one of {sorted(BOARDS)}")
         self.cfg, self.kind, self.board, self.baud = cfg, kind, board, baud
 
     def elaborate(self, platform) -> Module:
-        m = Module()
         _, _, uart_name, led_name = BOARDS[self.board]
         clock = platform.default_clk_frequency
         divisor = round(clock / self.baud)
         if divisor < 4 or abs(clock / divisor - self.baud) / self.baud > 0.02:
             raise ValueError(f"baud {self.baud} is not within 2% of {clock:g} Hz / an int >= 4")
+        m = Module()
         m.submodules.link = link = SerialTop(build_core(self.cfg, self.kind, debug_trace=False),
                                              divisor=divisor)
-        uart = platform.request(uart_name, 0)
-        m.d.comb += [link.uart_rx.eq(uart.rx.i), uart.tx.o.eq(link.uart_tx)]
+        uart = platform.request(uart_name, 0, dir="-")
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request(led_name, 0, dir="-"))
+        m.d.comb += [link.uart_rx.eq(rx.i), tx.o.eq(link.uart_tx), led.o.eq(link.irq)]
         if self.board.startswith("ulx3s"):  # the FTDI side of the UART needs it
-            m.d.comb += platform.request("uart_tx_enable", 0).o.eq(1)
-        m.d.comb += platform.request(led_name, 0).o.eq(link.irq)
+            m.submodules.tx_enable = enable = io.Buffer(
+                "o", platform.request("uart_tx_enable", 0, dir="-"))
+            m.d.comb += enable.o.eq(1)
         return m
 
 
