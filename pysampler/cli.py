@@ -543,6 +543,15 @@ def _run_bench(args: argparse.Namespace) -> None:
         if "bulk_verilator" in cosim:
             print(f"bulk mode (Verilator, free-running core, batch compare): "
                   f"{cosim['bulk_verilator']['updates_per_s']:.3e} compared updates/s")
+        from .experiments.bench import device_rates
+
+        _import_hw("hw.export")  # the simulated transports build the Verilog from hw/
+        device = results["device"] = device_rates()
+        print(f"\ntokens/s through the host driver (--sampler rtl; {device['config']} config, "
+              f"top-k {device['top_k']}, V = {device['vocab']}):")
+        for key, figure in device.items():
+            if isinstance(figure, dict):
+                print(f"{key:20s} {figure['tokens_per_s']:10.1f} tokens/s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")
