@@ -18,10 +18,14 @@ Operations (frozen dataclasses):
 ``Write(a, v)``     a plain write the core takes (a held seed word)
 ==================  ==============================================================================
 
-The scenario builders (:func:`random_scenario`, :func:`refusal_scenario`) take a core and a
+The scenario builders (:func:`random_scenario`, :func:`edge_scenario`, :func:`refusal_scenario`,
+:func:`keep_scenario`, :func:`token_scenario`, :func:`long_dense_scenario`) take a core and a
 configuration and return a list of operations; they draw programs from :mod:`sim.programs` (array
 cores), :func:`pysampler.engines.tree.tree_program` and
-:func:`pysampler.engines.stream.stream_quantize`.
+:func:`pysampler.engines.stream.stream_quantize`. The ports that replay them: the native
+programming port (:func:`sim.checks.replay`, cocotb), the bulk harness
+(:meth:`sim.bulk.Script.replay`), AXI4-Lite (:meth:`sim.tb_axil.AxilTB.replay`) and the host
+driver (:func:`replay_device`, any transport).
 """
 
 from __future__ import annotations
@@ -33,19 +37,23 @@ import numpy as np
 
 from pysampler.contract.config import HwConfig
 from pysampler.contract.lut import build_lut
-from pysampler.contract.regmap import Core, CoreMap, Err, Init, Region, core_map
+from pysampler.contract.program import onehot_program
+from pysampler.contract.regmap import (REGISTERS, Core, CoreMap, Err, Init, Region, accepts_init,
+                                       core_map, index_bits)
 from pysampler.contract.rng import derive_state
+from pysampler.contract.rows import synthetic_logits
 from pysampler.contract.stream_format import stream_format
 from pysampler.contract.tree_format import tree_config
 from pysampler.engines.array import BitAccurateModel
 from pysampler.engines.stream import stream_draw, stream_quantize, stream_tables
 from pysampler.engines.tree import tree_draw, tree_program
 
-from .programs import random_dense_program, random_onehot_program
+from .programs import dense_edges, onehot_edges, random_dense_program, random_onehot_program
 
 __all__ = ["Seed", "Load", "SetState", "Run", "Refuse", "Reset", "Write", "Op", "Expected", "Expect",
-           "load_writes", "random_scenario", "refusal_scenario", "scenario_map", "ARRAY_CORES",
-           "replay_device"]
+           "load_writes", "random_scenario", "refusal_scenario", "edge_scenario", "keep_scenario",
+           "token_scenario", "long_dense_scenario", "random_state", "scenario_map",
+           "ARRAY_CORES", "replay_device", "start_word"]
 
 ARRAY_CORES = (Core.ONEHOT, Core.DENSE)
 
@@ -70,6 +78,7 @@ class Run:
     label: str
     sweeps: int = 1
     init: str = "zeros"
+    read: bool = False         # also check the state read-out (array cores, native port)
     busy_writes: bool = False  # also write and start while it runs (refused: BUSY_*)
 
 
@@ -80,6 +89,8 @@ class Refuse:
     address: int = 0
     value: int = 0
     flag: Err = Err(0)     # the flag a refused write or start raises (reads raise none)
+    sweeps: int = 0        # a start: its sweeps and init policy (the port encodes them)
+    init: str = "zeros"
 
 
 @dataclass(frozen=True)
@@ -168,9 +179,11 @@ class Expect:
         return Expected(token, int(on.size), self.rng, trace, model)
 
 
-def _random_state(bits: int, rng: np.random.Generator) -> int:
-    return int(rng.integers(1, 1 << min(bits, 63))) | (int(rng.integers(0, 2)) << 63
-                                                      if bits == 64 else 0)
+def random_state(bits: int, rng: np.random.Generator) -> int:
+    """A random generator state of ``bits`` bits, never 0."""
+    if bits < 64:
+        return int(rng.integers(1, 1 << bits, dtype=np.uint64))
+    return max(1, int(rng.integers(1, 1 << 63)) * 2 - int(rng.integers(0, 2)))
 
 
 def _random_program(core: Core, cfg: HwConfig, rng: np.random.Generator, n: int):
@@ -184,91 +197,187 @@ def _random_program(core: Core, cfg: HwConfig, rng: np.random.Generator, n: int)
     return stream_quantize(logits, 1.0, stream_format(cfg))
 
 
-def random_scenario(core: Core | str, cfg: HwConfig, *, seed: int, programs: int,
-                    max_sweeps: int = 3, max_n: int | None = None) -> list[Op]:
-    """Random programs of random size (up to ``max_n``, default n_pbits; the stream core: rows
-    up to 300), new generator states or the generator running on, every init policy the core
-    has, two runs per program."""
+def _inits(core: Core) -> list[str]:
+    """The init policies a run of ``core`` is started with in the random scenarios."""
+    return {Core.ONEHOT: ["zeros", "random_onehot"],
+            Core.DENSE: ["zeros", "random_onehot", "given"]}.get(core, ["zeros"])
+
+
+def random_scenario(core: Core | str, cfg: HwConfig, *, rng: np.random.Generator, count: int,
+                    max_sweeps: int = 3, max_n: int | None = None,
+                    label: str = "random program") -> list[Op]:
+    """``count`` random programs of random size (80% uniform in 1..max_n, else 1 or max_n;
+    ``max_n`` default n_pbits, the stream core 300), a new random generator state before 70% of
+    them (else the generator runs on), one run each with a random init policy of the core (a
+    random state for GIVEN) and 1..max_sweeps sweeps (a scheduled program: at least its table
+    length + 2, so early sweeps run at entry 0); the read-out checked where n <= 16."""
     core = Core(core)
-    rng = np.random.default_rng([seed, cfg.n_pbits, core.code, 23])
     state_bits = Expect(core, cfg).state_cfg.rng_bits
     top = max_n or (300 if core is Core.STREAM else cfg.n_pbits)
-    inits = {Core.ONEHOT: ["zeros", "random_onehot", "keep"],
-             Core.DENSE: ["zeros", "random_onehot", "given"]}.get(core, ["zeros"])
+    inits = _inits(core)
     ops: list[Op] = []
-    for p in range(programs):
-        n = int(rng.integers(1, top + 1))
-        if p == 0 or rng.random() < 0.7:
-            ops.append(Seed(_random_state(state_bits, rng)))
+    seeded = False
+    for p in range(count):
+        n = int(rng.integers(1, top + 1)) if rng.random() < 0.8 else int(rng.choice([1, top]))
         program = _random_program(core, cfg, rng, n)
+        if not seeded or rng.random() < 0.7:
+            ops.append(Seed(random_state(state_bits, rng)))
+            seeded = True
         ops.append(Load(program))
-        for r in range(2):
-            init = str(rng.choice(inits[:2] if r == 0 else inits))
-            if init == "given":
-                ops.append(SetState(tuple(int(v) for v in rng.integers(0, 2, n))))
-            most = max(max_sweeps, getattr(program, "schedule_length", 1) + 2)
-            ops.append(Run(f"program {p} (n={n}) run {r} ({init})",
-                           int(rng.integers(1, most + 1)), init))
+        init = str(rng.choice(inits))
+        if init == "given":
+            ops.append(SetState(tuple(int(v) for v in rng.integers(0, 2, n))))
+        table = getattr(program, "schedule_length", 1)
+        most = max_sweeps if core is not Core.ONEHOT else max(max_sweeps, table + 2)
+        ops.append(Run(f"{label} {p} (n={n}, init={init})", int(rng.integers(1, most + 1)),
+                       init, read=n <= 16))
     return ops
 
 
-def refusal_scenario(core: Core | str, cfg: HwConfig, *, seed: int = 0) -> list[Op]:
-    """Every kind of refused access the map defines, generic over the core: writes to a region
-    and a REG offset the core lacks, to a read-only register, values out of range, a zero seed,
-    reads of a memory and of a free address, starts with bad fields (array cores), writes and a
-    start while busy (not on the tree core, whose draw is over before a bus write lands); then
-    a program that must still run bit-exact."""
+def edge_scenario(core: Core | str, cfg: HwConfig, seed: int) -> list[Op]:
+    """The edge programs of :mod:`sim.programs` (all-zero, n = 1, saturating fields, extreme
+    couplings, full schedule tables), each with every init policy of the core (GIVEN: all on),
+    from a fresh generator state; a scheduled program also runs 2 sweeps past its table."""
+    core = Core(core)
+    programs = dense_edges(cfg) if core is Core.DENSE else onehot_edges(cfg)
+    ops: list[Op] = []
+    for p, program in enumerate(programs):
+        for init in _inits(core):
+            ops += [Seed(derive_state(seed, 1000 + p, cfg)), Load(program)]
+            if init == "given":
+                ops.append(SetState((1,) * program.n))
+            table = program.schedule_length
+            ops.append(Run(f"edge program {p} (n={program.n}, init={init})",
+                           3 if table == 1 else table + 2, init))
+    return ops
+
+
+def keep_scenario(cfg: HwConfig, rng: np.random.Generator, count: int, seed: int) -> list[Op]:
+    """The one-hot core's KEEP starts: per random program a run from zeros, then three runs that
+    go on from the state the last one left (an h write before the third keeps the chain), each
+    compared with one model chain that simply runs on."""
+    ops: list[Op] = []
+    regmap = scenario_map(Core.ONEHOT, cfg)
+    for p in range(count):
+        n = int(rng.integers(1, cfg.n_pbits + 1))
+        program = random_onehot_program(cfg, rng, n)
+        ops += [Seed(derive_state(seed, 2000 + p, cfg)), Load(program),
+                Run(f"keep program {p} run 0", int(rng.integers(1, 4)), "zeros")]
+        for r in range(1, 4):
+            if r == 2:
+                ops.append(Write(regmap.address(("H", 0)), int(program.h[0])))
+            ops.append(Run(f"keep program {p} run {r}", int(rng.integers(1, 4)), "keep"))
+    return ops
+
+
+def token_scenario(cfg: HwConfig, runs: int, sweeps: int, seed: int) -> list[Op]:
+    """Token runs as the hardware sampler does them: LM-like logits over all n_pbits units, init
+    zeros, one generator running on; lambda 3 in even runs, the ramp (1.5, 2, 2.5, 3) in odd."""
+    ops: list[Op] = [Seed(derive_state(seed, 0, cfg))]
+    for r in range(runs):
+        lam = 3.0 if r % 2 == 0 else (1.5, 2.0, 2.5, 3.0)
+        ops += [Load(onehot_program(synthetic_logits(cfg.n_pbits, seed + r), lam, 1.0, cfg)),
+                Run(f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)", sweeps, "zeros")]
+    return ops
+
+
+def long_dense_scenario(cfg: HwConfig, rng: np.random.Generator, runs: int,
+                        sweeps: int) -> list[Op]:
+    """Long runs of random full-size dense programs, the generator running on."""
+    ops: list[Op] = [Seed(random_state(cfg.rng_bits, rng))]
+    for r in range(runs):
+        ops += [Load(random_dense_program(cfg, rng, cfg.n_pbits)),
+                Run(f"long dense run {r} ({sweeps} sweeps)", sweeps, "zeros")]
+    return ops
+
+
+def refusal_scenario(core: Core | str, cfg: HwConfig, *, rng: np.random.Generator, seed: int,
+                     reads: bool = True) -> list[Op]:
+    """Every kind of refused access the map defines, generic over the core, each with its flag
+    (then CLEAR_ERR): writes to a region and a REG offset the core lacks, another core's register
+    at an offset this one leaves free, a read-only register, values out of range (h, N_ACTIVE,
+    the schedule, STATE), addresses past n_pbits (h, a J row), a zero seed, starts with sweeps =
+    0, an init the core lacks, KEEP after a write that leaves the chain stale; with ``reads``,
+    reads of a free address, a strobe and a memory (refused, no flag); then a program that must
+    still run bit-exact, a run with writes and a START while busy (not on the tree core, whose
+    draw is over before a bus write lands), and a run after them."""
     core = Core(core)
     regmap = scenario_map(core, cfg)
-    rng = np.random.default_rng([seed, 5])
-    program = _random_program(core, cfg, rng, min(cfg.n_pbits, 40))
-    ops: list[Op] = [Seed(derive_state(seed, 7, Expect(core, cfg).state_cfg)), Load(program),
+    state_cfg = Expect(core, cfg).state_cfg
+    n = regmap.params.n_pbits if core is not Core.STREAM else 40
+    program = _random_program(core, cfg, rng, min(n, cfg.n_pbits) if core is not Core.STREAM
+                              else 40)
+    ops: list[Op] = [Seed(derive_state(seed, 7, state_cfg)), Load(program),
                      Run("before the refused accesses", 2)]
+
+    def refuse(label, address, value, flag):
+        ops.append(Refuse(label, "write", address, value, flag))
+
     for region in Region:
         if region not in regmap.regions:
-            ops.append(Refuse(f"write to the {region.name} region", "write",
-                              regmap.raw_address(region, 0), 1, Err.ADDR))
+            refuse(f"write to the {region.name} region", regmap.raw_address(region, 0), 1,
+                   Err.ADDR)
     free = regmap.free_offsets(Region.REG)
     if free:
-        ops.append(Refuse("write to a free REG offset", "write",
-                          regmap.raw_address(Region.REG, free[-1]), 1, Err.ADDR))
-        ops.append(Refuse("read of a free REG offset", "read",
-                          regmap.raw_address(Region.REG, free[-1])))
-    ops.append(Refuse("write to STATUS (read-only)", "write", regmap.address("STATUS"), 0,
-                      Err.ADDR))
-    ops.append(Refuse("read of CLEAR_ERR (a strobe)", "read", regmap.address("CLEAR_ERR")))
-    lo, hi = regmap.bounds(regmap["N_ACTIVE"])
-    ops.append(Refuse("N_ACTIVE = 0", "write", regmap.address("N_ACTIVE"), lo - 1, Err.VALUE))
-    ops.append(Refuse("N_ACTIVE past n_pbits", "write", regmap.address("N_ACTIVE"), hi + 1,
-                      Err.VALUE))
+        refuse("write to an undefined register", regmap.raw_address(Region.REG, free[-1]), 1,
+               Err.ADDR)
+    for reg in REGISTERS:  # another core's register at an offset this core leaves free
+        if reg.name not in regmap and reg.region in regmap.regions \
+                and reg.offsets.base < 1 << regmap.offset_bits \
+                and reg.offsets.base in regmap.free_offsets(reg.region):
+            refuse(f"{reg.label} on the {core.value} core",
+                   regmap.raw_address(reg.region, reg.offsets.base), 1, Err.ADDR)
+    refuse("write to STATUS (read-only)", regmap.address("STATUS"), 0, Err.ADDR)
+    for name, bad in (("N_ACTIVE", (0, regmap.params.n_pbits + 1)),
+                      ("SCHED_LEN", (0, regmap.params.schedule_depth + 1))):
+        if name in regmap:
+            for value in bad:
+                refuse(f"{name} = {value}", regmap.address(name), value, Err.VALUE)
     if "H" in regmap:
-        wlo, whi = regmap.bounds(regmap["H"])
-        ops.append(Refuse("h above the weight range", "write", regmap.address(("H", 0)),
-                          whi + 1, Err.VALUE))
-        ops.append(Refuse("h below the weight range", "write", regmap.address(("H", 0)),
-                          wlo - 1, Err.VALUE))
-        ops.append(Refuse("read of h (a memory)", "read", regmap.address(("H", 0))))
+        lo, hi = regmap.bounds(regmap["H"])
+        refuse("h above the weight range", regmap.address(("H", 0)), hi + 1, Err.VALUE)
+        refuse("h below the weight range", regmap.address(("H", 0)), lo - 1, Err.VALUE)
+        if regmap.params.n_pbits < 1 << regmap.offset_bits:
+            refuse("h past n_pbits", regmap.raw_address(Region.H, regmap.params.n_pbits), 0,
+                   Err.ADDR)
+    if "SCHED_OFFSET" in regmap:
+        lo, hi = regmap.bounds(regmap["SCHED_OFFSET"])
+        last = regmap.params.schedule_depth - 1
+        refuse("schedule offset above the weight range",
+               regmap.address(("SCHED_OFFSET", last)), hi + 1, Err.VALUE)
+        refuse("schedule coupling below the weight range",
+               regmap.address(("SCHED_COUPLING", min(3, last))), lo - 1, Err.VALUE)
+    if "STATE" in regmap:
+        refuse("y = 2", regmap.address(("STATE", 0)), 2, Err.VALUE)
+    if "J" in regmap and regmap.params.n_pbits < 1 << index_bits(regmap.params.n_pbits):
+        refuse("J row past n_pbits", regmap.raw_address(
+            Region.J, regmap.params.n_pbits << index_bits(regmap.params.n_pbits)), 0, Err.ADDR)
     zero = regmap.seed_words(0)
     ops += [Write(regmap.address(name), 0) for name, _ in zero[:-1]]
-    ops.append(Refuse("zero seed", "write", regmap.address(zero[-1][0]), 0, Err.SEED))
+    refuse("zero seed", regmap.address(zero[-1][0]), 0, Err.SEED)
+    if reads:
+        if free:
+            ops.append(Refuse("read of an undefined register", "read",
+                              regmap.raw_address(Region.REG, free[-1])))
+        ops.append(Refuse("read of CLEAR_ERR (a strobe)", "read", regmap.address("CLEAR_ERR")))
+        if "H" in regmap:
+            ops.append(Refuse("read of h (a memory)", "read", regmap.address(("H", 0))))
     if core in ARRAY_CORES:
-        start = regmap.address("START")
-        ops.append(Refuse("START with sweeps = 0", "start", start,
-                          regmap.pack("START", SWEEPS=0, INIT=Init.ZEROS), Err.BAD_START))
-        missing = [code for code in Init if not (code in (Init.ZEROS, Init.RANDOM_ONEHOT)
-                                                 or (code is Init.GIVEN and core is Core.DENSE)
-                                                 or (code is Init.KEEP and core is Core.ONEHOT))]
-        ops.append(Refuse(f"START with init {missing[0].name}", "start", start,
-                          regmap.pack("START", SWEEPS=1, INIT=missing[0]), Err.BAD_START))
+        ops.append(Refuse("start with sweeps = 0", "start", flag=Err.BAD_START, sweeps=0,
+                          init="zeros"))
+        missing = [code for code in Init if not accepts_init(core, code)]
+        ops.append(Refuse(f"start with init {missing[0].name.lower()} on this core", "start",
+                          flag=Err.BAD_START, sweeps=1, init=missing[0].name.lower()))
+    if core is Core.ONEHOT:  # a coupling write leaves the kept chain stale
+        ops.append(Write(regmap.address("COUPLING"), int(program.couplings[0])))
+        ops.append(Refuse("KEEP after a coupling write", "start", flag=Err.BAD_START, sweeps=1,
+                          init="keep"))
     # the seed words below the loading one were overwritten by the zero seed: load anew
-    ops += [Seed(derive_state(seed, 8, Expect(core, cfg).state_cfg)),
-            Run("after the refused accesses", 2)]
-    # writes and a START while busy: the stream core waits for its logits; an array core's run
-    # is made long enough (>= 400 clocks) to outlast a write and a START on a byte link; a tree
-    # draw is too short (tb_tree checks it at the native port)
+    ops += [Seed(derive_state(seed, 8, state_cfg)), Run("after the refused accesses", 2)]
     if core is not Core.TREE:
         sweeps = max(3, -(-400 // program.n)) if core in ARRAY_CORES else 1
-        ops.append(Run("with writes and a start while busy", sweeps, busy_writes=True))
+        ops.append(Run("with writes and a start while busy", sweeps,
+                       "random_onehot" if core in ARRAY_CORES else "zeros", busy_writes=True))
     ops.append(Run("after the writes while busy", 1))
     return ops
 
@@ -309,7 +418,9 @@ def replay_device(device, ops: Sequence[Op], core: Core | str, cfg: HwConfig) ->
                 if ok:
                     raise AssertionError(f"{op.label}: read answered {value:#x}, expected refusal")
                 continue
-            taken = device.transport.write_many([(op.address, op.value)])
+            address, value = start_word(device.regmap, op) if op.access == "start" \
+                else (op.address, op.value)
+            taken = device.transport.write_many([(address, value)])
             flags = device.take_errors()
             if taken != [False] or flags != op.flag:
                 raise AssertionError(f"{op.label}: taken {taken}, flags {flags!r}, expected "
@@ -317,6 +428,12 @@ def replay_device(device, ops: Sequence[Op], core: Core | str, cfg: HwConfig) ->
     if device.errors():
         raise AssertionError(f"flags left after the scenario: {device.errors()!r}")
     return runs
+
+
+def start_word(regmap: CoreMap, op: Refuse) -> tuple[int, int]:
+    """(START's address, its data word) of a refused start on a bus port."""
+    return regmap.address("START"), regmap.pack("START", SWEEPS=op.sweeps,
+                                                 INIT=int(Init[op.init.upper()]))
 
 
 def _device_run(device, core: Core, op: Run, want: Expected, program) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, with_timeout
@@ -35,9 +37,11 @@ def _recorded(core, cfg, seed: int, programs: int, refusals: bool
     and the runs."""
     link = ModelLink(ModelTransport(core, cfg))
     dev = Device(link)
-    runs = replay_device(dev, random_scenario(core, cfg, seed=seed, programs=programs), core, cfg)
+    runs = replay_device(dev, random_scenario(core, cfg, rng=np.random.default_rng(seed),
+                                                count=programs), core, cfg)
     if refusals:
-        runs += replay_device(dev, refusal_scenario(core, cfg, seed=seed), core, cfg)
+        runs += replay_device(dev, refusal_scenario(core, cfg, rng=np.random.default_rng(seed),
+                                                     seed=seed), core, cfg)
     timed = {dev.address("CYCLES")} if core.value == "stream" else set()
     return link.exchanges, timed, runs
 

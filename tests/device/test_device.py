@@ -17,6 +17,7 @@ from pysampler.device.open import CORES, open_device, open_transport
 from pysampler.samplers.registry import sampler_kinds, sampler_options
 from sim.scenario import random_scenario, refusal_scenario, replay_device
 
+RNG = np.random.default_rng
 CONFIGS = ["tiny", "wide"]  # 32- and 64-bit generators (two seed words)
 
 
@@ -25,8 +26,8 @@ CONFIGS = ["tiny", "wide"]  # 32- and 64-bit generators (two seed words)
 def test_the_model_facade_replays_every_scenario(core, config):
     cfg = get_preset(config)
     with Device(ModelTransport(core, cfg)) as dev:
-        runs = replay_device(dev, random_scenario(core, cfg, seed=3, programs=5), core, cfg)
-        runs += replay_device(dev, refusal_scenario(core, cfg, seed=4), core, cfg)
+        runs = replay_device(dev, random_scenario(core, cfg, rng=RNG(3), count=10), core, cfg)
+        runs += replay_device(dev, refusal_scenario(core, cfg, rng=RNG(4), seed=4), core, cfg)
         assert dev.read("RUNS") == runs and runs >= 12
 
 
@@ -36,12 +37,12 @@ def test_the_simulated_verilog_replays_every_scenario(core):
     """Icarus, the link top (byte protocol -> AXI4-Lite -> core): the same scenarios."""
     cfg = get_preset("tiny")
     with open_device(core, cfg, "icarus") as dev:
-        runs = replay_device(dev, random_scenario(core, cfg, seed=3, programs=4), core, cfg)
-        runs += replay_device(dev, refusal_scenario(core, cfg, seed=4), core, cfg)
+        runs = replay_device(dev, random_scenario(core, cfg, rng=RNG(3), count=8), core, cfg)
+        runs += replay_device(dev, refusal_scenario(core, cfg, rng=RNG(4), seed=4), core, cfg)
         assert dev.read("RUNS") == runs
         model = Device(ModelTransport(core, cfg))
-        replay_device(model, random_scenario(core, cfg, seed=5, programs=2), core, cfg)
-        replay_device(dev, random_scenario(core, cfg, seed=5, programs=2), core, cfg)
+        replay_device(model, random_scenario(core, cfg, rng=RNG(5), count=4), core, cfg)
+        replay_device(dev, random_scenario(core, cfg, rng=RNG(5), count=4), core, cfg)
         # the registers the facade and the RTL agree on after the same runs (the stream core's
         # CYCLES counts the clocks it waited for the link's logits: not the model's)
         same = ["TOKEN", "STATUS", "SEED_LO"] + {"onehot": ["POPCOUNT", "CYCLES"],
