@@ -161,3 +161,19 @@ def test_the_rtl_sampler_over_the_model_facade_draws_the_model_samplers_tokens(c
                                                                               top_k=top_k))
     assert rtl.stats == model.stats
     assert rtl.law is not None and rtl.device.read("RUNS") >= 24
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--sampler", "hw", "--core", "tree"], "--core applies to the rtl sampler(s), not to "
+                                            "--sampler hw"),
+    (["--sampler", "rtl", "--transport", "fpga"], "transport must be one of"),
+    (["--sampler", "rtl", "--core", "dense"], "argument --core: invalid choice"),
+])
+def test_cli_sampler_options_are_one_line_errors(argv, message, capsys):
+    from pysampler.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", *argv, "--lm", "/nonexistent/lm"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
