@@ -1,8 +1,9 @@
 """RTL in the loop: the LM generates with every token drawn by the simulated Verilog through the
 host driver (``--sampler rtl``), and the text equals the model-backed sampler's token for token,
 restarts and fallbacks included: the one-hot core on Icarus and Verilator over 200 tokens of the
-tiny test LM (4 prompts x 50 tokens), the tree and stream cores on Icarus over 40. ``make
-rtl-loop`` (PBIT_RTL_LOOP=full) runs every core on both simulators over 200 tokens each."""
+tiny test LM (4 prompts x 50 tokens). ``make rtl-loop`` (PBIT_RTL_LOOP=full) runs every core (the
+tree and stream cores too) on both simulators over 200 tokens each; the suite checks the tree and
+stream cores through the same driver and link on Icarus in tests/device/test_device.py."""
 
 import os
 
@@ -19,8 +20,7 @@ MODEL_KIND = {"onehot": "hw", "tree": "tree", "stream": "stream"}
 FULL = os.environ.get("PBIT_RTL_LOOP") == "full"
 # (core, simulator, prompts, new tokens each)
 CASES = ([(core, sim, 4, 50) for core in MODEL_KIND for sim in ("icarus", "verilator")] if FULL
-         else [("onehot", "icarus", 4, 50), ("onehot", "verilator", 4, 50),
-               ("tree", "icarus", 2, 20), ("stream", "icarus", 2, 20)])
+         else [("onehot", "icarus", 4, 50), ("onehot", "verilator", 4, 50)])
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +32,12 @@ def tiny_lm(tiny_lm_folder):
 def test_rtl_in_the_loop_draws_the_model_samplers_tokens(tiny_lm, core, sim, n_prompts,
                                                          new_tokens):
     cfg = get_preset("tiny")
-    # the array and tree cores take n_pbits tokens; the stream core any row (the full
-    # vocabulary in the full run, 32 kept logits here to keep the bytes per token down)
-    top_k = cfg.n_pbits if core != "stream" else (None if FULL else 32)
-    rtl = make_sampler("rtl", cfg, ChainPolicy(), seed=11, core=core, transport=sim)
-    model = make_sampler(MODEL_KIND[core], cfg, ChainPolicy(), seed=11)
+    # the full run: the default chain policy, n_pbits kept tokens (the stream core: the whole
+    # vocabulary); the suite's: 8 kept tokens and 10 sweeps, fewer simulated clocks a token
+    top_k = (cfg.n_pbits if core != "stream" else None) if FULL else 8
+    policy = ChainPolicy() if FULL else ChainPolicy(sweeps=10)
+    rtl = make_sampler("rtl", cfg, policy, seed=11, core=core, transport=sim)
+    model = make_sampler(MODEL_KIND[core], cfg, policy, seed=11)
     prompts = PROMPTS[:n_prompts]
     try:
         got = generate(tiny_lm, prompts, rtl, max_new_tokens=new_tokens, top_k=top_k, seed=11,

@@ -15,6 +15,6 @@ pytestmark = [pytest.mark.cosim, pytest.mark.slow]
 
 def test_uart_link_answers_the_drivers_byte_stream(monkeypatch):
     monkeypatch.setenv("PBIT_UART_REFUSALS", "0")  # refusals: the link-transport tests
-    counts = run_cosim("icarus", "tiny", cosim_config("tiny"), "onehot", programs=1, bus="uart")
+    counts = run_cosim("icarus", "tiny", cosim_config("tiny"), "onehot", programs=2, bus="uart")
     assert counts["uart_runs"] == 2 and counts["uart_bytes"] > 100
     record_cosim_updates("icarus-tiny-onehot-uart-runs", counts["uart_runs"])
