@@ -28,7 +28,7 @@ define apt_install
 endef
 
 .PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml match ising study frontier \
-	fullvocab nn calibrate verilog sim soak coverage mutate fpga docs clean sim-bus rtl-loop bitstream
+	fullvocab nn calibrate verilog sim sim-bus rtl-loop soak coverage mutate fpga bitstream energy docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -128,6 +128,9 @@ mutate: setup  ## single-line mutations of the cores, caught or not -> results/m
 fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/fpga.md
 	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
 	$(PYSAMPLER) fpga --out results/fpga.md
+
+energy: setup  ## energy per token of the stream core (V, L; 45 nm and ECP5) beside the GPU -> results/energy.{md,csv,png}
+	$(PYSAMPLER) energy --out results
 
 BOARD ?= ulx3s
 CORE  ?= onehot

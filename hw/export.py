@@ -42,7 +42,7 @@ def _cache_in_build() -> None:
 
 
 def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
-               schedule_depth: int | None = None):
+               schedule_depth: int | None = None, **stream_options):
     """The Amaranth component of the ``kind`` core for ``cfg`` (see :func:`to_verilog`)."""
     try:
         core = Core(kind)
@@ -54,7 +54,7 @@ def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
     elif core is Core.DENSE:
         component = DenseCore(cfg, debug_trace=debug_trace)
     elif core is Core.STREAM:
-        component = StreamCore(cfg, debug_trace=debug_trace)
+        component = StreamCore(cfg, debug_trace=debug_trace, **stream_options)
     elif core is Core.TREE:
         component = TreeCore(cfg)
     else:
@@ -64,10 +64,12 @@ def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
 
 
 def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
-               schedule_depth: int | None = None) -> str:
+               schedule_depth: int | None = None, **stream_options) -> str:
     """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
-    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table)."""
-    component = build_core(cfg, kind, debug_trace=debug_trace, schedule_depth=schedule_depth)
+    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table);
+    ``stream_options``: the stream core's ``lanes`` and stream-format options."""
+    component = build_core(cfg, kind, debug_trace=debug_trace, schedule_depth=schedule_depth,
+                           **stream_options)
     _cache_in_build()
     return verilog.convert(component, name=Core(kind).top, emit_src=False)
 
@@ -109,16 +111,19 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True) -> list[Path]:
+def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True,
+                  stream_lanes: int = 1) -> list[Path]:
     """Write every core ``cfg`` can build, and ``config.json``, into ``out_dir``; returns their
-    paths (files whose content is unchanged are left untouched)."""
+    paths (files whose content is unchanged are left untouched). ``stream_lanes``: the stream
+    core's L."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     cores = [Core.ONEHOT, Core.TREE] + ([Core.DENSE] if cfg.n_pbits <= MAX_DENSE_PBITS else [])
     cores.append(Core.STREAM)  # rows of up to the stream format's max_vocab, whatever n_pbits
     for core in cores:
         path = out_dir / f"{core.top}.v"
-        _write_if_changed(path, to_verilog(cfg, core, debug_trace=debug_trace))
+        options = {"lanes": stream_lanes} if core is Core.STREAM else {}
+        _write_if_changed(path, to_verilog(cfg, core, debug_trace=debug_trace, **options))
         written.append(path)
     _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
     written.append(out_dir / "config.json")

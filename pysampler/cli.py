@@ -157,6 +157,24 @@ def _output(folder: bool):
 _out_folder, _out_file = _output(True), _output(False)
 
 
+def _transport(text: str) -> str:
+    """An argparse type: a transport name of the host driver (nothing is opened here)."""
+    from .device.open import check_transport
+
+    try:
+        return check_transport(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _existing_file(text: str) -> Path:
+    """An argparse type: a file that exists (a report to read)."""
+    path = Path(text).expanduser()
+    if not text or not path.is_file():
+        raise argparse.ArgumentTypeError(f"must be an existing file, got {text!r}")
+    return path
+
+
 def _add_out(parser: argparse.ArgumentParser, what: str, default: str = "results") -> None:
     parser.add_argument("--out", type=_out_folder, default=Path(default),
                         help=f"output folder for {what} (default: {default})")
@@ -182,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: hw)")
     gen.add_argument("--core", choices=("onehot", "tree", "stream"), default=None,
                      help="--sampler rtl: the core that draws (default onehot)")
-    gen.add_argument("--transport", default=None,
+    gen.add_argument("--transport", type=_transport, default=None,
                      help="--sampler rtl: where the core runs: verilator (default), icarus, "
                           "model (the register-level model), serial:PORT[@BAUD] (a board)")
     gen.add_argument("--config", default="default", help=cfg_help)
@@ -196,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{DEFAULT_LAM:g})")
     gen.add_argument("--sweeps", type=_positive_int, default=None,
                      help=f"sweeps per attempt (default: {DEFAULT_SWEEPS})")
+    gen.add_argument("--lanes", type=_positive_int, default=None,
+                     help="logits per beat of the stream sampler, 1..64 (default 1; with "
+                          "--sampler all it applies to the samplers that have lanes)")
     gen.add_argument("--temperature", type=_positive_float, default=1.0, help="> 0 (default 1.0)")
     gen.add_argument("--top-k", type=_non_negative_int, default=50,
                      help="keep the k largest logits; <= n_pbits for the array samplers; 0: no "
@@ -270,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stream-error", parents=[common],
                    help="the stream sampler's error analysis (docs/stream.md's tables)")
 
+    energy = sub.add_parser("energy", parents=[common],
+                            help="energy per token of the stream core (45 nm ASIC and ECP5, "
+                                 "V and L) beside the GPU -> results/energy.{md,csv,png}")
+    energy.add_argument("--fpga-report", type=_existing_file, default=Path("results/fpga.md"),
+                        help="the FPGA report whose ECP5-85F Fmax sets the token's time "
+                             "(default results/fpga.md)")
+    energy.add_argument("--static-w", type=_positive_float, default=None,
+                        help="the FPGA's static power in W (default 0.2, an assumption)")
+    _add_out(energy, "energy.{md,csv,png}")
+
     bench = sub.add_parser("bench", parents=[common],
                            help="speed of the bit-accurate model, float Gibbs, the GPT-2 loop and "
                                 "the co-simulation -> results/bench.json")
@@ -305,10 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     bit.add_argument("--core", choices=("onehot", "dense", "tree", "stream"), default="onehot",
                      help="the core on the board (default onehot)")
     bit.add_argument("--config", default="default", help=cfg_help)
-    bit.add_argument("--out", type=Path, default=Path("build/bitstream"),
+    bit.add_argument("--out", type=_out_folder, default=Path("build/bitstream"),
                      help="build folder; the board's files go to <out>/<board> (default "
                           "build/bitstream)")
-    bit.add_argument("--report", type=Path, default=Path("results/fpga.md"),
+    bit.add_argument("--report", type=_out_file, default=Path("results/fpga.md"),
                      help="report whose board section is rewritten (default results/fpga.md)")
 
     soak = sub.add_parser("soak", parents=[_common(None, "replay the soak of this seed, in "
@@ -394,22 +425,19 @@ def _samplers(args: argparse.Namespace) -> dict:
     policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
                             sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
-    # the sampler options given on the command line (--core, --transport), each passed to the
-    # kinds that declare it; one no chosen kind takes is an error naming those that do
+    # the sampler options given on the command line (--lanes, --core, --transport): with
+    # --sampler all they reach the samplers that have them; a named sampler gets every one
+    # given (make_sampler names an option it does not take)
     given = {name: getattr(args, name) for name in SAMPLER_OPTIONS
              if getattr(args, name, None) is not None}
-    for name in given:
-        if not any(name in sampler_options(kind) for kind in kinds):
-            takers = [k for k in sampler_kinds(external=True) if name in sampler_options(k)]
-            raise ValueError(f"--{name} applies to the {' and '.join(takers)} sampler(s), not "
-                             f"to --sampler {args.sampler}")
     return {kind: make_sampler(kind, cfg, policy, seed=args.seed,
-                               **{k: v for k, v in given.items() if k in sampler_options(kind)})
+                               **{k: v for k, v in given.items()
+                                  if args.sampler != "all" or k in sampler_options(kind)})
             for kind in kinds}
 
 
 #: command-line flags that are sampler options (make_sampler(..., **options))
-SAMPLER_OPTIONS = ("core", "transport")
+SAMPLER_OPTIONS = ("lanes", "core", "transport")
 
 
 def _run_generate(args: argparse.Namespace) -> None:
@@ -499,6 +527,13 @@ def _run_fullvocab(args: argparse.Namespace) -> None:
 
     print(fullvocab_report(args.out, None if args.no_lm else args.lm, quick=args.quick,
                            seed=args.seed))
+
+
+def _run_energy(args: argparse.Namespace) -> None:
+    from .experiments.energy import FPGA_STATIC_W, energy_report
+
+    static = FPGA_STATIC_W if args.static_w is None else args.static_w
+    print(energy_report(args.out, args.fpga_report, seed=args.seed, static_w=static))
 
 
 def _run_stream_error(args: argparse.Namespace) -> None:
@@ -660,7 +695,7 @@ def _run_train_lm(args: argparse.Namespace) -> None:
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "generate": _run_generate, "match": _run_match, "calibrate": _run_calibrate,
     "study": _run_study, "frontier": _run_frontier, "ising": _run_ising, "bench": _run_bench,
-    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error,
+    "fullvocab": _run_fullvocab, "stream-error": _run_stream_error, "energy": _run_energy,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
     "verilog": _run_verilog, "fpga": _run_fpga, "bitstream": _run_bitstream, "docs": _run_docs,
     "train-lm": _run_train_lm, "nn": _run_nn}

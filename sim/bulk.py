@@ -67,9 +67,10 @@ class BulkMismatch(AssertionError):
 
 # --- the harness build ---------------------------------------------------------------------------
 
-def build_bulk(verilog: Path, top: str, build_dir: Path) -> Path:
-    """Compile ``verilog`` (top module ``top``) with the harness into ``build_dir/bulk`` unless
-    a binary built from the same Verilog, harness and Verilator exists; returns its path."""
+def build_bulk(verilog: Path, top: str, build_dir: Path, harness: Path = HARNESS) -> Path:
+    """Compile ``verilog`` (top module ``top``) with ``harness`` (default the one-hot and dense
+    cores' :data:`HARNESS`) into ``build_dir/bulk`` unless a binary built from the same Verilog,
+    harness and Verilator exists; returns its path."""
     from hw.lint import verilator_bin
 
     vbin = verilator_bin()
@@ -77,7 +78,7 @@ def build_bulk(verilog: Path, top: str, build_dir: Path) -> Path:
             "-Wno-style", "--top-module", top, "--prefix", "Vbulk", "--Mdir", str(build_dir),
             "-o", "bulk", "-CFLAGS", "-O2"]
     digest = hashlib.sha256(" ".join(args[:-7]).encode())
-    for path in (verilog, HARNESS):
+    for path in (verilog, harness):
         digest.update(path.read_bytes())
     digest.update(str(vbin).encode())
     stamp, binary = build_dir / "bulk.sha256", build_dir / "bulk"
@@ -88,7 +89,7 @@ def build_bulk(verilog: Path, top: str, build_dir: Path) -> Path:
     env["PATH"] = os.pathsep.join([str(vbin), env.get("PATH", "")])
     # the wheel's verilated.mk leaves the precompiled-header include flag empty (sim/runner.py)
     env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
-    result = subprocess.run([str(vbin / "verilator"), *args, str(verilog), str(HARNESS)],
+    result = subprocess.run([str(vbin / "verilator"), *args, str(verilog), str(harness)],
                             capture_output=True, text=True, env=env)
     if result.returncode != 0 or not binary.exists():
         raise RuntimeError(f"bulk harness build of {verilog} failed ({result.returncode}):\n"

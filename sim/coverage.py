@@ -16,9 +16,22 @@ from pathlib import Path
 from pysampler.contract.regmap import Core
 
 from .bulk import BulkMismatch, Coverage, run_bulk, standard_script
-from .runner import BULK_CASES, cosim_config
+from .bulk_stream import StreamCoverage, run_stream_bulk, stream_script
+from .runner import BULK_CASES, STREAM_BULK_CASES, cosim_config
 
-__all__ = ["case_coverage", "markdown", "run_coverage"]
+__all__ = ["case_coverage", "stream_case_coverage", "markdown", "run_coverage"]
+
+
+def stream_case_coverage(config: str, lanes: int, rows: int, long_rows: tuple[int, ...]
+                         ) -> tuple[StreamCoverage, int]:
+    """Run one bulk case of the stream core with coverage; returns (its coverage, compared
+    decisions)."""
+    cfg = cosim_config(config)
+    script = stream_script(cfg, lanes, rows=rows, long_rows=long_rows,
+                           max_vocab=max(long_rows + (1 << 16,)))
+    coverage = StreamCoverage(script.fmt)
+    result = run_stream_bulk(config, cfg, lanes, script, coverage=coverage)
+    return coverage, result.decisions
 
 
 def case_coverage(config: str, kind: str, programs: int, long_runs: int, long_sweeps: int
@@ -60,16 +73,32 @@ def run_coverage(out: Path | None = None) -> int:
         parts.append(markdown(f"{kind} core, `{config}` ({updates:,d} updates compared)", coverage))
         print(f"{config:8s} {kind:7s} {updates:10,d} updates, missed bins: "
               f"{coverage.missed() or 'none'}", flush=True)
+    for config, lanes, rows, long_rows in STREAM_BULK_CASES:
+        try:
+            coverage, decisions = stream_case_coverage(config, lanes, rows, long_rows)
+        except BulkMismatch as err:
+            print(f"pysampler coverage: {config} stream L={lanes}: MISMATCH: {err}",
+                  file=sys.stderr)
+            return 1
+        total += decisions
+        missed += [f"{config}-stream-L{lanes}: {name}" for name in coverage.missed()]
+        longs = ", ".join(f"{v:,d}" for v in long_rows) or "none"
+        parts.append(markdown(f"stream core, `{config}`, L = {lanes} (long rows: {longs}; "
+                              f"{decisions:,d} decisions compared)", coverage))
+        print(f"{config:8s} stream L={lanes:<2d} {decisions:10,d} decisions, missed bins: "
+              f"{coverage.missed() or 'none'}", flush=True)
     report = ("# Functional coverage of the co-simulation\n\n"
               "`make coverage` (`pysampler coverage --out results/coverage.md`): the bulk "
               "co-simulation of `make test` (sim/bulk.py, `standard_script` of every case in "
-              "`sim.runner.BULK_CASES`, on Verilator), its bins counted from the compared "
+              "`sim.runner.BULK_CASES`, on Verilator; the stream core's from "
+              "`sim.bulk_stream.stream_script` of `sim.runner.STREAM_BULK_CASES`), its bins "
+              "counted from the compared "
               "traces (every update's field, LUT entry and draw equal the model's) and steps. "
               "A bin is reachable when the configuration's field range and LUT contents allow "
               "it (a LUT with no 0 entry has no \"LUT entry 0\" bin). The presets' LUTs are "
               "saturated at both ends, so their clamps cannot be observed (the note says so); "
               "`clamp` (`sim.runner.CLAMP_CONFIG`) is the configuration whose LUT clamps inside "
-              f"its field range. {total:,d} updates compared; "
+              f"its field range. {total:,d} updates and decisions compared; "
               + ("every reachable bin hit." if not missed else f"MISSED: {'; '.join(missed)}.")
               + "\n\n" + "\n".join(parts))
     if out:

@@ -33,8 +33,8 @@ SIMULATORS = ("icarus", "verilator")
 #: the folders the Verilog is generated from (every .py below them, recursively)
 GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
-__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES", "CLAMP_CONFIG",
-           "MIN_COMPARED_UPDATES",
+__all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES",
+           "STREAM_BULK_CASES", "CLAMP_CONFIG", "MIN_COMPARED_UPDATES",
            "cosim_config", "ensure_verilog", "ensure_axil_verilog", "failed_tests"]
 
 
@@ -90,24 +90,35 @@ BULK_CASES = [
 ]
 
 
-def _generator_fingerprint(cfg: HwConfig) -> str:
-    """Hash of the configuration and of every source the Verilog is generated from, so an edited
-    generator or contract is never simulated stale."""
-    digest = hashlib.sha256(cfg.to_json().encode())
+#: the stream core's bulk cases on Verilator, (configuration, lanes, random rows, long rows):
+#: every case also runs the edge, directed and refused-input steps (sim/bulk_stream.py). They run
+#: in ``make coverage`` (the long rows: GPT-2's, Llama 3's and the format's largest vocabulary)
+STREAM_BULK_CASES = [
+    ("default", 3, 8, (50_257,)), ("tiny", 1, 12, ()), ("default", 8, 8, (50_257,)),
+    ("default", 16, 8, (128_256, 262_144)),
+]
+
+
+def _generator_fingerprint(cfg: HwConfig, stream_lanes: int = 1) -> str:
+    """Hash of the configuration (and the stream core's lanes) and of every source the Verilog is
+    generated from, so an edited generator or contract is never simulated stale."""
+    digest = hashlib.sha256(cfg.to_json().encode() + f"lanes={stream_lanes}".encode())
     for folder in GENERATOR_SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str) -> bool:
-    """Export ``cfg``'s cores into ``vdir`` unless the Verilog there was generated from the same
-    sources and configuration (a ``generator.sha256`` stamp); returns whether it exported."""
-    stamp, fingerprint = vdir / "generator.sha256", _generator_fingerprint(cfg)
+def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str, stream_lanes: int = 1) -> bool:
+    """Export ``cfg``'s cores (the stream core with ``stream_lanes`` lanes) into ``vdir`` unless
+    the Verilog there was generated from the same sources and configuration (a
+    ``generator.sha256`` stamp); returns whether it exported."""
+    stamp = vdir / "generator.sha256"
+    fingerprint = _generator_fingerprint(cfg, stream_lanes)
     if stamp.exists() and stamp.read_text() == fingerprint \
             and (vdir / f"{TOP_NAMES[kind]}.v").exists():
         return False
-    export_config(cfg, vdir)
+    export_config(cfg, vdir, **({"stream_lanes": stream_lanes} if stream_lanes != 1 else {}))
     stamp.write_text(fingerprint)
     return True
 
@@ -147,15 +158,17 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
               seed: int = 0, max_sweeps: int = 3, token_runs: int = 4, token_sweeps: int = 40,
               waves: bool | None = None, testcase: str | None = None, bench_sweeps: int = 100,
               verilog_dir: Path | None = None, build_dir: Path | None = None,
-              bus: str | None = None) -> dict[str, float]:
+              lanes: int = 1, bus: str | None = None) -> dict[str, float]:
     """Build (if needed) and run the cocotb tests of ``kind`` ("onehot", "dense" or "tree") for
     ``cfg`` on ``sim``; returns the report (compared updates per test, measured figures).
 
     ``verilog_dir``: simulate the Verilog there as it is (``<top>.v`` and ``config.json``)
     instead of exporting into build/verilog/<config_name>; ``build_dir``: where the simulator
-    builds (default build/sim/<sim>/<config_name>/<kind>). ``bus="axil"``: the core behind its
-    AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``; ``bus="uart"``: behind
-    the UART link of a board (``pbit_<kind>_uart``), tested by ``sim.tb_uart``.
+    builds (default build/sim/<sim>/<config_name>/<kind>); ``lanes``: the stream core's L (its
+    Verilog and builds in folders of their own, ``<config_name>-L<lanes>``). ``bus="axil"``: the
+    core behind its AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``;
+    ``bus="uart"``: behind the UART link of a board (``pbit_<kind>_uart``), tested by
+    ``sim.tb_uart`` (both with the default L = 1).
 
     Raises
     ------
@@ -171,13 +184,17 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     _prepare_env(sim)
     if bus not in (None, "axil", "uart"):
         raise ValueError(f"bus must be None, 'axil' or 'uart', got {bus!r}")
+    if bus and lanes != 1:
+        raise ValueError(f"the bus-wrapped tops are built with one lane, got lanes={lanes}")
+    if lanes != 1:
+        config_name = f"{config_name}-L{lanes}"
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / config_name
         if bus:
             ensure_axil_verilog(cfg, vdir, kind, bus)
         else:
-            ensure_verilog(cfg, vdir, kind)
+            ensure_verilog(cfg, vdir, kind, stream_lanes=lanes)
     top = BUS_TOP_NAMES[bus][kind] if bus else TOP_NAMES[kind]
     test_module = f"sim.tb_{bus}" if bus else f"sim.tb_{kind}"
     if build_dir is None:
@@ -194,7 +211,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         "PBIT_CONFIG": str(vdir / "config.json"), "PBIT_KIND": kind, "PBIT_PROGRAMS": str(programs),
         "PBIT_SEED": str(seed), "PBIT_MAX_SWEEPS": str(max_sweeps), "PBIT_REPORT": str(report),
         "PBIT_TOKEN_RUNS": str(token_runs), "PBIT_TOKEN_SWEEPS": str(token_sweeps),
-        "PBIT_BENCH_SWEEPS": str(bench_sweeps),
+        "PBIT_BENCH_SWEEPS": str(bench_sweeps), "PBIT_LANES": str(lanes),
     }
     try:
         # cocotb's runner exits (SystemExit) on a failure only under pytest; the results file
@@ -228,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kind", choices=sorted(TOP_NAMES), default="onehot")
     parser.add_argument("--programs", type=int, default=20)
     parser.add_argument("--testcase", default=None, help="run only this cocotb test")
+    parser.add_argument("--lanes", type=int, default=1, help="the stream core's lanes")
     parser.add_argument("--bus", choices=("axil", "uart"), default=None,
                         help="the core behind its AXI4-Lite bridge, or its UART link")
     args = parser.parse_args(argv)
@@ -235,7 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         else load_config(args.config)
     try:
         counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
-                           programs=args.programs, testcase=args.testcase, bus=args.bus)
+                           programs=args.programs, testcase=args.testcase, lanes=args.lanes,
+                           bus=args.bus)
     except CosimFailed as err:
         parser.exit(1, f"python -m sim.runner: {err}\n")
     print(json.dumps(counts, indent=2))

@@ -23,7 +23,8 @@ from scipy.special import expit
 
 from .config import HwConfig
 
-__all__ = ["build_lut", "lut_index", "lut_address", "lut_bucket_centre", "lut_probability"]
+__all__ = ["build_lut", "lut_index", "lut_address", "lut_bucket_centre", "lut_probability",
+           "lut_span"]
 
 
 def lut_bucket_centre(k: ArrayLike, cfg: HwConfig) -> np.ndarray:
@@ -71,3 +72,22 @@ def lut_probability(field: ArrayLike, cfg: HwConfig, lut: np.ndarray | None = No
     L[address(field)] / 2**prob_bits (float64)."""
     table = build_lut(cfg) if lut is None else lut
     return np.ldexp(table[lut_address(field, cfg)].astype(np.float64), -cfg.prob_bits)
+
+
+def lut_span(cfg: HwConfig) -> tuple[int, int, list[int], int, int]:
+    """The LUT of ``cfg`` between its saturated runs, as the stream core stores it: (lo, hi,
+    the entries of signed indices lo..hi, the entry below lo, the entry above hi). Every entry
+    outside [lo, hi] equals the table's first (below) or last (above) one, so a compare replaces
+    them; the clamp of the address maps every field below the table to its first entry and
+    above it to its last."""
+    lut = build_lut(cfg)
+    half = cfg.lut_size // 2
+    values = lut[np.arange(-half, half) & (cfg.lut_size - 1)]
+    below, above = int(values[0]), int(values[-1])
+    inside = np.flatnonzero(values != below)
+    lo = int(inside[0]) if inside.size else 0
+    inside = np.flatnonzero(values != above)
+    hi = int(inside[-1]) if inside.size else 0
+    if hi < lo:  # a table with one step: keep one entry
+        hi = lo
+    return lo - half, hi - half, [int(v) for v in values[lo:hi + 1]], below, above

@@ -591,10 +591,14 @@ class CoreMap:
         :data:`SCHEDULE_DEPTH`) or the graph core's beta table (default
         :data:`~pysampler.contract.graph.MAX_BETA_SCHEDULE`); the other cores have none. The
         graph core takes its size from its topology, ``n_units`` and ``n_edges`` (default:
-        cfg.n_pbits units and 2 n_pbits edges, a periodic square lattice's)."""
+        cfg.n_pbits units and 2 n_pbits edges, a periodic square lattice's). The stream core's
+        ``n_units`` is its longest row, which may exceed an HwConfig's 65,536
+        (``StreamFormat.regmap``)."""
         core = Core(core)
         n = cfg.n_pbits
         edges = beta_depth = 0
+        if core is Core.STREAM and n_units is not None:
+            n = int(n_units)
         if core is Core.GRAPH:
             n = cfg.n_pbits if n_units is None else int(n_units)
             edges = 2 * n if n_edges is None else int(n_edges)
@@ -734,5 +738,5 @@ def core_map(core: Core | str, cfg: HwConfig, schedule_depth: int | None = None)
     if core is Core.TREE:
         return CoreMap.of(core, tree_config(cfg))
     if core is Core.STREAM:
-        return CoreMap.of(core, stream_format(cfg).acc)
+        return stream_format(cfg).regmap()
     return CoreMap.of(core, cfg, schedule_depth)

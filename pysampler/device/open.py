@@ -26,9 +26,11 @@ def check_transport(transport: str) -> str:
         raise TypeError(f"transport must be a str, got {type(transport).__name__}")
     if transport in ("model", "icarus", "verilator"):
         return transport
-    if transport.startswith("serial:") and len(transport) > len("serial:"):
-        _, _, baud = transport[len("serial:"):].partition("@")
-        if baud and (not baud.isdigit() or int(baud) == 0):
+    if transport.startswith("serial:"):
+        port, at, baud = transport[len("serial:"):].partition("@")
+        if not port:
+            raise ValueError(f"transport {transport!r}: name the port, serial:PORT[@BAUD]")
+        if at and (not baud.isdigit() or int(baud) == 0):
             raise ValueError(f"transport {transport!r}: the baud rate after '@' must be an "
                              f"int > 0")
         return transport

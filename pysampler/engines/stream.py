@@ -1,5 +1,5 @@
-"""The bit-accurate streaming sampler: a running log-mass, one p-bit decision per logit, C
-interleaved reservoirs merged by a small tree of decisions.
+"""The bit-accurate streaming sampler: a running log-mass, one p-bit decision per logit, L lanes
+of logits per beat, C interleaved reservoirs merged by a small tree of decisions.
 
 The logits of a row arrive one at a time; nothing but the running log-mass M_c and the held token
 of each reservoir is kept. Logit k (reservoir c = k mod C) replaces reservoir c's token with
@@ -14,7 +14,8 @@ softmax in exact arithmetic (``docs/stream.md``). The format, the tables and the
   P(k held) = p_k prod_{j > k, j in c} (1 - p_j) (p = LUT entry / 2^P', 1 for a forced take), times
   the product of the merge decisions on c's path;
 * :func:`stream_draw`: one token from a generator state, with its trace (per logit: index,
-  field, LUT entry, draw, decision, M; per merge: slots, field, LUT entry, draw, decision);
+  field, LUT entry, draw, decision, M; per merge: slots, field, LUT entry, draw, decision); the
+  empty lanes of a partial last beat spend their draws and appear in no trace;
 * :func:`stream_draw_batch`: B rows at once (numba, threads over rows), the same tokens as B calls
   of :func:`stream_draw` with the same states.
 """
@@ -30,11 +31,13 @@ from numba import njit, prange
 from ..contract.fixedpoint import quantize
 from ..contract.lut import build_lut
 from ..contract.rng import check_state, leap_draw, leap_table
-from ..contract.stream_format import StreamFormat, merge_order
+from ..contract.stream_format import (StreamFormat, merge_order, stream_beats, stream_clocks,
+                                      stream_draws)
 
 __all__ = ["StreamRow", "stream_quantize", "stream_quantize_batch", "stream_masses",
            "stream_token_probs", "StreamTrace", "stream_draw", "stream_draw_batch", "StreamTables",
-           "stream_tables", "row_lengths"]
+           "stream_tables", "row_lengths", "StreamActivity", "stream_activity",
+           "decision_registers", "decision_writes", "register_toggles"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def _logadd(a, b, table, shift):
 
 
 @njit(cache=True, nogil=True)
-def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
+def _run_row(x, state, n_res, lanes, lut, logadd, leap, u_shift, shift, half, merges,
              t_field, t_lut, t_u, t_bit, t_m):
     """One token. Trace arrays of length V + C - 1 (or 0: no trace). Returns (token, state)."""
     masses = np.zeros(n_res, dtype=np.int64)
@@ -173,6 +176,8 @@ def _run_row(x, state, n_res, lut, logadd, leap, u_shift, shift, half, merges,
         c += 1
         if c == n_res:
             c = 0
+    for _ in range(-x.size % lanes):  # the empty lanes of a partial last beat: draws only
+        s, u = leap_draw(s, leap, u_shift)
     for n in range(merges.shape[0]):
         i, j = merges[n, 0], merges[n, 1]
         s, u = leap_draw(s, leap, u_shift)
@@ -296,22 +301,23 @@ def stream_draw(row: StreamRow, state: int, tables: StreamTables | None = None, 
                 trace: bool = True) -> tuple[int, int, StreamTrace | None]:
     """Draw one token (index into the row) from generator state ``state``.
 
-    Returns (token, new state, trace or None): V + C - 1 draws (one per logit, one per merge)."""
+    Returns (token, new state, trace or None): ceil(V / L) L + C - 1 draws (one per lane of
+    every beat, one per merge); the trace has the V logit steps and the C - 1 merges."""
     fmt = row.fmt
     t = stream_tables(fmt) if tables is None else tables
     check_state(state, fmt.acc)
     merges = np.array(merge_order(fmt.reservoirs), np.int64).reshape(-1, 2)
     n = row.size + fmt.reservoirs - 1 if trace else 0
     cols = [np.zeros(n, np.int64) for _ in range(5)]
-    token, s = _run_row(row.x, np.uint64(state), fmt.reservoirs, t.lut, t.logadd, t.leap,
-                        t.u_shift, t.lut_shift, t.half, merges, *cols)
+    token, s = _run_row(row.x, np.uint64(state), fmt.reservoirs, fmt.lanes, t.lut, t.logadd,
+                        t.leap, t.u_shift, t.lut_shift, t.half, merges, *cols)
     out = StreamTrace(row.size, *cols) if trace else None
     return int(token), int(s), out
 
 
 @njit(cache=True, nogil=True)
-def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
-                  tokens, out_states):
+def _run_lockstep(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                  merges, tokens, out_states):
     """Rows in lockstep, logit k of every row before logit k + 1 of any: each row's chains (the
     generator, M) are serial, but the rows' are independent, so the CPU overlaps them. ``x``
     is (B, W); row b streams its first ``lengths[b]`` logits. Same arithmetic as
@@ -342,6 +348,8 @@ def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, 
     for b in range(n_rows):
         m, h = masses[:, b].copy(), held[:, b].copy()
         state = s[b]
+        for _ in range(-lengths[b] % lanes):  # the empty lanes of a partial last beat
+            state = leap_draw(state, leap, u_shift)[0]
         for n in range(merges.shape[0]):
             i, j = merges[n, 0], merges[n, 1]
             state, u = leap_draw(state, leap, u_shift)
@@ -357,16 +365,16 @@ def _run_lockstep(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, 
 
 
 @njit(parallel=True, cache=True)
-def _run_groups(x, lengths, states, n_res, lut, logadd, leap, u_shift, shift, half, merges,
-                chunk):
+def _run_groups(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                merges, chunk):
     n_rows = x.shape[0]
     tokens = np.empty(n_rows, dtype=np.int64)
     out_states = np.empty(n_rows, dtype=np.uint64)
     for g in prange((n_rows + chunk - 1) // chunk):
         lo = g * chunk
         hi = min(n_rows, lo + chunk)
-        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lut, logadd, leap, u_shift,
-                      shift, half, merges, tokens[lo:hi], out_states[lo:hi])
+        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lanes, lut, logadd, leap,
+                      u_shift, shift, half, merges, tokens[lo:hi], out_states[lo:hi])
     return tokens, out_states
 
 
@@ -482,8 +490,8 @@ def stream_draw_batch(x: np.ndarray, states: np.ndarray, fmt: StreamFormat,
     n_rows = x.shape[0]
     chunk = max(1, min(32, -(-n_rows // 2)))  # lockstep groups, two threads' worth
     return _run_groups(x, row_lengths(lengths, x.shape), np.ascontiguousarray(states,
-                       dtype=np.uint64), fmt.reservoirs, t.lut, t.logadd, t.leap, t.u_shift,
-                       t.lut_shift, t.half, merges, chunk)
+                       dtype=np.uint64), fmt.reservoirs, fmt.lanes, t.lut, t.logadd, t.leap,
+                       t.u_shift, t.lut_shift, t.half, merges, chunk)
 
 
 def row_lengths(lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -495,3 +503,95 @@ def row_lengths(lengths: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarra
     if n.shape != (n_rows,) or (n_rows and (n.min() < 1 or n.max() > width)):
         raise ValueError(f"lengths must be {n_rows} values in 1..{width}, got {lengths!r}")
     return n
+
+
+@dataclass(frozen=True)
+class StreamActivity:
+    """What one token costs ``pbit_stream`` in operations, counted on the model's run (the energy
+    model's input, :mod:`pysampler.experiments.energy`; the RTL's ROM reads and draws are checked
+    against it in co-simulation).
+
+    Attributes
+    ----------
+    beats, clocks : int
+        ceil(V / L) beats; clocks from start to done (:func:`stream_clocks`).
+    draws : int
+        Generator draws (P' bits each): ceil(V / L) L + C - 1.
+    rom_reads : int
+        Reads of a sigmoid ROM (P' + 1 bits), and as many of a log-add ROM: one per logit and
+        one per merge (a forced take or merge reads too: the core reads before it knows).
+    compares : int
+        ``u < LUT`` compares that decide (forced steps decide nothing).
+    adds : int
+        Accumulator-width (acc_bits + 1) adds, subtracts and compares: the field, the max and
+        the log-add's add, three per logit step and per merge.
+    takes : int
+        Held-token writes (a take or a merge won by the right slot; index_bits each).
+    m_writes, m_toggles : int
+        Writes of a reservoir's M register and the bits they change, a token's first write of
+        each register not counted (it overwrites the last token's value).
+    """
+
+    beats: int
+    clocks: int
+    draws: int
+    rom_reads: int
+    compares: int
+    adds: int
+    takes: int
+    m_writes: int
+    m_toggles: int
+
+
+def decision_registers(fmt: StreamFormat, n_logits: int) -> np.ndarray:
+    """The M register each decision of a token writes, in trace order (V logit steps, then the
+    merges): reservoir k mod C for logit k, the left slot for a merge."""
+    merges = np.array([i for i, _ in merge_order(fmt.reservoirs)], dtype=np.int64)
+    return np.concatenate([np.arange(n_logits, dtype=np.int64) % fmt.reservoirs, merges])
+
+
+def decision_writes(fmt: StreamFormat, n_logits: int) -> np.ndarray:
+    """Whether each decision (trace order) writes its M register: every logit step does, a merge
+    does when either slot holds a token (two empty slots, V < C, change nothing)."""
+    c = fmt.reservoirs
+    present = np.zeros(c, dtype=bool)
+    present[:min(n_logits, c)] = True
+    out = np.ones(n_logits + c - 1, dtype=bool)
+    for n, (i, j) in enumerate(merge_order(c)):
+        out[n_logits + n] = present[i] = present[i] or present[j]
+    return out
+
+
+def register_toggles(registers: np.ndarray, values: np.ndarray, width: int,
+                     written: np.ndarray | None = None) -> tuple[int, int]:
+    """(writes, bits changed) of the registers ``registers[n]`` written with ``values[n]`` in
+    order, each register's first write not counted; ``written`` (bool) marks the steps that write
+    (default all)."""
+    mask = (1 << width) - 1
+    last: dict[int, int] = {}
+    writes = toggles = 0
+    for n, (reg, value) in enumerate(zip(registers.tolist(), values.tolist())):
+        if written is not None and not written[n]:
+            continue
+        value &= mask
+        if reg in last:
+            writes += 1
+            toggles += bin(last[reg] ^ value).count("1")
+        last[reg] = value
+    return writes, toggles
+
+
+def stream_activity(row: StreamRow, trace: StreamTrace) -> StreamActivity:
+    """The operation counts of the token whose trace is ``trace`` (:class:`StreamActivity`)."""
+    fmt, v = row.fmt, row.size
+    c, lanes = fmt.reservoirs, fmt.lanes
+    merges = merge_order(c)
+    forced = trace.forced
+    bit = trace.bit.astype(bool)
+    m_writes, m_toggles = register_toggles(decision_registers(fmt, v), trace.m,
+                                           fmt.acc.weight_bits, decision_writes(fmt, v))
+    return StreamActivity(beats=stream_beats(v, lanes), clocks=stream_clocks(v, c, lanes),
+                          draws=stream_draws(v, c, lanes), rom_reads=v + len(merges),
+                          compares=int(np.count_nonzero(~forced)),
+                          adds=3 * (v + len(merges)), takes=int(np.count_nonzero(bit)),
+                          m_writes=m_writes, m_toggles=m_toggles)

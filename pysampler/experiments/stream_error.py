@@ -17,9 +17,12 @@ from ..contract.stream_format import stream_format
 from ..engines.gumbel import gumbel_token_probs
 from ..engines.stream import stream_quantize, stream_token_probs
 
-__all__ = ["lm_like_row", "row_kinds", "exact_tv", "main"]
+__all__ = ["lm_like_row", "row_kinds", "exact_tv", "lanes_tv", "main"]
 
 VOCABS = (8, 64, 1024, 8192, 50_257)
+#: the lane table's vocabularies: GPT-2, Llama 3, the format's largest row (Gemma's 256,000 fits)
+LANE_VOCABS = (50_257, 128_256, 262_144)
+LANES = (1, 4, 16, 32, 64)
 
 
 def lm_like_row(v: int, top50_mass: float, seed: int = 0) -> np.ndarray:
@@ -57,6 +60,15 @@ def exact_tv(z: np.ndarray, cfg: HwConfig, sampler: str = "stream", **options) -
     row = stream_quantize(z, 1.0, fmt)
     law = stream_token_probs(row) if sampler == "stream" else gumbel_token_probs(row.q, fmt)
     return float(0.5 * np.abs(law - softmax(z)).sum())
+
+
+def lanes_tv(v: int, lanes: int, cfg: HwConfig | None = None, seeds: int = 2,
+             **options) -> float:
+    """Worst exact TV over the flat, peaked and LM-like rows (``seeds`` of each) of V logits
+    with L = ``lanes`` lanes (C = 2L reservoirs, the RTL's) and the format ``options``."""
+    cfg = HwConfig() if cfg is None else cfg
+    return max(exact_tv(z, cfg, lanes=lanes, max_vocab=max(v, 1 << 16), **options)
+               for s in range(seeds) for z in row_kinds(v, s).values())
 
 
 def _table(title: str, columns: list[str], rows: list[tuple[str, list[float]]]) -> str:
@@ -113,6 +125,12 @@ def main(seeds: int = 2) -> None:
     print("## reservoirs C (V = 50,257)\n")
     print(_table("V = 50,257", cols, [(f"C = {c}", worst(50_257, reservoirs=c))
                                       for c in (1, 2, 4, 16)]))
+    print("## lanes L (C = 2L reservoirs) and table step F, V = 50,257 .. 262,144 (worst over "
+          "all rows)\n")
+    print(_table("stream, default HwConfig", [f"V = {v:,}" for v in LANE_VOCABS], [
+        (f"L = {lanes}, F = {f}", [lanes_tv(v, lanes, cfg, seeds, lut_frac_bits=f)
+                                   for v in LANE_VOCABS])
+        for f in (8, 7, 6) for lanes in LANES]))
     print("## other HwConfigs (their default stream format), V = 50,257\n")
     print(_table("V = 50,257", cols, [(f"{name}: stream", worst(50_257, cfg_=PRESETS[name]))
                                       for name in ("tiny", "wide")]))

@@ -144,6 +144,10 @@ class TokenSampler(ABC):
     work_unit: ClassVar[str] = ""
     #: what bounds the kept tokens of one draw (:attr:`max_kept`), for error messages
     capacity: ClassVar[str] = ""
+    #: options :meth:`from_config` takes beyond the configuration, the policy and the seed
+    #: (the stream sampler's ``lanes``); :func:`~pysampler.samplers.registry.make_sampler` refuses
+    #: any other
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, seed: int = 0):
         self.seed = check_seed(seed)

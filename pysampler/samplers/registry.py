@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import Any, TYPE_CHECKING, Callable, TypeVar
 
 from ..contract.config import HwConfig
 
@@ -28,15 +28,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SamplerEntry:
-    """A registered kind: its class, one line of help, the keyword options its ``from_config``
-    takes beyond (cfg, policy, seed), and whether it draws outside this process (a simulator,
-    a board: ``external``, left out of :func:`sampler_kinds` and ``--sampler all`` unless
-    asked for)."""
+    """A registered kind: its class, one line of help, and whether it draws outside this process
+    (a simulator, a board: ``external``, left out of :func:`sampler_kinds` and ``--sampler all``
+    unless asked for)."""
 
     kind: str
     cls: type
     help: str
-    options: tuple[str, ...] = ()
     external: bool = False
 
 
@@ -44,12 +42,11 @@ _REGISTRY: dict[str, SamplerEntry] = {}
 _DISCOVERED = False
 
 
-def register_sampler(kind: str, *, help: str = "", options: tuple[str, ...] = (),
-                     external: bool = False) -> Callable[[T], T]:
+def register_sampler(kind: str, *, help: str = "", external: bool = False) -> Callable[[T], T]:
     """Class decorator: register a :class:`~pysampler.samplers.base.TokenSampler` subclass under
-    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all"); ``options``:
-    the keyword arguments its ``from_config`` takes besides (cfg, policy, seed); ``external``:
-    it draws outside this process (see :class:`SamplerEntry`)."""
+    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all"); ``external``:
+    it draws outside this process (see :class:`SamplerEntry`). Its options are its class's
+    ``options``."""
     if not kind or kind == "all" or not all(c.isalnum() or c in "-_" for c in kind):
         raise ValueError(f"sampler kind must be a non-empty name of letters, digits, '-' and '_' "
                          f"other than 'all', got {kind!r}")
@@ -60,7 +57,7 @@ def register_sampler(kind: str, *, help: str = "", options: tuple[str, ...] = ()
             raise ValueError(f"sampler kind {kind!r} is already registered to "
                              f"{old.cls.__module__}.{old.cls.__qualname__}")
         _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0],
-                                       tuple(options), external)
+                                       external)
         return cls
 
     return decorate
@@ -94,26 +91,28 @@ def sampler_help(*, external: bool = True) -> dict[str, str]:
 
 
 def sampler_options(kind: str) -> tuple[str, ...]:
-    """The keyword options ``kind``'s sampler takes (``make_sampler(kind, ..., **options)``)."""
+    """The options ``make_sampler`` takes for ``kind`` beyond the configuration, policy and seed."""
     _discover()
     if kind not in _REGISTRY:
         raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
-    return _REGISTRY[kind].options
+    return _REGISTRY[kind].cls.options
 
 
 def make_sampler(kind: str, cfg: HwConfig | None = None, policy: "ChainPolicy | None" = None, *,
-                 seed: int = 0, **options: object) -> "TokenSampler":
+                 seed: int = 0, **options: Any) -> "TokenSampler":
     """The sampler registered as ``kind`` for hardware configuration ``cfg`` (default
     ``HwConfig()``) and chain policy ``policy`` (default ``ChainPolicy()``); each sampler uses what
-    applies to it. ``options``: the keyword options the kind declares (:func:`sampler_options`).
-    An unknown kind or option is a ValueError listing the known ones."""
+    applies to it. ``options``: what the sampler's ``options`` names (the stream sampler's
+    ``lanes``). An unknown kind or option is a ValueError listing the known ones."""
     from .policy import ChainPolicy
 
-    allowed = sampler_options(kind)
-    unknown = sorted(set(options) - set(allowed))
+    _discover()
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown sampler {kind!r}; choose one of {sorted(_REGISTRY)}")
+    cls = _REGISTRY[kind].cls
+    unknown = sorted(set(options) - set(cls.options))
     if unknown:
-        raise ValueError(f"sampler {kind!r} takes no option {', '.join(unknown)}"
-                         + (f"; its options: {', '.join(allowed)}" if allowed else ""))
-    return _REGISTRY[kind].cls.from_config(HwConfig() if cfg is None else cfg,
-                                           ChainPolicy() if policy is None else policy, seed=seed,
-                                           **options)
+        raise ValueError(f"the {kind} sampler takes no option {', '.join(unknown)} (its options: "
+                         f"{', '.join(cls.options) or 'none'})")
+    return cls.from_config(HwConfig() if cfg is None else cfg,
+                           ChainPolicy() if policy is None else policy, seed=seed, **options)

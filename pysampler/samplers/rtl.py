@@ -149,11 +149,12 @@ _BY_CORE = {"onehot": RtlOnehotSampler, "tree": RtlTreeSampler, "stream": RtlStr
 
 @register_sampler("rtl", help="tokens drawn by a core through the host driver: the simulated "
                               "Verilog (--core onehot|tree|stream, --transport verilator|icarus"
-                              "|model|serial:PORT)", options=("core", "transport"),
-                  external=True)
+                              "|model|serial:PORT)", external=True)
 class RtlSampler:
     """The registry's entry: ``from_config(..., core=, transport=)`` builds the sampler of the
     core (:class:`RtlOnehotSampler`, :class:`RtlTreeSampler`, :class:`RtlStreamSampler`)."""
+
+    options = ("core", "transport")
 
     @classmethod
     def from_config(cls, cfg: HwConfig, policy: ChainPolicy, *, seed: int = 0,

@@ -57,3 +57,20 @@ def test_probability_is_entry_over_two_to_p():
     lut = build_lut(cfg)
     fields = np.array([-600, -17, 0, 5, 511, 900])
     assert np.array_equal(lut_probability(fields, cfg) * 2**16, lut[lut_address(fields, cfg)])
+
+
+def test_lut_span_holds_every_entry_the_compare_does_not():
+    """The stream core's sigmoid ROM: entries lo..hi, the rest equal to the first (below lo) or
+    the last (above hi) entry; about half the default stream table."""
+    from pysampler.contract.lut import lut_span
+    from pysampler.contract.stream_format import stream_format
+
+    for cfg in (HwConfig(), stream_format(HwConfig()).acc, HwConfig(lut_addr_bits=5)):
+        lo, hi, span, below, above = lut_span(cfg)
+        half = cfg.lut_size // 2
+        k = np.arange(-half, half)
+        got = np.where(k < lo, below, np.where(k > hi, above,
+                                               np.asarray(span)[np.clip(k - lo, 0, hi - lo)]))
+        assert np.array_equal(got, build_lut(cfg)[k & (cfg.lut_size - 1)])
+    lo, hi, span, below, above = lut_span(stream_format(HwConfig()).acc)
+    assert (lo, hi, below, above) == (-4436, 4435, 0, 1 << 24) and len(span) == 8872

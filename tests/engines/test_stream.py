@@ -33,7 +33,7 @@ def test_default_format():
     assert lut[half] == 0 and lut[half - 1] == 1 << 24
     table = logadd_table(acc)
     assert table[-1] == 0 and table[-2] > 0 and np.all(np.diff(table) <= 0)
-    assert merge_order(8) == [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (4, 6), (0, 4)]
+    assert merge_order(8) == [(0, 4), (1, 5), (2, 6), (3, 7), (0, 2), (1, 3), (0, 1)]
     assert stream_draws(100, 2) == 101 and stream_clocks(50_257, 2) == 50_262
     for name, cfg in PRESETS.items():  # every preset gets a format within 32 bits
         fmt = stream_format(cfg)
@@ -44,8 +44,9 @@ def test_default_format():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"reservoirs": 3}, "power of two"), ({"reservoirs": 128}, "reservoirs"),
-    ({"max_vocab": 1 << 17}, "max_vocab"), ({"acc_guard_bits": 18}, "acc_guard_bits"),
+    ({"reservoirs": 3, "lanes": 2}, "multiple of lanes"), ({"reservoirs": 129}, "reservoirs"),
+    ({"lanes": 0}, "lanes"), ({"lanes": 65}, "lanes"),
+    ({"max_vocab": (1 << 18) + 1}, "max_vocab"), ({"acc_guard_bits": 18}, "acc_guard_bits"),
     ({"lut_frac_bits": 40}, "lut_frac_bits"), ({"prob_bits": 33}, "prob_bits"),
     ({"guard_bits": 9}, "guard_bits")])
 def test_format_errors_name_the_parameter(kwargs, match):

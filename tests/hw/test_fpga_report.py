@@ -20,3 +20,11 @@ def test_cycles_per_token():
     assert cycles_per_token(kind, cfg, 20) == 64 + 3 + 20 * 64
     kind, cfg, _ = DESIGNS["tree-V64"]
     assert cycles_per_token(kind, cfg, 20) == 64 + tree_clocks(64) == 64 + 64 + 18 + 1
+
+
+def test_a_crashed_place_and_route_is_not_called_a_misfit(tmp_path):
+    crashed = FpgaResult("stream-V50257-L16", "ecp5-85f", 10245, 2789, 136, 0, None, 3155, None,
+                         9.0, "nextpnr stopped with status 1 and no error (wasm trap)")
+    path = tmp_path / "fpga.md"
+    write_report([crashed], {"yosys": "test"}, path, sweeps=20)
+    assert "| 136 | 0 | place and route failed: nextpnr stopped" in path.read_text()

@@ -138,3 +138,27 @@ def test_update_engine_decision_selects_the_candidate_field():
             assert ctx.get(engine.lut_value) == expected
 
     _simulate(engine, bench)
+
+
+def test_rng_draws_per_clock_are_the_python_sequence():
+    """The stream core's generator: L = 5 draws a clock (draw j = the state j + 1 draws ahead)
+    and an advance by 5, 3 or 1 of them, against the one Python sequence."""
+    cfg = HwConfig(rng_bits=32, prob_bits=24, rng_steps=24)  # the stream format's generator
+    rng = Rng(cfg, draws=5, advances=(5, 3, 1))
+    p = cfg.prob_bits
+    plan = [0, 1, 2, 0, 2, 1, 0]  # advance_by each clock
+    total = sum((5, 3, 1)[a] for a in plan)
+    expected, _ = draw_sequence(derive_state(0, 0, cfg), cfg, total + 5)
+
+    async def bench(ctx):
+        at = 0
+        ctx.set(rng.advance, 1)
+        for choice in plan:
+            ctx.set(rng.advance_by, choice)
+            u = ctx.get(rng.u)
+            assert [(u >> (j * p)) & ((1 << p) - 1) for j in range(5)] == \
+                [int(v) for v in expected[at:at + 5]]
+            await ctx.tick()
+            at += (5, 3, 1)[choice]
+
+    _simulate(rng, bench)

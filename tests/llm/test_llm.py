@@ -253,7 +253,7 @@ def test_cli_generate_side_by_side(tiny_lm, capsys):
     (["--top-k", "0", "--top-p", "0.9"], "no top-k (--top-k 0) can keep"),
     (["--lm", "/nonexistent/model"], "--lm: no such folder '/nonexistent/model'"),
     (["--device", "nosuch"], "--device: device 'nosuch' is not a torch device"),
-    (["--prompt", "", "--prompt", "hi"], "prompt 0 is empty"),
+    (["--prompt", "", "--prompt", "hi"], "--prompt: must not be empty"),
     (["--max-new-tokens", "70"], "64 positions"),
     (["--temperature", "0"], "--temperature"),
     (["--top-p", "1.5"], "top_p"),
