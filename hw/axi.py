@@ -26,7 +26,7 @@ Amaranth flattens the ports with ``__`` (``s_axil__awaddr``); the clock is ``clk
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Mux, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, Signature
 
@@ -100,7 +100,7 @@ class AxiLiteBridge(wiring.Component):
         self.debug_ports = tuple(debug_ports)
         members = {"s_axil": In(axil_signature(self.regmap.addr_bits + 2)), "irq": Out(1)}
         for name, sig in self.streams.items():
-            width = _byte_width(sig.members["data"].shape.width)
+            width = _byte_width(Shape.cast(sig.members["data"].shape).width)
             members[self.axis_name(name)] = In(axis_signature(width, "last" in sig.members))
         for name in self.debug_ports:
             member = core.signature.members[name]

@@ -282,8 +282,9 @@ class SerialTop(wiring.Component):
         streams = [self.bridge.signature.members[name].signature.members["tdata"].shape
                    for name in self.bridge.signature.members if name.startswith("s_axis")]
         streams = [Shape.cast(shape).width for shape in streams]
-        if len(streams) > 1:
-            raise ValueError("the byte protocol streams into one input")
+        if len(streams) > 1 or streams and streams[0] > 32:
+            raise ValueError("the byte protocol streams one 32-bit word a beat into one input "
+                             "(the stream core with one lane)")
         self.stream_width = streams[0] if streams else None
         self.regmap = core.regmap
         members = {"irq": Out(1)}

@@ -39,7 +39,8 @@ from pysampler.contract.config import HwConfig
 from pysampler.contract.lut import build_lut
 from pysampler.contract.program import onehot_program
 from pysampler.contract.regmap import (REGISTERS, Core, CoreMap, Err, Init, Region, accepts_init,
-                                       core_map, index_bits)
+                                       index_bits)
+from pysampler.contract.maps import core_map
 from pysampler.contract.rng import derive_state
 from pysampler.contract.rows import synthetic_logits
 from pysampler.contract.stream_format import stream_format
@@ -123,7 +124,7 @@ class Expected:
 
 
 def scenario_map(core: Core | str, cfg: HwConfig) -> CoreMap:
-    """The map of the core the scenarios address (:func:`pysampler.contract.regmap.core_map`)."""
+    """The map of the core the scenarios address (:func:`pysampler.contract.maps.core_map`)."""
     return core_map(core, cfg)
 
 

@@ -14,13 +14,13 @@ import random
 import numpy as np
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSource)
 
-from pysampler.contract.regmap import Core, Err, Init, INIT_CODES, Status
+from pysampler.contract.regmap import INIT_CODES, Core, Err, Status
 
-from .compare import CompareError, RunResult, TRACE_FIELDS, compare_draw, compare_run
+from .compare import CompareError, RunResult, compare_draw, compare_run
 from .env import env_config, env_core, env_int, report_updates
 from .scenario import (ARRAY_CORES, Expect, Expected, Load, Refuse, Reset, Run, Seed, SetState,
                        Write, load_writes, random_scenario, refusal_scenario,

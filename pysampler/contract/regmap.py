@@ -50,7 +50,7 @@ __all__ = [
     "Status", "Field",
     "INIT_CORES", "INIT_CODES", "ERR_DOCS", "STATUS_DOCS", "err_flags", "Quantity", "Offsets",
     "Register", "REGISTERS", "MapParams", "CoreMap", "Ref", "accepts_init", "index_bits",
-    "offset_bits", "address", "CORE_ID_MAGIC", "MAP_VERSION", "core_id", "core_map",
+    "offset_bits", "address", "CORE_ID_MAGIC", "MAP_VERSION", "core_id",
 ]
 
 DATA_BITS = 32
@@ -725,18 +725,3 @@ class CoreMap:
         words = sorted((reg for reg in self.registers if reg.storage is Storage.SEED),
                        key=lambda reg: reg.word)
         return [(reg.name, (state >> (32 * reg.word)) & 0xFFFFFFFF) for reg in words]
-
-
-def core_map(core: Core | str, cfg: HwConfig, schedule_depth: int | None = None) -> CoreMap:
-    """The map of ``core`` as ``hw.export`` builds it for ``cfg`` with the default formats: the
-    tree core's leaves in :func:`~pysampler.contract.tree_format.tree_config`, the stream core's
-    N_ACTIVE up to the stream format's ``max_vocab`` (its accumulator format)."""
-    from .stream_format import stream_format
-    from .tree_format import tree_config
-
-    core = Core(core)
-    if core is Core.TREE:
-        return CoreMap.of(core, tree_config(cfg))
-    if core is Core.STREAM:
-        return stream_format(cfg).regmap()
-    return CoreMap.of(core, cfg, schedule_depth)

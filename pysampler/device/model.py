@@ -19,7 +19,8 @@ from ..contract.config import HwConfig
 from ..contract.lut import build_lut
 from ..contract.program import DenseProgram, OnehotProgram
 from ..contract.regmap import (DATA_BITS, Core, CoreMap, Err, Init, Status, Storage, accepts_init,
-                               core_map, index_bits)
+                               index_bits)
+from ..contract.maps import core_map
 from ..contract.stream_format import stream_format
 from ..contract.tree_format import tree_depth
 from ..engines.array import BitAccurateModel
@@ -45,7 +46,7 @@ class ModelTransport(Transport):
     core : Core or str
     cfg : HwConfig
         The configuration the core is built for (the tree and stream cores: their formats, as
-        :func:`~pysampler.contract.regmap.core_map`).
+        :func:`~pysampler.contract.maps.core_map`).
     """
 
     name = "model"

@@ -14,6 +14,7 @@ import json
 
 from ..contract import regmap as rm
 from ..contract.config import HwConfig
+from ..contract.maps import core_map
 from ..contract.regmap import (ERR_DOCS, INIT_CORES, REGISTERS, STATUS_DOCS, Core, CoreMap, Init,
                                Status)
 
@@ -124,6 +125,6 @@ def c_header(cfg: HwConfig, config_name: str) -> str:
         out += [f"#define PBIT_{reg_name}_{name}_SHIFT {f.lsb}u",
                 f"#define PBIT_{reg_name}_{name}_MASK {_hex(f.mask)}"]
     for core in header_cores(cfg):
-        out += [""] + _core_block(rm.core_map(core, cfg))
+        out += [""] + _core_block(core_map(core, cfg))
     out += ["", f"#endif /* {guard} */", ""]
     return "\n".join(out)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from ..contract.config import HwConfig
-from ..contract.regmap import Core, core_map
+from ..contract.maps import core_map
+from ..contract.regmap import Core
 from .errors import DeviceError
 from .link import ByteTransport
 

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from ..contract.config import HwConfig
-from ..contract.regmap import Core, core_map
+from ..contract.maps import core_map
+from ..contract.regmap import Core
 from .errors import DeviceError
 from .link import ByteTransport
 

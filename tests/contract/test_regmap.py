@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pysampler.contract import regmap as rm
+from pysampler.contract.maps import core_map
 from pysampler.contract.config import PRESETS, HwConfig
 from pysampler.contract.regmap import (REGISTERS, Access, Core, CoreMap, Err, Init, Phase, Region,
                                        Storage, TreePhase)
@@ -165,7 +166,7 @@ def test_readable_registers_and_constants():
     START's fields; the core numbers in CORE_ID."""
     cfg = HwConfig(n_pbits=16)
     for core in Core:
-        regmap = rm.core_map(core, cfg)
+        regmap = core_map(core, cfg)
         readable = {reg.name for reg in regmap.readable()}
         assert {"STATUS", "ERR", "RUNS", "CYCLES", "CORE_ID", "CAPACITY", "IRQ_ENABLE"} <= readable
         assert not readable & {"H", "J", "STATE", "CLEAR_ERR", "START"}
@@ -175,7 +176,7 @@ def test_readable_registers_and_constants():
         assert regmap.value(regmap["CAPACITY"]) == regmap.params.n_pbits
         assert regmap.value(regmap["STATUS"]) is None
     assert len({core.code for core in Core}) == len(Core)
-    assert rm.core_map(Core.STREAM, cfg).params.n_pbits == 65_536  # the stream format's max_vocab
+    assert core_map(Core.STREAM, cfg).params.n_pbits == 65_536  # the stream format's max_vocab
     onehot = CoreMap.of(Core.ONEHOT, cfg)
     assert onehot.pack("START", SWEEPS=20, INIT=Init.KEEP) == 20 | 3 << 16
     with pytest.raises(ValueError, match="SWEEPS"):

@@ -11,7 +11,8 @@ import pytest
 
 from pysampler import ChainPolicy, make_sampler
 from pysampler.contract.config import get_preset
-from pysampler.contract.regmap import Core, Err, core_map
+from pysampler.contract.maps import core_map
+from pysampler.contract.regmap import Err
 from pysampler.device import Device, DeviceError, DeviceTimeout, ModelTransport, Transport
 from pysampler.device.open import CORES, open_device, open_transport
 from pysampler.samplers.registry import sampler_kinds, sampler_options

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from pysampler.contract import regmap as rm
+from pysampler.contract.maps import core_map
 from pysampler.contract.config import get_preset
 from pysampler.contract.regmap import REGISTERS, Core, Err, Status
 from pysampler.device.regdoc import c_header, header_cores, markdown
@@ -43,7 +44,7 @@ def test_the_header_holds_every_address_of_every_core():
     cfg = get_preset("default")
     text = c_header(cfg, "default")
     for core in header_cores(cfg):
-        regmap = rm.core_map(core, cfg)
+        regmap = core_map(core, cfg)
         for reg in regmap.registers:
             if not reg.is_array:
                 assert f"#define PBIT_{core.name}_{reg.name} 0x{regmap.address(reg.name):X}u\n" \
@@ -58,7 +59,7 @@ def test_the_header_compiles_and_its_macros_give_the_maps_addresses(tmp_path):
     """gcc compiles a program against the header whose output is the map's own addresses."""
     cfg = get_preset("tiny")
     (tmp_path / "pbit_regs_tiny.h").write_text(c_header(cfg, "tiny"))
-    onehot, dense = rm.core_map(Core.ONEHOT, cfg), rm.core_map(Core.DENSE, cfg)
+    onehot, dense = core_map(Core.ONEHOT, cfg), core_map(Core.DENSE, cfg)
     src = tmp_path / "main.c"
     src.write_text('#include <stdio.h>\n#include "pbit_regs_tiny.h"\nint main(void) {\n'
                    '  printf("%u %u %u %u %u %d\\n", PBIT_ONEHOT_H(5), '
