@@ -8,8 +8,6 @@ import pytest
 
 from sim.runner import cosim_config, run_cosim
 
-from ..conftest import record_cosim_updates
-
 pytestmark = [pytest.mark.cosim, pytest.mark.slow]
 
 
@@ -17,4 +15,3 @@ def test_uart_link_answers_the_drivers_byte_stream(monkeypatch):
     monkeypatch.setenv("PBIT_UART_REFUSALS", "0")  # refusals: the link-transport tests
     counts = run_cosim("icarus", "tiny", cosim_config("tiny"), "onehot", programs=2, bus="uart")
     assert counts["uart_runs"] == 2 and counts["uart_bytes"] > 100
-    record_cosim_updates("icarus-tiny-onehot-uart-runs", counts["uart_runs"])
