@@ -27,8 +27,8 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml graph match ising study frontier fullvocab nn \
-	calibrate verilog sim soak coverage mutate fpga energy docs clean
+.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml graph match ising study frontier \
+	fullvocab nn calibrate verilog sim sim-bus rtl-loop soak coverage mutate fpga bitstream energy docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -111,6 +111,14 @@ verilog: setup apt-sim  ## Verilog of CONFIG (preset or .json) -> build/verilog/
 sim: setup apt-sim  ## the co-simulation alone (WAVES=1 writes waveforms under build/sim/)
 	$(PY) -m pytest -n 2 -m cosim tests
 
+sim-bus: setup apt-sim  ## every core behind its AXI4-Lite bridge (Verilator and Icarus) and its board's UART link (Icarus), default config
+	for kind in onehot dense tree stream; do for sim in verilator icarus; do \
+	  $(PY) -m sim.runner --sim $$sim --config default --kind $$kind --bus axil --programs 20 || exit 1; done; \
+	  $(PY) -m sim.runner --sim icarus --config default --kind $$kind --bus uart --programs 2 || exit 1; done
+
+rtl-loop: setup apt-sim  ## the LM with every token drawn by the simulated Verilog (every core, Icarus and Verilator, 200 tokens each) == the model samplers' tokens
+	PBIT_RTL_LOOP=full $(PY) -m pytest -n 0 -q tests/device/test_rtl_loop.py
+
 soak: setup  ## 10^8 updates of free-running RTL (bulk mode, Verilator) compared with the model, fresh seed -> results/soak.md
 	$(PYSAMPLER) soak --updates 1e8 --out results/soak.md
 
@@ -127,7 +135,13 @@ fpga: setup apt-fpga  ## synthesis + place and route, iCE40 and ECP5 -> results/
 energy: setup  ## energy per token of the stream core (V, L; 45 nm and ECP5) beside the GPU -> results/energy.{md,csv,png}
 	$(PYSAMPLER) energy --out results
 
-docs: setup  ## regenerate the generated parts of docs/ (the register map table)
+BOARD ?= ulx3s
+CORE  ?= onehot
+bitstream: setup  ## a core (CORE=onehot) on an ECP5 board (BOARD=ulx3s) behind its UART link -> build/bitstream/BOARD/pbit_board.bit, results/fpga.md's board section
+	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
+	$(PYSAMPLER) bitstream --board $(BOARD) --core $(CORE) --config $(CONFIG)
+
+docs: setup  ## regenerate the generated parts of docs/ (the register map tables) and include/pbit_regs_default.h
 	$(PYSAMPLER) docs
 
 clean:

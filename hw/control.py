@@ -20,7 +20,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from types import SimpleNamespace
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, Signature
 
@@ -40,8 +40,13 @@ def flag(m: Module, err_set: Signal, mask: Err) -> None:
 
 
 def prog_signature(regmap: rm.CoreMap) -> Signature:
-    """The programming port: ``addr`` (region and offset of the map's layout), ``data``, ``we``."""
-    return Signature({"addr": Out(regmap.addr_bits), "data": Out(rm.DATA_BITS), "we": Out(1)})
+    """The programming port, seen from its master: the write side ``addr`` (region and offset of
+    the map's layout), ``data``, ``we`` and ``werr`` (the core refused the write of this clock:
+    it raised an error flag); the read side ``raddr``, ``rdata`` (combinational: the register at
+    ``raddr`` in this clock) and ``rerr`` (``raddr`` holds no readable register)."""
+    return Signature({"addr": Out(regmap.addr_bits), "data": Out(rm.DATA_BITS), "we": Out(1),
+                      "werr": In(1), "raddr": Out(regmap.addr_bits), "rdata": In(rm.DATA_BITS),
+                      "rerr": In(1)})
 
 
 class PbitCore(wiring.Component):
@@ -58,10 +63,12 @@ class PbitCore(wiring.Component):
     ----------
     regmap : CoreMap
         The core's register map (:mod:`pysampler.contract.regmap`), from :attr:`core`.
-    prog : In(addr, data, we)
-        Programming port: ``addr`` REGION_BITS + offset_bits wide, ``data`` 32 bits.
+    prog : In(addr, data, we, werr, raddr, rdata, rerr)
+        Programming port (:func:`prog_signature`): ``addr`` and ``raddr`` REGION_BITS +
+        offset_bits wide, ``data`` and ``rdata`` 32 bits.
     start : In(1)
-        Start a run (sampled while IDLE): ``sweeps`` sweeps from the ``init`` policy.
+        Start a run (sampled while IDLE): ``sweeps`` sweeps from the ``init`` policy (a START
+        register write does the same with the fields of its data word).
     sweeps : In(16)
         Sweeps per run, >= 1.
     init : In(Init)
@@ -69,7 +76,9 @@ class PbitCore(wiring.Component):
         ``INIT_CORES``).
     busy, done : Out(1)
         ``busy`` while a run is under way; ``done`` from its end until the next accepted start.
-    err : Out(6)
+    irq : Out(1)
+        ``done`` while the IRQ_ENABLE register is 1.
+    err : Out(7)
         Sticky error flags (:class:`~pysampler.contract.regmap.Err`), cleared by reset or a
         CLEAR_ERR write.
     popcount : Out(ceil_log2(n_pbits + 1))
@@ -102,7 +111,7 @@ class PbitCore(wiring.Component):
         super().__init__({
             "prog": In(prog_signature(self.regmap)),
             "start": In(1), "sweeps": In(rm.SWEEPS_BITS), "init": In(Init),
-            "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
+            "busy": Out(1), "done": Out(1), "irq": Out(1), "err": Out(rm.ERR_BITS),
             "popcount": Out(range(n + 1)), "token": Out(self.idx_bits), "onehot": Out(1),
             "rd_addr": In(self.idx_bits), "rd_data": Out(1),
             "trace": Out(Signature(trace)),
@@ -132,9 +141,15 @@ class PbitCore(wiring.Component):
         m.d.comb += self.busy.eq(busy)
         m.d.comb += engine.u.eq(rng.u)
 
-        port = program_port(m, self.prog, busy, self.regmap, rng)
+        port = program_port(m, self.prog, busy, self.regmap, rng, done=self.done,
+                            status={"TOKEN": self.token, "POPCOUNT": self.popcount,
+                                    "ONEHOT": self.onehot})
         n_active, err_set = port.n_active, port.err_set
-        m.d.comb += self.err.eq(port.err)
+        m.d.comb += [self.err.eq(port.err), self.irq.eq(port.irq)]
+        start = self.start | port.start
+        sweeps = Mux(port.start, port.start_sweeps, self.sweeps)
+        init = Signal(Init)
+        m.d.comb += init.eq(Mux(port.start, port.start_init, self.init))
 
         # Lambda-schedule entries of the current sweep and of the next two, max(0, T - r) for
         # r = sweeps left (this sweep included) minus 0, 1, 2; registers, shifted at sweep ends,
@@ -155,19 +170,19 @@ class PbitCore(wiring.Component):
         stale = Signal(init=1)  # only a core that accepts KEEP reads it
         for code in Init:
             if self.accepts_init(code):
-                with m.If(self.init == code):
+                with m.If(init == code):
                     m.d.comb += init_ok.eq(1 if code != Init.KEEP else ~stale)
-        with m.If(self.start):
+        with m.If(start):
             with m.If(busy):
                 flag(m, err_set, Err.BUSY_START)
-            with m.Elif((self.sweeps == 0) | ~init_ok):
+            with m.Elif((sweeps == 0) | ~init_ok):
                 flag(m, err_set, Err.BAD_START)
             with m.Else():
-                m.d.sync += [phase.eq(Phase.INIT), init_mode.eq(self.init),
-                             sweeps_left.eq(self.sweeps), first_sweep.eq(self.init != Init.KEEP),
+                m.d.sync += [phase.eq(Phase.INIT), init_mode.eq(init),
+                             sweeps_left.eq(sweeps), first_sweep.eq(init != Init.KEEP),
                              idx.eq(0), self.done.eq(0)]
                 if self.schedule_depth:
-                    m.d.sync += [ahead[w].eq(schedule_entry(self.sweeps - w)) for w in range(3)]
+                    m.d.sync += [ahead[w].eq(schedule_entry(sweeps - w)) for w in range(3)]
 
         # Index arithmetic.
         last_unit = idx == n_active - 1
@@ -228,15 +243,27 @@ class PbitCore(wiring.Component):
         return m
 
 
-def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleNamespace:
+def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
+                 status: dict) -> SimpleNamespace:
     """The programming port's decoder, generated from the core's register map
-    (:class:`pysampler.contract.regmap.CoreMap`), and the sticky error flags.
+    (:class:`pysampler.contract.regmap.CoreMap`), the sticky error flags, the read side, the run
+    counters and the interrupt.
 
-    Every write while not busy is matched against the map: an address it does not hold raises
-    ``Err.ADDR``, a value the register does not accept its check's flag; otherwise the value goes
-    to its storage: the decoder's own flip-flops (``Storage.FLOPS``, created here with the map's
-    widths and resets), the generator (``Storage.SEED``), or the core (``Storage.CORE``: a memory
-    region; the core writes it when ``written[name]`` is high, at the port's ``offset``).
+    Every write while not busy is matched against the map: an address it does not hold as
+    writable raises ``Err.ADDR``, a value the register does not accept its check's flag; otherwise
+    the value goes to its storage: the decoder's own flip-flops (``Storage.FLOPS``, created here
+    with the map's widths and resets), the generator (``Storage.SEED``), or the core
+    (``Storage.CORE``: a memory region; the core writes it when ``written[name]`` is high, at the
+    port's ``offset``). A write while busy is refused with its register's ``busy_flag``
+    (``Err.BUSY_START`` for START, else ``Err.BUSY_WRITE``). ``prog.werr`` is high in the clock
+    of a write that raised a flag.
+
+    Reads (``prog.raddr`` -> ``prog.rdata``, combinational) return every readable register of
+    the map: the flip-flops (signed ones sign-extended), the generator's state words, the
+    constants, and the status: STATUS (from ``busy``, ``done``, the flags and ``status["ONEHOT"]``
+    where given), ERR, RUNS and CYCLES (counted here from ``busy``) and the core's own signals in
+    ``status`` (TOKEN, POPCOUNT: each register of ``Storage.STATUS`` the map gives the core must
+    be there). Any other address sets ``prog.rerr``.
 
     Returns
     -------
@@ -246,7 +273,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleN
         strobe, for the ``CORE`` and strobe registers; ``chain_reset``: a write that leaves a
         kept chain stale (the map's ``keep_stale``); the flip-flop registers: ``regs`` (name ->
         list of signals, one per index, aliases resolved) and by name ``n_active``, ``coupling``
-        and, when the core has a schedule, ``sched_len``, ``sched_offsets``, ``sched_couplings``.
+        and, when the core has a schedule, ``sched_len``, ``sched_offsets``, ``sched_couplings``;
+        ``start`` (a START write this clock) with ``start_sweeps`` and ``start_init`` (its
+        fields), and ``irq``.
     """
     region = prog.addr[regmap.offset_bits:]
     offset = prog.addr[:regmap.offset_bits]
@@ -259,7 +288,12 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleN
     err = Signal(rm.ERR_BITS)
     m.d.comb += write.eq(prog.we & ~busy)
     with m.If(prog.we & busy):
-        flag(m, err_set, rm.Err.BUSY_WRITE)
+        special = [reg for reg in regmap.registers if reg.busy_flag is not rm.Err.BUSY_WRITE]
+        for k, reg in enumerate(special):
+            with (m.If if k == 0 else m.Elif)(prog.addr == regmap.address(reg.name)):
+                flag(m, err_set, reg.busy_flag)
+        with (m.Else() if special else nullcontext()):
+            flag(m, err_set, rm.Err.BUSY_WRITE)
 
     regs = _flops(regmap)
     written = {reg.name: Signal(name=f"{reg.name.lower()}_written") for reg in regmap.registers
@@ -309,6 +343,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleN
                             for index in regmap.indices(reg):
                                 with m.Case(regmap.offset(reg.name if index is None
                                                           else (reg.name, index))):
+                                    if not reg.access.writable:
+                                        flag(m, err_set, rm.Err.ADDR)
+                                        continue
                                     if reg.keep_stale:
                                         m.d.comb += chain_reset.eq(1)
                                     store(reg, index)
@@ -319,13 +356,62 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng) -> SimpleN
 
     clear = written["CLEAR_ERR"]
     m.d.sync += err.eq(Mux(clear, 0, err | err_set))
+    m.d.comb += prog.werr.eq(prog.we & (err_set != 0))
+
+    # Run counters, from busy: RUNS counts the runs that ended, CYCLES the clocks of the last.
+    busy_q = Signal()
+    runs, cycles = Signal(32), Signal(32)
+    m.d.sync += busy_q.eq(busy)
+    with m.If(busy & ~busy_q):
+        m.d.sync += cycles.eq(1)
+    with m.Elif(busy & (cycles != 0xFFFFFFFF)):
+        m.d.sync += cycles.eq(cycles + 1)
+    with m.If(busy_q & ~busy):
+        m.d.sync += runs.eq(runs + 1)
+    state_bits = Signal(rm.Status)
+    m.d.comb += state_bits.eq(Cat(busy, done, err != 0, status.get("ONEHOT", 0)))
+    sources = {"STATUS": state_bits, "ERR": err, "RUNS": runs, "CYCLES": cycles,
+               **{name: value for name, value in status.items() if name != "ONEHOT"}}
+    _read_port(m, prog, regmap, regs, rng, sources)
+
+    start_reg = regmap["START"]
+    sweeps_field, init_field = (regmap.field("START", name) for name in ("SWEEPS", "INIT"))
+    irq = Signal()
+    m.d.comb += irq.eq(done & regs["IRQ_ENABLE"][0])
     named = {"n_active": "N_ACTIVE", "sched_len": "SCHED_LEN", "sched_offsets": "SCHED_OFFSET",
              "sched_couplings": "SCHED_COUPLING"}
     return SimpleNamespace(
         region=region, offset=offset, data=prog.data, data_s=data_s, err_set=err_set, err=err,
         written=written, chain_reset=chain_reset, regs=regs, coupling=regs["COUPLING"][0],
+        start=written[start_reg.name], irq=irq,
+        start_sweeps=prog.data[sweeps_field.lsb:sweeps_field.lsb + sweeps_field.width],
+        start_init=prog.data[init_field.lsb:init_field.lsb + init_field.width],
         **{key: (regs[name] if regmap[name].is_array else regs[name][0])
            for key, name in named.items() if name in regmap})
+
+
+def _read_port(m: Module, prog, regmap: rm.CoreMap, regs: dict, rng: Rng,
+               sources: dict) -> None:
+    """``prog.rdata`` / ``prog.rerr`` from ``prog.raddr``: a case per readable register entry."""
+    m.d.comb += prog.rerr.eq(0)
+    with m.Switch(prog.raddr):
+        for reg in regmap.readable():
+            for index in regmap.indices(reg):
+                with m.Case(regmap.address(reg.name if index is None else (reg.name, index))):
+                    if reg.storage is rm.Storage.FLOPS:
+                        value = regs[reg.name][index or 0]
+                    elif reg.storage is rm.Storage.SEED:
+                        value = rng.state[32 * reg.word:32 * (reg.word + 1)]
+                    elif reg.storage is rm.Storage.CONST:
+                        value = Const(regmap.value(reg), rm.DATA_BITS)
+                    else:
+                        if reg.name not in sources:
+                            raise ValueError(f"the {regmap.core.value} core gives no signal for "
+                                             f"its readable register {reg.name}")
+                        value = sources[reg.name]
+                    m.d.comb += prog.rdata.eq(value)
+        with m.Default():
+            m.d.comb += prog.rerr.eq(1)
 
 
 def _flops(regmap: rm.CoreMap) -> dict[str, list[Signal]]:

@@ -20,9 +20,20 @@ from .onehot import OnehotCore
 from .stream import StreamCore
 from .tree import TreeCore
 
-__all__ = ["to_verilog", "export_config", "TOP_NAMES"]
+__all__ = ["to_verilog", "to_verilog_axil", "to_verilog_link", "to_verilog_uart", "export_config",
+           "export_axil", "build_core", "TOP_NAMES", "AXIL_TOP_NAMES", "LINK_TOP_NAMES",
+           "UART_TOP_NAMES", "SIM_UART_DIVISOR"]
 
 TOP_NAMES = {core.value: core.top for core in Core}
+#: the AXI4-Lite wrapped cores (:mod:`hw.axi`)
+AXIL_TOP_NAMES = {core.value: f"{core.top}_axil" for core in Core}
+#: the cores behind the byte protocol over byte streams (:class:`hw.serial.SerialTop`): what the
+#: host driver's simulated link runs
+LINK_TOP_NAMES = {core.value: f"{core.top}_link" for core in Core}
+#: the cores behind the byte protocol over a UART (what a board runs, without its pins)
+UART_TOP_NAMES = {core.value: f"{core.top}_uart" for core in Core}
+#: clocks a UART bit of the simulated UART top (its test drives 8N1 at clock / this)
+SIM_UART_DIVISOR = 8
 
 
 def _cache_in_build() -> None:
@@ -30,16 +41,13 @@ def _cache_in_build() -> None:
     os.environ.setdefault("XDG_CACHE_HOME", str(Path("build") / "cache"))
 
 
-def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
-               schedule_depth: int | None = None, **stream_options) -> str:
-    """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
-    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table);
-    ``stream_options``: the stream core's ``lanes`` and stream-format options."""
+def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
+               schedule_depth: int | None = None, **stream_options):
+    """The Amaranth component of the ``kind`` core for ``cfg`` (see :func:`to_verilog`)."""
     try:
         core = Core(kind)
     except ValueError:
         raise ValueError(f"kind must be one of {sorted(TOP_NAMES)}, got {kind!r}") from None
-    _cache_in_build()
     if core is Core.ONEHOT:
         depth = {} if schedule_depth is None else {"schedule_depth": schedule_depth}
         component = OnehotCore(cfg, debug_trace=debug_trace, **depth)
@@ -52,7 +60,50 @@ def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
     else:
         raise ValueError(f"the {core.value} core is built for a graph topology "
                          f"(docs/graph.md), not from a config alone")
-    return verilog.convert(component, name=core.top, emit_src=False)
+    return component
+
+
+def to_verilog(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
+               schedule_depth: int | None = None, **stream_options) -> str:
+    """Verilog text of the ``kind`` ("onehot", "dense", "tree" or "stream") core for ``cfg``;
+    ``schedule_depth`` sizes the one-hot core's lambda schedule (default: the full table);
+    ``stream_options``: the stream core's ``lanes`` and stream-format options."""
+    component = build_core(cfg, kind, debug_trace=debug_trace, schedule_depth=schedule_depth,
+                           **stream_options)
+    _cache_in_build()
+    return verilog.convert(component, name=Core(kind).top, emit_src=False)
+
+
+def to_verilog_axil(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True) -> str:
+    """Verilog text of the ``kind`` core behind its AXI4-Lite bridge (:class:`hw.axi.
+    AxiLiteBridge`, top ``pbit_<kind>_axil``); ``debug_trace`` also brings out the trace port."""
+    from .axi import AxiLiteBridge
+
+    core = build_core(cfg, kind, debug_trace=debug_trace)
+    bridge = AxiLiteBridge(core, debug_ports=("trace",) if debug_trace else ())
+    _cache_in_build()
+    return verilog.convert(bridge, name=AXIL_TOP_NAMES[Core(kind).value], emit_src=False)
+
+
+def to_verilog_link(cfg: HwConfig, kind: Core | str) -> str:
+    """Verilog text of the ``kind`` core behind the byte protocol over byte streams
+    (:class:`hw.serial.SerialTop` without a UART, top ``pbit_<kind>_link``); no trace."""
+    from .serial import SerialTop
+
+    top = SerialTop(build_core(cfg, kind, debug_trace=False), divisor=None)
+    _cache_in_build()
+    return verilog.convert(top, name=LINK_TOP_NAMES[Core(kind).value], emit_src=False)
+
+
+def to_verilog_uart(cfg: HwConfig, kind: Core | str, divisor: int = SIM_UART_DIVISOR) -> str:
+    """Verilog text of the ``kind`` core behind the byte protocol over a UART of ``divisor``
+    clocks a bit (:class:`hw.serial.SerialTop`, top ``pbit_<kind>_uart``: ports ``uart_rx``,
+    ``uart_tx``, ``irq``): a board's top without the board's pins."""
+    from .serial import SerialTop
+
+    top = SerialTop(build_core(cfg, kind, debug_trace=False), divisor=divisor)
+    _cache_in_build()
+    return verilog.convert(top, name=UART_TOP_NAMES[Core(kind).value], emit_src=False)
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -77,3 +128,16 @@ def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True,
     _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
     written.append(out_dir / "config.json")
     return written
+
+
+def export_axil(cfg: HwConfig, out_dir: Path, kind: Core | str, *, debug_trace: bool = True,
+                bus: str = "axil") -> Path:
+    """Write ``pbit_<kind>_axil.v`` (``bus="uart"``: ``pbit_<kind>_uart.v``) and
+    ``config.json`` into ``out_dir``; returns its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names, text = ((AXIL_TOP_NAMES, lambda: to_verilog_axil(cfg, kind, debug_trace=debug_trace))
+                   if bus == "axil" else (UART_TOP_NAMES, lambda: to_verilog_uart(cfg, kind)))
+    path = out_dir / f"{names[Core(kind).value]}.v"
+    _write_if_changed(path, text())
+    _write_if_changed(out_dir / "config.json", cfg.to_json() + "\n")
+    return path

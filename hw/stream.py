@@ -89,8 +89,8 @@ class StreamCore(wiring.Component):
     regmap : CoreMap
         The stream core's map: N_ACTIVE (the row length V), the seed, CLEAR_ERR, COUPLING
         (ignored).
-    prog, start, busy, done, err
-        As the other cores (``err`` adds ``Err.STREAM``).
+    prog, start, busy, done, irq, err
+        As the other cores (``err`` adds ``Err.STREAM``; a START write starts as ``start``).
     logit : In(valid, ready, data, last)
         The logits of a row in vocabulary order, L per beat: ``data`` L x (weight_bits + G) bits,
         lane l in bits [l W, (l + 1) W), two's complement (the stream's logit format, <= 0);
@@ -131,7 +131,8 @@ class StreamCore(wiring.Component):
                           "rom_en": Out(n), "draws": Out(range(2 * n + 1))})
         super().__init__({
             "prog": In(prog_signature(self.regmap)),
-            "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
+            "start": In(1), "busy": Out(1), "done": Out(1), "irq": Out(1),
+            "err": Out(rm.ERR_BITS),
             "logit": In(Signature({"valid": Out(1), "ready": In(1),
                                    "data": Out(self.fmt.logit.weight_bits * n),
                                    "last": Out(1)})),
@@ -150,8 +151,9 @@ class StreamCore(wiring.Component):
 
         phase = Signal(StreamPhase, init=StreamPhase.IDLE)
         busy = phase != StreamPhase.IDLE
-        port = program_port(m, self.prog, busy, self.regmap, rng)
-        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err)]
+        port = program_port(m, self.prog, busy, self.regmap, rng, done=self.done,
+                            status={"TOKEN": self.token})
+        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err), self.irq.eq(port.irq)]
 
         # --- the ROMs: two lanes per memory (two read ports) --------------------------------
         lo, hi, span, below, above = lut_span(acc)
@@ -198,7 +200,7 @@ class StreamCore(wiring.Component):
         # --- start --------------------------------------------------------------------------
         k = Signal(ib + 1)  # logits taken (bL)
         beat_phase = Signal()  # b mod 2
-        with m.If(self.start):
+        with m.If(self.start | port.start):
             with m.If(busy):
                 flag(m, port.err_set, Err.BUSY_START)
             with m.Elif(port.n_active == 0):

@@ -47,8 +47,8 @@ class TreeCore(wiring.Component):
     regmap : CoreMap
         The tree core's register map (:mod:`pysampler.contract.regmap`; H = the leaves, in the
         tree format).
-    prog, start, busy, done, err
-        As the other cores.
+    prog, start, busy, done, irq, err
+        As the other cores (a START write starts as ``start`` does; its data word is ignored).
     token : Out(index_bits)
         The drawn token, valid from ``done``.
     trace : Out(valid, node, bit, forced, field, lut, u)
@@ -67,8 +67,8 @@ class TreeCore(wiring.Component):
         n = cfg.n_pbits
         super().__init__({
             "prog": In(prog_signature(self.regmap)),
-            "start": In(1), "busy": Out(1), "done": Out(1), "err": Out(rm.ERR_BITS),
-            "token": Out(rm.index_bits(n)),
+            "start": In(1), "busy": Out(1), "done": Out(1), "irq": Out(1),
+            "err": Out(rm.ERR_BITS), "token": Out(rm.index_bits(n)),
             "trace": Out(Signature({
                 "valid": Out(1), "node": Out(self.depth + 1), "bit": Out(1), "forced": Out(1),
                 "field": Out(signed(self.mass_bits + 1)), "lut": Out(self.tcfg.prob_bits + 1),
@@ -93,15 +93,16 @@ class TreeCore(wiring.Component):
 
         phase = Signal(TreePhase, init=TreePhase.IDLE)
         busy = phase != TreePhase.IDLE
-        port = program_port(m, self.prog, busy, self.regmap, rng)
-        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err)]
+        port = program_port(m, self.prog, busy, self.regmap, rng, done=self.done,
+                            status={"TOKEN": self.token})
+        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err), self.irq.eq(port.irq)]
 
         loaded = Signal()  # a leaf has been written since reset
         with m.If(port.written["H"]):
             m.d.comb += [wr.addr.eq(padded + port.offset),
                          wr.data.eq(Cat(port.data_s[:width], 1)), wr.en.eq(1)]
             m.d.sync += loaded.eq(1)
-        with m.If(self.start):
+        with m.If(self.start | port.start):
             with m.If(busy):
                 flag(m, port.err_set, Err.BUSY_START)
             with m.Elif(~loaded):  # nothing to draw from: refused

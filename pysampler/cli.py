@@ -157,6 +157,16 @@ def _output(folder: bool):
 _out_folder, _out_file = _output(True), _output(False)
 
 
+def _transport(text: str) -> str:
+    """An argparse type: a transport name of the host driver (nothing is opened here)."""
+    from .device.open import check_transport
+
+    try:
+        return check_transport(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _existing_file(text: str) -> Path:
     """An argparse type: a file that exists (a report to read)."""
     path = Path(text).expanduser()
@@ -186,7 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="prompt (repeat for a batch); default: three demo prompts")
     gen.add_argument("--sampler", choices=tuple(kinds) + ("all",), default="hw",
                      help="token sampler: " + "; ".join(f"'{k}': {h}" for k, h in kinds.items())
-                          + "; 'all': every one side by side (default: hw)")
+                          + "; 'all': every one that draws in this process, side by side "
+                            "(default: hw)")
+    gen.add_argument("--core", choices=("onehot", "tree", "stream"), default=None,
+                     help="--sampler rtl: the core that draws (default onehot)")
+    gen.add_argument("--transport", type=_transport, default=None,
+                     help="--sampler rtl: where the core runs: verilator (default), icarus, "
+                          "model (the register-level model), serial:PORT[@BAUD] (a board)")
     gen.add_argument("--config", default="default", help=cfg_help)
     gen.add_argument("--policy", choices=("robust", "legacy"), default="robust",
                      help="chain policy of the p-bit samplers: 'robust' (default: random "
@@ -321,6 +337,21 @@ def build_parser() -> argparse.ArgumentParser:
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
 
+    bit = sub.add_parser("bitstream", parents=[common],
+                         help="a core on an ECP5 board behind its UART link: bitstream and "
+                              "timing report (Yosys, nextpnr-ecp5, ecppack) -> "
+                              "build/bitstream/BOARD, results/fpga.md's board section")
+    bit.add_argument("--board", default="ulx3s", help="board (default ulx3s; ulx3s-12f, "
+                                                      "-25f, -45f, -85f)")
+    bit.add_argument("--core", choices=("onehot", "dense", "tree", "stream"), default="onehot",
+                     help="the core on the board (default onehot)")
+    bit.add_argument("--config", default="default", help=cfg_help)
+    bit.add_argument("--out", type=_out_folder, default=Path("build/bitstream"),
+                     help="build folder; the board's files go to <out>/<board> (default "
+                          "build/bitstream)")
+    bit.add_argument("--report", type=_out_file, default=Path("results/fpga.md"),
+                     help="report whose board section is rewritten (default results/fpga.md)")
+
     soak = sub.add_parser("soak", parents=[_common(None, "replay the soak of this seed, in "
                                                          "[0, 2**32) (default: a fresh seed, "
                                                          "printed)")],
@@ -347,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", parents=[common],
                           help="regenerate the generated parts of the README and docs/ (the "
-                               "register map table, every figure quoted from results/)")
+                               "register map tables, every figure quoted from results/) and the "
+                               "C header include/pbit_regs_default.h")
     docs.add_argument("--check", action="store_true",
                       help="only check that they are up to date: exit 1 naming every stale "
                            "figure (make test runs this check)")
@@ -403,13 +435,19 @@ def _samplers(args: argparse.Namespace) -> dict:
     policy = ChainPolicy.of(POLICIES[getattr(args, "policy", "robust")], lam=args.lam,
                             sweeps=args.sweeps)
     kinds = sampler_kinds() if args.sampler == "all" else (args.sampler,)
-    lanes = getattr(args, "lanes", None)
-    options = {} if lanes is None else {"lanes": lanes}
-    # --sampler all: the options reach the samplers that have them; one named sampler must
+    # the sampler options given on the command line (--lanes, --core, --transport): with
+    # --sampler all they reach the samplers that have them; a named sampler gets every one
+    # given (make_sampler names an option it does not take)
+    given = {name: getattr(args, name) for name in SAMPLER_OPTIONS
+             if getattr(args, name, None) is not None}
     return {kind: make_sampler(kind, cfg, policy, seed=args.seed,
-                               **{k: v for k, v in options.items()
+                               **{k: v for k, v in given.items()
                                   if args.sampler != "all" or k in sampler_options(kind)})
             for kind in kinds}
+
+
+#: command-line flags that are sampler options (make_sampler(..., **options))
+SAMPLER_OPTIONS = ("lanes", "core", "transport")
 
 
 def _run_generate(args: argparse.Namespace) -> None:
@@ -557,6 +595,15 @@ def _run_bench(args: argparse.Namespace) -> None:
         if "bulk_verilator" in cosim:
             print(f"bulk mode (Verilator, free-running core, batch compare): "
                   f"{cosim['bulk_verilator']['updates_per_s']:.3e} compared updates/s")
+        from .experiments.bench import device_rates
+
+        _import_hw("hw.export")  # the simulated transports build the Verilog from hw/
+        device = results["device"] = device_rates()
+        print(f"\ntokens/s through the host driver (--sampler rtl; {device['config']} config, "
+              f"top-k {device['top_k']}, V = {device['vocab']}):")
+        for key, figure in device.items():
+            if isinstance(figure, dict):
+                print(f"{key:20s} {figure['tokens_per_s']:10.1f} tokens/s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out}")
@@ -593,6 +640,21 @@ def _exit_with(code: int) -> None:
         raise SystemExit(code)
 
 
+def _run_bitstream(args: argparse.Namespace) -> None:
+    board = _import_hw("hw.board")
+    if args.board not in board.BOARDS:
+        raise ValueError(f"--board: unknown board {args.board!r}; choose one of "
+                         f"{sorted(board.BOARDS)}")
+    cfg = load_config(args.config)
+    result = board.build_bitstream(args.board, cfg, args.core, args.out / args.board)
+    fpga = _import_hw("hw.fpga")
+    versions = {k: v for k, v in fpga.tool_versions(ecp5_only=True).items()}
+    fpga.write_board_section(args.report, board.board_section(result, Path(args.config).stem,
+                                                              versions))
+    print(f"{result.bitstream}: Fmax {result.fmax_mhz:.1f} MHz (clock {result.clock_mhz:.0f} "
+          f"MHz), {args.report} updated")
+
+
 def _run_soak(args: argparse.Namespace) -> None:
     _exit_with(_import_hw("sim.soak").run_soak(args.updates, seed=args.seed, out=args.out))
 
@@ -608,10 +670,10 @@ def _run_mutate(args: argparse.Namespace) -> None:
 
 
 def _run_docs(args: argparse.Namespace) -> None:
-    from .contract import regmap
     from .experiments import figures
+    from .experiments.docs import update_docs
 
-    stale = regmap.update_docs(check=args.check)
+    stale = update_docs(check=args.check)
     for path in stale:
         print(f"{path}: {'out of date' if args.check else 'regenerated'}")
     if args.check:
@@ -653,8 +715,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "fullvocab": _run_fullvocab, "graph": _run_graph, "stream-error": _run_stream_error,
     "energy": _run_energy,
     "soak": _run_soak, "coverage": _run_coverage, "mutate": _run_mutate,
-    "verilog": _run_verilog, "fpga": _run_fpga, "docs": _run_docs, "train-lm": _run_train_lm,
-    "nn": _run_nn}
+    "verilog": _run_verilog, "fpga": _run_fpga, "bitstream": _run_bitstream, "docs": _run_docs,
+    "train-lm": _run_train_lm, "nn": _run_nn}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,11 +7,17 @@ module             what it holds
 ``tb``             :class:`TB` (clock, reset, the bus, error flags) and :class:`ArrayTB` (runs
                    and read-out of the one-hot and dense cores)
 ``compare``        the comparison of an RTL run with the model, :class:`CompareError`
-``checks``         the check routines (random, edge and keep programs, bad input, reset)
+``scenario``       the scenarios as data (seeds, programs, runs, refused accesses) and the
+                   model's expectations; replayed by every port: the native port (``checks``),
+                   the bulk harness, AXI4-Lite (``tb_axil``), the host driver (any transport)
+``checks``         the native port's replay and its check routines (random, edge and keep
+                   programs, bad input, token runs, reset)
 ``tb_common``      the cocotb tests both sweep cores run
 ``tb_onehot``,     one cocotb test module per core, named after its Verilog module
 ``tb_dense``,      (``pbit_onehot`` <-> ``hw/onehot.py`` <-> ``sim/tb_onehot.py``)
 ``tb_tree``
+``tb_axil``        any core behind its AXI4-Lite bridge (cocotbext-axi, back-pressure)
+``tb_uart``        a core behind a board's UART link: the driver's byte stream (cocotbext-uart)
 ``env``            what the runner passes a cocotb process, and the report it gets back
 ``runner``         export, build, run, and fail loudly (:func:`run_cosim`); the cocotb and bulk
                    cases

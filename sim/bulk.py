@@ -5,9 +5,10 @@ The harness (``sim/bulk_main.cpp``, built once per core and configuration with `
 reads a stimulus of programming writes, starts, waits, error-flag reads, resets and read-outs,
 and writes one 16-byte record per event to its standard output: every trace beat (unit, bit,
 field, LUT entry, draw), the end of every run (popcount, token, onehot, error flags, clocks), the
-error flags and read-out values when asked. A :class:`Script` is written in Python from the same
-program generators the cocotb checks use (:mod:`sim.programs`), each step carrying what the model
-expects; :func:`run_script` streams the records and checks each step as its records arrive
+error flags and read-out values when asked. A :class:`Script` replays the scenarios of
+:mod:`sim.scenario` (:meth:`Script.replay`: the same random, edge, refusal, KEEP and token
+scenarios the cocotb benches, the AXI4-Lite bench and the host driver replay), plus directed runs
+for the coverage bins, each step carrying what the model expects; :func:`run_script` streams the records and checks each step as its records arrive
 (model runs with ``trace=True``, compared in numpy). The first difference raises
 :class:`BulkMismatch` with the clock of the run, the update, the unit, the RTL and model values.
 
@@ -32,16 +33,14 @@ import numpy as np
 
 from pysampler.contract.config import HwConfig
 from pysampler.contract.lut import build_lut, lut_index
-from pysampler.contract.program import (MAX_SCHEDULE, DenseProgram, OnehotProgram,
-                                        onehot_program, schedule_entries)
-from pysampler.contract.regmap import (ERR_BITS, INIT_CODES, REGISTERS, SCHEDULE_DEPTH, Core,
-                                       CoreMap, Err, Init, Region, accepts_init, index_bits)
+from pysampler.contract.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, schedule_entries
+from pysampler.contract.regmap import (ERR_BITS, INIT_CODES, SCHEDULE_DEPTH, Core, CoreMap, Err,
+                                       Init, accepts_init)
 from pysampler.contract.rng import derive_state, transition_matrix
 from pysampler.engines.array import BitAccurateModel, Trace
-from pysampler.experiments.logitsets import synthetic_logits
 
-from .programs import (dense_edges, onehot_edges, random_dense_program,
-                       random_onehot_program)
+from . import scenario
+from .programs import random_dense_program, random_onehot_program
 
 __all__ = ["BulkMismatch", "Script", "Coverage", "BulkResult", "build_bulk", "run_script", "run_bulk",
            "standard_script", "soak_script", "coverage_script", "state_before", "field_extremes",
@@ -401,6 +400,31 @@ class Script:
         self._words += [_OP_START, sweeps, init_code, _OP_IDLE, 1]
         self._err_check(Err.BAD_START, label)
 
+    def replay(self, ops) -> None:
+        """Append a scenario of :mod:`sim.scenario` (its reads are left out: the harness has no
+        read op; the native, AXI4-Lite and driver ports check them)."""
+        program = None
+        for op in ops:
+            if isinstance(op, scenario.Seed):
+                self.seed(op.state)
+            elif isinstance(op, scenario.Load):
+                program = op.program
+                self.program(program)
+            elif isinstance(op, scenario.SetState):
+                self.set_state(op.y)
+            elif isinstance(op, scenario.Write):
+                self._write_raw(op.address, op.value)
+            elif isinstance(op, scenario.Reset):
+                self.reset()
+            elif isinstance(op, scenario.Refuse):
+                if op.access == "write":
+                    self.refused_write(op.address, op.value, op.flag, op.label)
+                elif op.access == "start":
+                    self.refused_start(op.sweeps, INIT_CODES[op.init], op.label)
+            elif isinstance(op, scenario.Run):
+                self.run(program, op.sweeps, op.init, op.label, read=op.read,
+                         busy_writes=op.busy_writes)
+
     def reset(self) -> None:
         """Reset: the generator returns to derive_state(0, 0); N_ACTIVE and the schedule to
         their reset values (reprogram before the next run)."""
@@ -587,75 +611,7 @@ def run_bulk(config_name: str, cfg: HwConfig, kind: Core | str, script: Script, 
 # --- scripts -------------------------------------------------------------------------------------
 
 def _random_state(cfg: HwConfig, rng: np.random.Generator) -> int:
-    if cfg.rng_bits < 64:
-        return int(rng.integers(1, 1 << cfg.rng_bits, dtype=np.uint64))
-    return max(1, int(rng.integers(1, 1 << 63)) * 2 - int(rng.integers(0, 2)))
-
-
-def _random_programs(script: Script, rng: np.random.Generator, count: int, max_sweeps: int,
-                     label: str) -> None:
-    """As :func:`sim.checks.random_programs`: random sizes, seeds (sometimes continuing the
-    generator), every init policy the core has, runs longer than a schedule table."""
-    cfg, dense = script.cfg, script.core is Core.DENSE
-    inits = ["zeros", "random_onehot"] + (["given"] if dense else [])
-    seeded = False
-    for p in range(count):
-        n = int(rng.integers(1, cfg.n_pbits + 1)) if rng.random() < 0.8 else \
-            int(rng.choice([1, cfg.n_pbits]))
-        program = (random_dense_program if dense else random_onehot_program)(cfg, rng, n)
-        if not seeded or rng.random() < 0.7:
-            script.seed(_random_state(cfg, rng))
-            seeded = True
-        script.program(program)
-        init = str(rng.choice(inits))
-        if init == "given":
-            script.set_state(rng.integers(0, 2, n))
-        most = max_sweeps if dense else max(max_sweeps, program.schedule_length + 2)
-        script.run(program, int(rng.integers(1, most + 1)), init,
-                   f"{label} {p} (n={n}, init={init})", read=n <= 16)
-
-
-def _keep_runs(script: Script, rng: np.random.Generator, count: int, seed: int) -> None:
-    """Runs from zeros, then runs that KEEP the state (the one-hot core); an h write between
-    them keeps the chain."""
-    cfg = script.cfg
-    for p in range(count):
-        n = int(rng.integers(1, cfg.n_pbits + 1))
-        program = random_onehot_program(cfg, rng, n)
-        script.seed(derive_state(seed, 2000 + p, cfg))
-        script.program(program)
-        script.run(program, int(rng.integers(1, 4)), "zeros", f"keep program {p} run 0")
-        for r in range(1, 4):
-            if r == 2:
-                script.write([(("H", 0), int(program.h[0]))])
-            script.run(program, int(rng.integers(1, 4)), "keep", f"keep program {p} run {r}")
-
-
-def _edges(script: Script, seed: int) -> None:
-    cfg, dense = script.cfg, script.core is Core.DENSE
-    programs = dense_edges(cfg) if dense else onehot_edges(cfg)
-    inits = ["zeros", "random_onehot"] + (["given"] if dense else [])
-    for p, program in enumerate(programs):
-        for init in inits:
-            script.seed(derive_state(seed, 1000 + p, cfg))
-            script.program(program)
-            if init == "given":
-                script.set_state(np.ones(program.n, dtype=np.int64))
-            table = program.schedule_length
-            script.run(program, 3 if table == 1 else table + 2, init,
-                       f"edge program {p} (n={program.n}, init={init})")
-
-
-def _tokens(script: Script, runs: int, sweeps: int, seed: int) -> None:
-    """Token runs on LM-like logits over all units, one generator running on (lambda 3 and the
-    ramp (1.5, 2, 2.5, 3) in turn), as :func:`sim.checks.realistic_tokens`."""
-    cfg = script.cfg
-    script.seed(derive_state(seed, 0, cfg))
-    for r in range(runs):
-        lam = 3.0 if r % 2 == 0 else (1.5, 2.0, 2.5, 3.0)
-        program = onehot_program(synthetic_logits(cfg.n_pbits, seed + r), lam, 1.0, cfg)
-        script.program(program)
-        script.run(program, sweeps, "zeros", f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)")
+    return scenario.random_state(cfg.rng_bits, rng)
 
 
 def _search_state(program, sweeps: int, init: str, wanted: Callable[[Trace], bool],
@@ -751,65 +707,6 @@ def _directed_draws(script: Script) -> None:
         script.run(program, 1, "zeros", f"directed draw u = {u} against LUT entry {level}")
 
 
-def _bad_input(script: Script, rng: np.random.Generator, seed: int) -> None:
-    """Every refused input, each with its flag; runs before and after still match the model."""
-    cfg, n, rm = script.cfg, script.cfg.n_pbits, script.regmap
-    dense = script.core is Core.DENSE
-    program = (random_dense_program if dense else random_onehot_program)(cfg, rng, n)
-    script.seed(derive_state(seed, 7, cfg))
-    script.program(program)
-    for region in sorted(set(Region) - set(rm.regions)):
-        script.refused_write(rm.raw_address(region, 0), 1, Err.ADDR, f"{region.name} region")
-    script.refused_write(rm.raw_address(Region.REG, rm.free_offsets(Region.REG)[-1]), 1,
-                         Err.ADDR, "undefined register")
-    script.refused_write(rm.address(("H", 0)), cfg.weight_max + 1, Err.VALUE, "h too large")
-    script.refused_write(rm.address(("H", 0)), cfg.weight_min - 1, Err.VALUE, "h too small")
-    if n < 1 << rm.offset_bits:
-        script.refused_write(rm.raw_address(Region.H, n), 0, Err.ADDR, "h past n_pbits")
-    for bad in (0, n + 1):
-        script.refused_write(rm.address("N_ACTIVE"), bad, Err.VALUE, f"N_ACTIVE = {bad}")
-    for reg in REGISTERS:  # another core's register at an offset this core leaves free
-        if reg.name not in rm and reg.region in rm.regions and reg.offsets.base < 1 << rm.offset_bits \
-                and reg.offsets.base in rm.free_offsets(reg.region):
-            script.refused_write(rm.raw_address(reg.region, reg.offsets.base), 1, Err.ADDR,
-                                 f"{reg.label} on the {script.core.value} core")
-    if not dense:
-        for bad in (0, SCHEDULE_DEPTH + 1):
-            script.refused_write(rm.address("SCHED_LEN"), bad, Err.VALUE, f"SCHED_LEN = {bad}")
-    else:
-        script.refused_write(rm.address(("STATE", 0)), 2, Err.VALUE, "y = 2")
-        if n < 1 << index_bits(n):
-            script.refused_write(rm.raw_address(Region.J, n << index_bits(n)), 0, Err.ADDR,
-                                 "J row past n_pbits")
-    for ref, value in rm.seed_words(0)[:-1]:
-        script.write([(ref, value)])
-    last_ref, _ = rm.seed_words(0)[-1]
-    script.refused_write(rm.address(last_ref), 0, Err.SEED, "zero seed")
-    script.refused_start(0, INIT_CODES["zeros"], "start with sweeps = 0")
-    missing = [code for code in Init if not accepts_init(script.core, code)]
-    script.refused_start(1, int(missing[0]), f"init {missing[0].name} on this core")
-    if not dense:
-        script.reset()
-        script.refused_start(1, int(Init.KEEP), "KEEP after reset")
-        script.program(program)
-    # none of the refused writes touched the program or the generator (the seed words held
-    # below the loading one are rewritten by the next full seed load)
-    script.seed(derive_state(seed, 8, cfg))
-    script.run(program, 2, "zeros", "after refused writes")
-    script.run(program, 3, "random_onehot", "writes and a start while busy", busy_writes=True)
-    script.run(program, 1, "zeros", "after writes while busy")
-
-
-def _long_dense(script: Script, rng: np.random.Generator, runs: int, sweeps: int) -> None:
-    """Long runs of random full-size dense programs, the generator running on."""
-    cfg = script.cfg
-    script.seed(_random_state(cfg, rng))
-    for r in range(runs):
-        program = random_dense_program(cfg, rng, cfg.n_pbits)
-        script.program(program)
-        script.run(program, sweeps, "zeros", f"long dense run {r} ({sweeps} sweeps)")
-
-
 def standard_script(cfg: HwConfig, core: Core | str, *, seed: int = 0, programs: int = 200,
                     max_sweeps: int = 3, long_runs: int = 4, long_sweeps: int = 40,
                     keep_programs: int = 20, extreme_repeats: int = 8) -> Script:
@@ -818,19 +715,26 @@ def standard_script(cfg: HwConfig, core: Core | str, *, seed: int = 0, programs:
     runs of ``long_sweeps`` sweeps (one-hot core: token runs on LM-like logits; dense core:
     random full-size programs)."""
     script = Script(cfg, core)
-    rng = np.random.default_rng([seed, cfg.n_pbits, int(script.core is Core.DENSE), 7])
-    _random_programs(script, rng, programs, max_sweeps, "random program")
-    _edges(script, seed)
+    core = script.core
+    rng = np.random.default_rng([seed, cfg.n_pbits, int(core is Core.DENSE), 7])
+    script.replay(scenario.random_scenario(core, cfg, rng=rng, count=programs,
+                                           max_sweeps=max_sweeps))
+    script.replay(scenario.edge_scenario(core, cfg, seed))
     _directed_draws(script)
     _directed_clamps(script)
     _extreme_field_programs(script, rng, extreme_repeats)
-    _bad_input(script, rng, seed)
-    if script.core is Core.ONEHOT:
-        _keep_runs(script, rng, keep_programs, seed)
+    refusals = scenario.refusal_scenario(core, cfg, rng=rng, seed=seed, reads=False)
+    if core is Core.ONEHOT:  # KEEP right after reset
+        refusals += [scenario.Reset(), scenario.Refuse("KEEP after reset", "start",
+                                                       flag=Err.BAD_START, sweeps=1,
+                                                       init="keep")]
+    script.replay(refusals)
+    if core is Core.ONEHOT:
+        script.replay(scenario.keep_scenario(cfg, rng, keep_programs, seed))
         if long_runs:
-            _tokens(script, long_runs, long_sweeps, seed)
+            script.replay(scenario.token_scenario(cfg, long_runs, long_sweeps, seed))
     elif long_runs:
-        _long_dense(script, rng, long_runs, long_sweeps)
+        script.replay(scenario.long_dense_scenario(cfg, rng, long_runs, long_sweeps))
     return script
 
 
@@ -861,7 +765,7 @@ def soak_script(cfg: HwConfig, core: Core | str, *, seed: int, updates: int,
                 script.run(program, int(rng.integers(1, most + 1)), init,
                            f"soak batch {batch} program {p} run {r} (n={program.n}, {init})")
         if not dense:
-            _tokens(script, 2, 200, seed * 1000 + batch)
+            script.replay(scenario.token_scenario(cfg, 2, 200, seed * 1000 + batch))
         batch += 1
     return script
 

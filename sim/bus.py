@@ -1,4 +1,5 @@
-"""Driver of a core's programming port, addressed by register name through the core's map.
+"""Driver of a core's programming port, addressed by register name through the core's map (writes
+and reads).
 
 ``bus = ProgBus.from_prefix(dut, "prog", regmap)`` finds ``prog__addr``, ``prog__data`` and
 ``prog__we`` (Amaranth's names for the ``prog`` signature) and the clock ``dut.clk``; then
@@ -32,20 +33,24 @@ class ProgBus:
         The core's register map, for the addresses.
     """
 
-    def __init__(self, addr, data, we, clock, regmap: CoreMap):
+    def __init__(self, addr, data, we, clock, regmap: CoreMap, raddr=None, rdata=None):
         self.addr, self.data, self.we, self.clock, self.regmap = addr, data, we, clock, regmap
+        self.raddr, self.rdata = raddr, rdata
 
     @classmethod
     def from_prefix(cls, dut, prefix: str, regmap: CoreMap) -> "ProgBus":
         """The port whose signals are ``<prefix>__addr``, ``__data``, ``__we`` on ``dut``."""
         return cls(getattr(dut, f"{prefix}__addr"), getattr(dut, f"{prefix}__data"),
-                   getattr(dut, f"{prefix}__we"), dut.clk, regmap)
+                   getattr(dut, f"{prefix}__we"), dut.clk, regmap,
+                   getattr(dut, f"{prefix}__raddr"), getattr(dut, f"{prefix}__rdata"))
 
     def idle(self) -> None:
         """No write (also what reset drives)."""
         self.addr.value = 0
         self.data.value = 0
         self.we.value = 0
+        if self.raddr is not None:
+            self.raddr.value = 0
 
     async def write_raw_many(self, writes: Iterable[tuple[int, int]]) -> None:
         """Back-to-back writes of (address, value), one a clock; the port idles after the last."""
@@ -69,6 +74,13 @@ class ProgBus:
         """One write to any address (held by the map or not), then a clock."""
         await self.write_raw_many([(address, value)])
         await FallingEdge(self.clock)
+
+    async def read(self, ref: Ref) -> int:
+        """The value of a readable register (``raddr`` set after a falling edge, ``rdata``
+        sampled at the next one)."""
+        self.raddr.value = self.regmap.address(ref)
+        await FallingEdge(self.clock)
+        return int(self.rdata.value)
 
     async def load_seed(self, state: int) -> None:
         """Load generator state ``state``: its seed words, the loading one last, then a clock."""

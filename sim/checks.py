@@ -1,24 +1,43 @@
-"""Check routines of the one-hot and dense cores (random programs, edge programs, bad input, reset
-in the middle of a run, token runs, KEEP runs). Each drives an :class:`~sim.tb.ArrayTB`, compares
-with the bit-accurate model (:mod:`sim.compare`) and returns the number of updates it compared."""
+"""The scenarios of :mod:`sim.scenario` replayed through the native programming port of the one-hot
+and dense cores (cocotb, :class:`~sim.tb.ArrayTB`: the write port, the ``start`` / ``sweeps`` /
+``init`` pins, the read port, the trace): every run compared update by update with the model
+(:mod:`sim.compare`), its status and generator read back through the read port, every refused
+access checked for its flag (:func:`expect_flag`, the one "expect a flag, clear it" step). The
+check routines (random, edge and KEEP runs, bad input, token runs, reset in the middle of a run)
+build their scenario and replay it; each returns the number of updates it compared."""
 
 from __future__ import annotations
 
 import numpy as np
+import cocotb
 from cocotb.triggers import FallingEdge
 
-from pysampler.contract.program import onehot_program
-from pysampler.contract.regmap import REGISTERS, SCHEDULE_DEPTH, Err, Region, index_bits
+from pysampler.contract.regmap import Err, Region
 from pysampler.contract.rng import derive_state
 from pysampler.engines.array import BitAccurateModel
-from pysampler.experiments.logitsets import synthetic_logits
 
 from .compare import CompareError, compare_run
-from .programs import dense_edges, onehot_edges, random_dense_program, random_onehot_program
+from .programs import random_dense_program, random_onehot_program
+from .scenario import (Expect, Load, Refuse, Reset, Run, Seed, SetState, Write, edge_scenario,
+                       keep_scenario, random_scenario, refusal_scenario, token_scenario)
 from .tb import ArrayTB
 
 __all__ = ["random_onehot_program", "random_dense_program", "run_and_compare", "random_programs",
-           "bad_input", "reset_mid_run", "edge_programs", "realistic_tokens", "keep_runs"]
+           "bad_input", "reset_mid_run", "edge_programs", "realistic_tokens", "keep_runs",
+           "replay", "expect_flag"]
+
+
+def _flags(value: int) -> str:
+    return Err(value).name or str(Err(value)) if value else "0"
+
+
+async def expect_flag(tb, flags: Err, label: str) -> None:
+    """The sticky flags are exactly ``flags``; CLEAR_ERR clears them."""
+    if tb.err() != flags:
+        raise CompareError(f"{label}: err = {_flags(tb.err())}, expected {_flags(int(flags))}")
+    await tb.clear_err()
+    if tb.err():
+        raise CompareError(f"{label}: CLEAR_ERR left err = {_flags(tb.err())}")
 
 
 async def run_and_compare(tb: ArrayTB, program, state: int, sweeps: int, init: str, label: str,
@@ -37,150 +56,103 @@ async def run_and_compare(tb: ArrayTB, program, state: int, sweeps: int, init: s
     return count, int(model.rng_states[0])
 
 
+async def _busy_writes(tb: ArrayTB) -> None:
+    """Two clocks into a run: an h write, a seed word and a start (all refused)."""
+    await FallingEdge(tb.dut.clk)
+    await FallingEdge(tb.dut.clk)
+    await tb.bus.write_many([(("H", 0), 1), ("SEED_LO", 12345)])
+    await tb.pulse_start(9, "zeros")
+
+
+async def _run(tb: ArrayTB, op: Run, want, program) -> int:
+    busy = cocotb.start_soon(_busy_writes(tb)) if op.busy_writes else None
+    result = await tb.run(op.sweeps, op.init, program.n)
+    if busy is not None:
+        await busy
+    count = compare_run(result, want.model, want.trace, op.label, tb.debug)
+    if op.read:
+        y = await tb.read_state(program.n)
+        if not np.array_equal(y, want.model.y[0]):
+            raise CompareError(f"{op.label}: read-out {y.tolist()} != model "
+                               f"{want.model.y[0].tolist()}")
+    # what a bus reads after the run, through the native read port
+    got = [await tb.bus.read(name) for name in ("TOKEN", "POPCOUNT", "CYCLES")]
+    state = 0
+    for name, _ in tb.regmap.seed_words(0):
+        state |= await tb.bus.read(name) << (32 * tb.regmap[name].word)
+    ref = [want.token, want.popcount, 3 + op.sweeps * program.n]
+    if got != ref or state != want.rng_state:
+        raise CompareError(f"{op.label}: read back (TOKEN, POPCOUNT, CYCLES) {got}, generator "
+                           f"{state:#x}; model {ref}, {want.rng_state:#x}")
+    if op.busy_writes:
+        await expect_flag(tb, Err.BUSY_WRITE | Err.BUSY_START, f"{op.label}: the flags")
+    elif tb.err():
+        raise CompareError(f"{op.label}: unexpected error flags {_flags(tb.err())}")
+    return count
+
+
+async def _refuse(tb: ArrayTB, op: Refuse) -> None:
+    if op.access == "read":
+        tb.bus.raddr.value = op.address
+        await FallingEdge(tb.dut.clk)
+        if not int(tb.dut.prog__rerr.value) or int(tb.bus.rdata.value) or tb.err():
+            raise CompareError(f"{op.label}: rerr {tb.dut.prog__rerr.value}, rdata "
+                               f"{tb.bus.rdata.value}, err {_flags(tb.err())}")
+        return
+    if op.access == "start":
+        await tb.pulse_start(op.sweeps, op.init)
+        await FallingEdge(tb.dut.clk)
+        if int(tb.dut.busy.value):
+            raise CompareError(f"{op.label}: the core went busy")
+    else:
+        await tb.bus.write_raw(op.address, op.value)
+    await expect_flag(tb, op.flag, op.label)
+
+
+async def replay(tb: ArrayTB, ops) -> int:
+    """Replay a scenario (:mod:`sim.scenario`) through the native port; returns the updates
+    compared."""
+    expect = Expect(tb.core, tb.cfg)
+    total, program = 0, None
+    for op in ops:
+        want = expect.step(op)
+        if isinstance(op, Seed):
+            await tb.seed(op.state)
+        elif isinstance(op, Load):
+            program = op.program
+            await tb.program(program)
+        elif isinstance(op, SetState):
+            await tb.set_state(op.y)
+        elif isinstance(op, Write):
+            await tb.bus.write_raw(op.address, op.value)
+            if tb.err():
+                raise CompareError(f"write {op.address:#x} = {op.value}: err {_flags(tb.err())}")
+        elif isinstance(op, Reset):
+            await tb.reset()
+        elif isinstance(op, Refuse):
+            await _refuse(tb, op)
+        elif isinstance(op, Run):
+            total += await _run(tb, op, want, program)
+    return total
+
+
 async def random_programs(tb: ArrayTB, n_programs: int, seed: int, max_sweeps: int = 3) -> int:
     """Random programs of random size, random seeds (sometimes continuing the generator), every
-    init policy the core has."""
-    cfg = tb.cfg
-    rng = np.random.default_rng([seed, cfg.n_pbits, int(tb.dense)])
-    inits = ["zeros", "random_onehot"] + (["given"] if tb.dense else [])
-    total, state = 0, None
-    for p in range(n_programs):
-        n = int(rng.integers(1, cfg.n_pbits + 1)) if rng.random() < 0.8 else \
-            int(rng.choice([1, cfg.n_pbits]))
-        program = (random_dense_program if tb.dense else random_onehot_program)(cfg, rng, n)
-        if state is None or rng.random() < 0.7:
-            state = int(rng.integers(1, 1 << cfg.rng_bits, dtype=np.uint64)) if cfg.rng_bits < 64 \
-                else int(rng.integers(1, 1 << 63)) * 2 - int(rng.integers(0, 2))
-            state = max(state, 1)
-            await tb.seed(state)
-        await tb.program(program)
-        init = str(rng.choice(inits))
-        given = None
-        if init == "given":
-            given = rng.integers(0, 2, n)
-            await tb.set_state(given)
-        # a scheduled program also gets runs longer than its table (early sweeps at entry 0)
-        most = max_sweeps if tb.dense else max(max_sweeps, program.schedule_length + 2)
-        count, state = await run_and_compare(tb, program, state, int(rng.integers(1, most + 1)),
-                                             init, f"random program {p} (n={n}, init={init})", given)
-        total += count
-        if tb.err():
-            raise CompareError(f"random program {p}: unexpected error flags {_flags(tb.err())}")
-    return total
+    init policy the core has (:func:`sim.scenario.random_scenario`)."""
+    rng = np.random.default_rng([seed, tb.cfg.n_pbits, int(tb.dense)])
+    return await replay(tb, random_scenario(tb.core, tb.cfg, rng=rng, count=n_programs,
+                                            max_sweeps=max_sweeps))
 
 
 async def edge_programs(tb: ArrayTB, seed: int) -> int:
-    cfg = tb.cfg
-    programs = dense_edges(cfg) if tb.dense else onehot_edges(cfg)
-    inits = ["zeros", "random_onehot"] + (["given"] if tb.dense else [])
-    total = 0
-    for p, program in enumerate(programs):
-        for init in inits:
-            state = derive_state(seed, 1000 + p, cfg)
-            await tb.seed(state)
-            await tb.program(program)
-            given = np.ones(program.n, dtype=np.int64) if init == "given" else None
-            if given is not None:
-                await tb.set_state(given)
-            table = program.schedule_length
-            sweeps = 3 if table == 1 else table + 2  # a schedule: also sweeps at entry 0
-            count, _ = await run_and_compare(tb, program, state, sweeps, init,
-                                             f"edge program {p} (n={program.n}, init={init})", given)
-            total += count
-    if tb.err():
-        raise CompareError(f"edge programs: unexpected error flags {_flags(tb.err())}")
-    return total
-
-
-def _flags(value: int) -> str:
-    return Err(value).name or "0"
-
-
-def _unmapped_register(tb: ArrayTB) -> int:
-    """An address in the REG region that holds no register of the core."""
-    return tb.regmap.raw_address(Region.REG, tb.regmap.free_offsets(Region.REG)[-1])
+    return await replay(tb, edge_scenario(tb.core, tb.cfg, seed))
 
 
 async def bad_input(tb: ArrayTB, seed: int) -> int:
-    """Every rejected input is ignored and flagged; the next run still matches the model."""
-    cfg, n = tb.cfg, tb.cfg.n_pbits
-    rng = np.random.default_rng(seed)
-    program = (random_dense_program if tb.dense else random_onehot_program)(cfg, rng, n)
-    state = derive_state(seed, 7, cfg)
-    await tb.seed(state)
-    await tb.program(program)
-    total = 0
-
-    async def expect(flag: Err, what: str) -> None:
-        if tb.err() != flag:
-            raise CompareError(f"{what}: err = {_flags(tb.err())}, expected {flag.name}")
-        await tb.clear_err()
-        if tb.err():
-            raise CompareError(f"CLEAR_ERR left err = {_flags(tb.err())}")
-
-    for region in set(Region) - set(tb.regmap.regions):
-        await tb.bus.write_raw(tb.regmap.raw_address(region, 0), 1)
-        await expect(Err.ADDR, f"write to the {region.name} region the core lacks")
-    await tb.bus.write_raw(_unmapped_register(tb), 1)
-    await expect(Err.ADDR, "write to an undefined register")
-    await tb.bus.write(("H", 0), cfg.weight_max + 1)
-    await expect(Err.VALUE, "h that does not fit weight_bits")
-    await tb.bus.write(("H", 0), cfg.weight_min - 1)
-    await expect(Err.VALUE, "h below the weight range")
-    if n < 1 << tb.regmap.offset_bits:
-        await tb.bus.write_raw(tb.regmap.raw_address(Region.H, n), 0)
-        await expect(Err.ADDR, "h past n_pbits")
-    for bad in (0, n + 1):
-        await tb.bus.write("N_ACTIVE", bad)
-        await expect(Err.VALUE, f"N_ACTIVE = {bad}")
-    for reg in REGISTERS:  # registers of other cores (or builds): free offsets here
-        if reg.name not in tb.regmap and reg.region in tb.regmap.regions \
-                and reg.offsets.base < 1 << tb.regmap.offset_bits \
-                and reg.offsets.base in tb.regmap.free_offsets(reg.region):
-            await tb.bus.write_raw(tb.regmap.raw_address(reg.region, reg.offsets.base), 1)
-            await expect(Err.ADDR, f"{reg.label} on the {tb.core.value} core")
-    if not tb.dense:
-        for bad in (0, SCHEDULE_DEPTH + 1):
-            await tb.bus.write("SCHED_LEN", bad)
-            await expect(Err.VALUE, f"SCHED_LEN = {bad}")
-        await tb.bus.write(("SCHED_OFFSET", SCHEDULE_DEPTH - 1), cfg.weight_max + 1)
-        await expect(Err.VALUE, "schedule offset that does not fit weight_bits")
-        await tb.bus.write(("SCHED_COUPLING", 3), cfg.weight_min - 1)
-        await expect(Err.VALUE, "schedule coupling below the weight range")
-    if tb.dense:
-        await tb.bus.write(("STATE", 0), 2)
-        await expect(Err.VALUE, "y = 2")
-        if n < 1 << index_bits(n):
-            await tb.bus.write_raw(tb.regmap.raw_address(Region.J, n << index_bits(n)), 0)
-            await expect(Err.ADDR, "J row past n_pbits")
-    await tb.seed(0)
-    await expect(Err.SEED, "zero seed")
-    await tb.pulse_start(0, "zeros")
-    await FallingEdge(tb.dut.clk)
-    await expect(Err.BAD_START, "start with sweeps = 0")
-    if not tb.dense:
-        await tb.pulse_start(1, "given")
-        await FallingEdge(tb.dut.clk)
-        await expect(Err.BAD_START, "init = given on the one-hot core")
-
-    # None of the above changed the program or the generator: a run still matches the model.
-    count, state = await run_and_compare(tb, program, state, 2, "zeros", "after rejected writes")
-    total += count
-
-    # Writes and a start while busy are ignored; the running job is not disturbed: its generator
-    # ends where the model's does, which the next compared run checks.
-    model = BitAccurateModel(program, 1, rng_states=[state], init="random_onehot")
-    model.run(4)
-    await tb.pulse_start(4, "random_onehot")
-    await tb.bus.write_many([(("H", 0), 1), ("SEED_LO", 12345)])
-    await tb.pulse_start(9, "zeros")
-    await tb.finish_run(4 * n)
-    if tb.err() != Err.BUSY_WRITE | Err.BUSY_START:
-        raise CompareError(f"writes/start while busy: err = {_flags(tb.err())}")
-    await tb.clear_err()
-    count, _ = await run_and_compare(tb, program, int(model.rng_states[0]), 1, "zeros",
-                                     "after writes while busy")
-    return total + count
+    """Every refused access, each with its flag; runs before and after still match the model
+    (:func:`sim.scenario.refusal_scenario`), and a start while busy leaves the run alone."""
+    return await replay(tb, refusal_scenario(tb.core, tb.cfg, rng=np.random.default_rng(seed),
+                                             seed=seed))
 
 
 async def reset_mid_run(tb: ArrayTB, seed: int) -> int:
@@ -193,73 +165,26 @@ async def reset_mid_run(tb: ArrayTB, seed: int) -> int:
     await tb.pulse_start(5, "zeros")
     for _ in range(n + 3):
         await FallingEdge(tb.dut.clk)
-    await tb.bus.write_raw(_unmapped_register(tb), 0)  # leave an error flag set too
+    free = tb.regmap.free_offsets(Region.REG)
+    await tb.bus.write_raw(tb.regmap.raw_address(Region.REG, free[-1]), 0)  # leave a flag set
     await tb.reset()
     if int(tb.dut.busy.value) or int(tb.dut.done.value) or tb.err():
         raise CompareError("reset did not leave the core idle with no done and no errors")
-    await tb.program(program)  # N_ACTIVE and the coupling were reset; h memory kept its contents
-    count, _ = await run_and_compare(tb, program, derive_state(0, 0, cfg), 2, "zeros",
-                                     "first run after reset (no seed written)")
-    return count
+    # N_ACTIVE and the coupling were reset; h memory kept its contents
+    return await replay(tb, [Reset(), Load(program),
+                             Run("first run after reset (no seed written)", 2)])
 
 
 async def realistic_tokens(tb: ArrayTB, runs: int, sweeps: int, seed: int) -> int:
-    """Token runs as HardwareSampler does them: synthetic LM-like logits (Normal(0, 2^2)) over all
-    n_pbits units, init zeros, one generator running on from token to token; lambda 3 in even
-    runs, the ramp (1.5, 2, 2.5, 3) in odd ones."""
-    cfg = tb.cfg
-    state = derive_state(seed, 0, cfg)
-    await tb.seed(state)
-    total = 0
-    for r in range(runs):
-        lam = 3.0 if r % 2 == 0 else (1.5, 2.0, 2.5, 3.0)
-        program = onehot_program(synthetic_logits(cfg.n_pbits, seed + r), lam, 1.0, cfg)
-        await tb.program(program)
-        count, state = await run_and_compare(tb, program, state, sweeps, "zeros",
-                                             f"token run {r} (V={cfg.n_pbits}, {sweeps} sweeps)")
-        total += count
-    return total
+    """Token runs as HardwareSampler does them (:func:`sim.scenario.token_scenario`)."""
+    return await replay(tb, token_scenario(tb.cfg, runs, sweeps, seed))
 
 
 async def keep_runs(tb: ArrayTB, n_programs: int, seed: int) -> int:
-    """The one-hot core's KEEP start (the continue read-out policy's extra sweeps): a run from
-    zeros, then runs that go on from the state the last one left, each compared with one model
-    chain that simply runs on. KEEP is refused after reset and after a coupling or N_ACTIVE write
-    (the core's running j * popcount would be stale), and allowed after an h write."""
-    cfg = tb.cfg
-    rng = np.random.default_rng([seed, cfg.n_pbits, 11])
-    await tb.reset()
-    await tb.pulse_start(1, "keep")
-    await FallingEdge(tb.dut.clk)
-    if tb.err() != Err.BAD_START or int(tb.dut.busy.value):
-        raise CompareError(f"KEEP right after reset: err = {_flags(tb.err())}, expected refusal")
-    await tb.clear_err()
-    total = 0
-    for p in range(n_programs):
-        n = int(rng.integers(1, cfg.n_pbits + 1))
-        program = random_onehot_program(cfg, rng, n)
-        state = derive_state(seed, 2000 + p, cfg)
-        await tb.seed(state)
-        await tb.program(program)
-        model = BitAccurateModel(program, 1, rng_states=[state], init="zeros")
-        runs = [("zeros", int(rng.integers(1, 4)))] + [("keep", int(rng.integers(1, 4)))
-                                                       for _ in range(3)]
-        for r, (init, sweeps) in enumerate(runs):
-            expected = model.run(sweeps, trace=True)
-            result = await tb.run(sweeps, init, n)
-            total += compare_run(result, model, expected, f"keep program {p} run {r} ({init})",
-                                 tb.debug)
-        if p == 0:  # an h write keeps the chain; a coupling write does not
-            await tb.bus.write(("H", 0), int(program.h[0]))
-            expected = model.run(1, trace=True)
-            total += compare_run(await tb.run(1, "keep", n), model, expected, "keep after h write",
-                                 tb.debug)
-            await tb.bus.write("COUPLING", int(program.couplings[0]))
-            await tb.pulse_start(1, "keep")
-            await FallingEdge(tb.dut.clk)
-            if tb.err() != Err.BAD_START:
-                raise CompareError(f"KEEP after a coupling write: err = {_flags(tb.err())}")
-            await tb.clear_err()
-    if tb.err():
-        raise CompareError(f"keep runs: unexpected error flags {_flags(tb.err())}")
-    return total
+    """The one-hot core's KEEP start: refused right after reset, then runs that go on from the
+    state the last one left (:func:`sim.scenario.keep_scenario`); refused after a coupling write
+    (the refusal scenario)."""
+    rng = np.random.default_rng([seed, tb.cfg.n_pbits, 11])
+    ops = [Reset(), Refuse("KEEP right after reset", "start", flag=Err.BAD_START, sweeps=1,
+                           init="keep")] + keep_scenario(tb.cfg, rng, n_programs, seed)
+    return await replay(tb, ops)

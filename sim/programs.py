@@ -9,7 +9,7 @@ import numpy as np
 
 from pysampler.contract.config import HwConfig
 from pysampler.contract.program import MAX_SCHEDULE, DenseProgram, OnehotProgram, onehot_program
-from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rows import synthetic_logits
 
 __all__ = ["random_onehot_program", "random_dense_program", "onehot_edges", "dense_edges"]
 

@@ -20,9 +20,12 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-from hw.export import TOP_NAMES, export_config
+from hw.export import AXIL_TOP_NAMES, TOP_NAMES, UART_TOP_NAMES, export_axil, export_config
 from hw.lint import verilator_bin
 from pysampler.contract.config import PRESETS, HwConfig, get_preset, load_config
+
+#: the bus-wrapped tops: the AXI4-Lite bridge, the UART link of a board
+BUS_TOP_NAMES = {"axil": AXIL_TOP_NAMES, "uart": UART_TOP_NAMES}
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -32,7 +35,7 @@ GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
 __all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES",
            "STREAM_BULK_CASES", "CLAMP_CONFIG", "MIN_COMPARED_UPDATES",
-           "cosim_config", "ensure_verilog", "failed_tests"]
+           "cosim_config", "ensure_verilog", "ensure_axil_verilog", "failed_tests"]
 
 
 class CosimFailed(AssertionError):
@@ -120,6 +123,19 @@ def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str, stream_lanes: int = 1) 
     return True
 
 
+def ensure_axil_verilog(cfg: HwConfig, vdir: Path, kind: str, bus: str = "axil") -> Path:
+    """Export the ``kind`` core behind its AXI4-Lite bridge (``bus="uart"``: behind the UART
+    link) into ``vdir`` unless it was exported from the same sources and configuration (a stamp
+    per top); returns the Verilog's path."""
+    top = BUS_TOP_NAMES[bus][kind]
+    stamp, fingerprint = vdir / f"{top}.sha256", _generator_fingerprint(cfg)
+    path = vdir / f"{top}.v"
+    if not (stamp.exists() and stamp.read_text() == fingerprint and path.exists()):
+        export_axil(cfg, vdir, kind, bus=bus)
+        stamp.write_text(fingerprint)
+    return path
+
+
 def _prepare_env(sim: str) -> None:
     path = [str(Path(sys.executable).parent)]
     if sim == "verilator":
@@ -142,14 +158,17 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
               seed: int = 0, max_sweeps: int = 3, token_runs: int = 4, token_sweeps: int = 40,
               waves: bool | None = None, testcase: str | None = None, bench_sweeps: int = 100,
               verilog_dir: Path | None = None, build_dir: Path | None = None,
-              lanes: int = 1) -> dict[str, float]:
+              lanes: int = 1, bus: str | None = None) -> dict[str, float]:
     """Build (if needed) and run the cocotb tests of ``kind`` ("onehot", "dense" or "tree") for
     ``cfg`` on ``sim``; returns the report (compared updates per test, measured figures).
 
     ``verilog_dir``: simulate the Verilog there as it is (``<top>.v`` and ``config.json``)
     instead of exporting into build/verilog/<config_name>; ``build_dir``: where the simulator
     builds (default build/sim/<sim>/<config_name>/<kind>); ``lanes``: the stream core's L (its
-    Verilog and builds in folders of their own, ``<config_name>-L<lanes>``).
+    Verilog and builds in folders of their own, ``<config_name>-L<lanes>``). ``bus="axil"``: the
+    core behind its AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``;
+    ``bus="uart"``: behind the UART link of a board (``pbit_<kind>_uart``), tested by
+    ``sim.tb_uart`` (both with the default L = 1).
 
     Raises
     ------
@@ -163,15 +182,24 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
     waves = os.environ.get("WAVES") == "1" if waves is None else waves
     _prepare_env(sim)
+    if bus not in (None, "axil", "uart"):
+        raise ValueError(f"bus must be None, 'axil' or 'uart', got {bus!r}")
+    if bus and lanes != 1:
+        raise ValueError(f"the bus-wrapped tops are built with one lane, got lanes={lanes}")
     if lanes != 1:
         config_name = f"{config_name}-L{lanes}"
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / config_name
-        ensure_verilog(cfg, vdir, kind, stream_lanes=lanes)
-    top = TOP_NAMES[kind]
+        if bus:
+            ensure_axil_verilog(cfg, vdir, kind, bus)
+        else:
+            ensure_verilog(cfg, vdir, kind, stream_lanes=lanes)
+    top = BUS_TOP_NAMES[bus][kind] if bus else TOP_NAMES[kind]
+    test_module = f"sim.tb_{bus}" if bus else f"sim.tb_{kind}"
     if build_dir is None:
-        build_dir = BUILD / "sim" / sim / config_name / (kind + ("-waves" if waves else ""))
+        build_dir = BUILD / "sim" / sim / config_name / (
+            kind + (f"-{bus}" if bus else "") + ("-waves" if waves else ""))
     runner = get_runner(sim)
     runner.build(sources=[vdir / f"{top}.v"], hdl_toplevel=top, build_dir=build_dir,
                  always=False, timescale=("1ns", "1ps"), waves=waves,
@@ -188,7 +216,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     try:
         # cocotb's runner exits (SystemExit) on a failure only under pytest; the results file
         # is read here in every case.
-        runner.test(hdl_toplevel=top, test_module=f"sim.tb_{kind}", build_dir=build_dir,
+        runner.test(hdl_toplevel=top, test_module=test_module, build_dir=build_dir,
                     test_dir=build_dir, extra_env=env, waves=waves, testcase=testcase,
                     results_xml=str(results))
     except SystemExit as exit_:
@@ -218,12 +246,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--programs", type=int, default=20)
     parser.add_argument("--testcase", default=None, help="run only this cocotb test")
     parser.add_argument("--lanes", type=int, default=1, help="the stream core's lanes")
+    parser.add_argument("--bus", choices=("axil", "uart"), default=None,
+                        help="the core behind its AXI4-Lite bridge, or its UART link")
     args = parser.parse_args(argv)
     cfg = cosim_config(args.config) if args.config in ("v1024", "clamp") \
         else load_config(args.config)
     try:
         counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
-                           programs=args.programs, testcase=args.testcase, lanes=args.lanes)
+                           programs=args.programs, testcase=args.testcase, lanes=args.lanes,
+                           bus=args.bus)
     except CosimFailed as err:
         parser.exit(1, f"python -m sim.runner: {err}\n")
     print(json.dumps(counts, indent=2))

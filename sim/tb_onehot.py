@@ -7,7 +7,7 @@ import time
 import cocotb
 
 from pysampler.contract.program import onehot_program
-from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rows import synthetic_logits
 
 from .checks import keep_runs, realistic_tokens, run_and_compare
 from .env import env_int, report_updates, report_value

@@ -12,7 +12,7 @@ from pysampler.contract.regmap import Core, Err, Region
 from pysampler.contract.rng import derive_state
 from pysampler.contract.tree_format import tree_clocks, tree_config
 from pysampler.engines.tree import tree_draw, tree_program
-from pysampler.experiments.logitsets import synthetic_logits
+from pysampler.contract.rows import synthetic_logits
 
 from .compare import CompareError, compare_draw
 from .env import env_config, env_int, report_updates

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "pysampler"
 
 # Lower layers first; a module may import its own layer and the layers before it, never after.
-LAYERS = ["contract", "engines", "tsu", "samplers", "analysis", "llm", "nn", "experiments", "cli",
-          "__main__"]
+LAYERS = ["contract", "engines", "tsu", "device", "samplers", "analysis", "llm", "nn",
+          "experiments", "cli", "__main__"]
 
 
 def _module_name(path: Path) -> str:
@@ -211,3 +211,12 @@ def test_public_names_resolve_lazily():
             "print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_sim_sits_below_the_experiments():
+    """The test benches draw their rows from the contract (contract.rows), not the experiments."""
+    hits = [f"{path.relative_to(ROOT)}" for path in (ROOT / "sim").rglob("*.py")
+            if any(target.startswith(("pysampler.experiments", "pysampler.analysis",
+                                      "pysampler.llm", "pysampler.cli"))
+                   for target in _imports(path))]
+    assert hits == []

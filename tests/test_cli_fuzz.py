@@ -37,6 +37,8 @@ BY_TYPE = {
     cli._lambda_schedule: st.one_of(NON_POSITIVE, st.sampled_from(
         ["1,2,3,4,5,6,7,8,9", "1,,2", "1,-2", ",", "2,nan"]), NUMBER_TEXT),
     float: st.sampled_from(["-1", "0", "1.5", "nan", "inf", "x", ""]),
+    cli._transport: st.sampled_from(["", "fpga", "Verilator", "serial:", "serial:/dev/x@",
+                                     "serial:/dev/x@fast", "serial:/dev/x@0"]),
 }
 BY_FLAG = {
     "--config": st.sampled_from(["nosuch", "missing.json", "null.json", "five.json",
@@ -50,6 +52,7 @@ BY_FLAG = {
     "--saturated": st.sampled_from(["nosuch", "huge"]),
     "--fpga-report": st.sampled_from(["missing.md", "blocker/fpga.md", "", "."]),
     "--sections": st.sampled_from(["nosuch", "exact,gpu", "", ",", "speed;anneal", "EXACT"]),
+    "--board": st.sampled_from(["nosuch", "ulx3s-99f", "", "orangecrab"]),
 }
 #: per flag, what a valid run would need besides the bad value, so that only that value is wrong
 #: (a top-p past 1 only matters once top-k is off; the rest stay at their defaults)

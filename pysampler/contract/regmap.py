@@ -6,13 +6,17 @@ whether writing it leaves a kept chain stale (KEEP). :class:`CoreMap` lays the r
 core out for one build (``CoreMap.of(Core.ONEHOT, cfg)``): the addresses, the resolved widths,
 resets and bounds. From it come
 
-- the RTL decoder (``hw.control.program_port`` loops over a core's map),
+- the RTL decoder, writes and reads (``hw.control.program_port`` loops over a core's map),
+- the AXI4-Lite bridge of every core (``hw.axi``: the same registers at byte address 4 x word),
 - the test benches' bus accesses (``sim.bus.ProgBus.write(("H", i), value)``),
-- the Markdown table of ``docs/hardware.md`` (:func:`markdown`, :func:`update_docs`; ``pysampler
-  docs``),
+- the host driver's accesses (``pysampler.device``: ``Device.write("N_ACTIVE", 5)``, ``read``),
+- the Markdown tables of ``docs/hardware.md`` and the C header (``pysampler.device.regdoc``,
+  written by ``pysampler docs``).
 
-and later a bus bridge (AXI-Lite: the same registers at byte addresses), a C header and host-driver
-constants can be generated the same way.
+Readable registers: the control registers read back what was written, the seed words read the
+generator's current state, and the status registers (STATUS, ERR, TOKEN, POPCOUNT, RUNS, CYCLES,
+CORE_ID, CAPACITY) read the core. A read has no side effect; a read of an address the map does not
+hold as readable is refused (the bus answers SLVERR) and raises no flag.
 
 Layout: an address is ``region << offset_bits | offset`` (:func:`address`), ``REGION_BITS`` of
 region above ``offset_bits`` of offset (:func:`offset_bits`: the dense core's J matrix needs two
@@ -31,8 +35,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from math import ceil, log2
-from pathlib import Path
 from typing import Callable, Iterator, Union
 
 from .config import HwConfig
@@ -43,13 +47,10 @@ from .rng import derive_state
 __all__ = [
     "DATA_BITS", "REGION_BITS", "SWEEPS_BITS", "SCHEDULE_DEPTH", "ERR_BITS",
     "Core", "Region", "Access", "Storage", "Check", "Phase", "TreePhase", "StreamPhase", "Init", "Err",
-    "INIT_CORES", "INIT_CODES", "ERR_DOCS", "err_flags", "Quantity", "Offsets", "Register", "REGISTERS",
-    "MapParams", "CoreMap", "Ref", "accepts_init", "index_bits", "offset_bits", "address",
-    "markdown", "update_docs", "DOC_FILES",
-    # the names before the map was data (offsets and codes, derived from it)
-    "REGION_H", "REGION_REG", "REGION_STATE", "REGION_J", "REG_COUPLING", "REG_N_ACTIVE",
-    "REG_SEED_LO", "REG_SEED_HI", "REG_CLEAR_ERR", "REG_SCHED_LEN", "sched_offset_reg",
-    "sched_coupling_reg",
+    "Status", "Field",
+    "INIT_CORES", "INIT_CODES", "ERR_DOCS", "STATUS_DOCS", "err_flags", "Quantity", "Offsets",
+    "Register", "REGISTERS", "MapParams", "CoreMap", "Ref", "accepts_init", "index_bits",
+    "offset_bits", "address", "CORE_ID_MAGIC", "MAP_VERSION", "core_id",
 ]
 
 DATA_BITS = 32
@@ -74,6 +75,11 @@ class Core(str, enum.Enum):
         """Name of the core's Verilog module."""
         return f"pbit_{self.value}"
 
+    @property
+    def code(self) -> int:
+        """The core's number in CORE_ID (1, 2, ... in declaration order; a new core appends)."""
+        return list(Core).index(self) + 1
+
 
 class Region(enum.IntEnum):
     """The address's top ``REGION_BITS``."""
@@ -85,10 +91,20 @@ class Region(enum.IntEnum):
 
 
 class Access(enum.Enum):
-    """What a bus write does (the port has no reads: state comes out on the core's own ports)."""
+    """What a bus access does."""
 
-    W = "w"            # write-only: the value is kept
-    STROBE = "strobe"  # write-only: the write acts, the value is ignored
+    W = "w"            # write-only: the value is kept (the memories: h, J, y)
+    RW = "rw"          # written and read back (a seed word reads the generator's current state)
+    R = "r"            # read-only: a write is refused (Err.ADDR)
+    STROBE = "strobe"  # write-only: the write acts (on its data word's fields, if any)
+
+    @property
+    def readable(self) -> bool:
+        return self in (Access.RW, Access.R)
+
+    @property
+    def writable(self) -> bool:
+        return self is not Access.R
 
 
 class Storage(enum.Enum):
@@ -98,6 +114,8 @@ class Storage(enum.Enum):
     CORE = "core"        # the core's memory or state registers: the decoder checks, the core writes
     SEED = "seed word"   # one 32-bit word of the generator state; the last word's write loads it
     NONE = "none"        # a strobe
+    STATUS = "status"    # read-only: a signal of the core or of the decoder
+    CONST = "const"      # read-only: a constant of the build (its reset column)
 
 
 class Phase(enum.IntEnum):
@@ -153,6 +171,35 @@ class Err(enum.IntFlag):
 
 ERR_BITS = len(Err)
 
+
+class Status(enum.IntFlag):
+    """Bits of the STATUS register."""
+
+    BUSY = 1 << 0
+    DONE = 1 << 1
+    ERROR = 1 << 2
+    ONEHOT = 1 << 3
+
+
+STATUS_DOCS = {
+    Status.BUSY: "a run is under way",
+    Status.DONE: "the last run finished (until the next accepted start); the `irq` output is "
+                 "DONE while IRQ_ENABLE",
+    Status.ERROR: "an error flag is set (read ERR)",
+    Status.ONEHOT: "one-hot and dense cores: exactly one unit is on (POPCOUNT = 1); 0 on the "
+                   "other cores",
+}
+
+#: CORE_ID = CORE_ID_MAGIC << 16 | MAP_VERSION << 8 | Core.code ("PB": p-bit)
+CORE_ID_MAGIC = 0x5042
+#: the register map's version in CORE_ID; raised when an address or a field moves
+MAP_VERSION = 1
+
+
+def core_id(core: "Core | str") -> int:
+    """The CORE_ID register's value for ``core``."""
+    return CORE_ID_MAGIC << 16 | MAP_VERSION << 8 | Core(core).code
+
 ERR_DOCS = {
     Err.ADDR: "write to an address the core's map does not hold",
     Err.VALUE: "value the register does not accept (its `accepts` column)",
@@ -203,6 +250,7 @@ class MapParams:
     reset_state: int  # the generator after reset, derive_state(0, 0, cfg)
     n_edges: int = 0  # the graph core's edges (its topology); 0 for the other cores
     beta_depth: int = 0  # the graph core's beta-table entries; 0 for the other cores
+    core: "Core | None" = None  # which core (CORE_ID)
 
 
 @dataclass(frozen=True)
@@ -222,6 +270,7 @@ WEIGHT_BITS = Quantity("weight_bits", lambda p: p.weight_bits)
 DEPTH = Quantity("schedule_depth", lambda p: p.schedule_depth)
 N_EDGES = Quantity("n_edges", lambda p: p.n_edges)
 BETA_DEPTH = Quantity("beta_depth", lambda p: p.beta_depth)
+INDEX_BITS = Quantity("index_bits", lambda p: index_bits(p.n_pbits))
 
 
 def _value(number: Number, p: MapParams) -> int:
@@ -242,6 +291,7 @@ class Check(enum.Enum):
     BETA_HOLD = "1..65535"
     BETA_MANT = "1..2^BETA_MANT_BITS"
     BETA_EXP = "0..BETA_EXP_MAX"
+    START = "sweeps >= 1 and an init the core has (array cores)"
 
     @property
     def signed(self) -> bool:
@@ -250,7 +300,7 @@ class Check(enum.Enum):
 
     @property
     def error(self) -> Err:
-        return Err.SEED if self is Check.SEED else Err.VALUE
+        return {Check.SEED: Err.SEED, Check.START: Err.BAD_START}.get(self, Err.VALUE)
 
     def bounds(self, p: MapParams) -> tuple[int, int] | None:
         """Accepted range (inclusive) of the data word, None when any word is accepted (SEED:
@@ -307,6 +357,20 @@ class Offsets:
 
 
 @dataclass(frozen=True)
+class Field:
+    """A bit field of a register's data word: bits ``lsb`` .. ``lsb + width - 1``."""
+
+    name: str
+    lsb: int
+    width: int
+    doc: str = ""
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lsb
+
+
+@dataclass(frozen=True)
 class Register:
     """One register, or one array of registers (``count`` entries, or ``count`` x ``count`` for a
     matrix), of the programming port.
@@ -317,6 +381,9 @@ class Register:
     and N_ACTIVE of the last run. ``alias_of0``: entry 0 is that register (the same storage).
     ``word``: which 32-bit word of the generator state a SEED register holds; the word holding
     the top bit loads the generator, words past it do not exist in the build.
+    ``fields``: the named bit
+    fields of the data word (the C header has a shift and mask for each). ``busy_flag``: the flag
+    a write while busy raises (the write is refused).
     """
 
     name: str
@@ -334,6 +401,8 @@ class Register:
     keep_stale: bool = False
     alias_of0: str | None = None
     word: int = 0
+    fields: tuple[Field, ...] = ()
+    busy_flag: Err = Err.BUSY_WRITE
 
     @property
     def is_array(self) -> bool:
@@ -353,6 +422,13 @@ _DENSE = frozenset({Core.DENSE})
 _GRAPH = frozenset({Core.GRAPH})
 _SHARED = _ALL - _GRAPH  # the one shared port of the cores with one generator and N_ACTIVE
 _MEMORY = _ALL - {Core.STREAM}  # cores that hold their logits (the stream core holds none)
+_ARRAY = frozenset({Core.ONEHOT, Core.DENSE})
+_FIELDS_START = (Field("SWEEPS", 0, SWEEPS_BITS, "sweeps of the run, >= 1 (array cores)"),
+                 Field("INIT", SWEEPS_BITS, 2, "init policy, `Init` (array cores)"))
+
+
+def _flag_fields(flags) -> tuple[Field, ...]:
+    return tuple(Field(flag.name, flag.bit_length() - 1, 1) for flag in flags)
 
 
 def _scalar(offset: int) -> Offsets:
@@ -363,34 +439,66 @@ REGISTERS: tuple[Register, ...] = (
     Register("H", Region.H, Offsets(), Access.W, Storage.CORE, WEIGHT_BITS, None, Check.WEIGHT,
              _MEMORY, "bias h[i] of unit i (the tree core: leaf i's log-mass, tree format)",
              count=N_PBITS, index_name="i"),
-    Register("COUPLING", Region.REG, _scalar(0), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
+    Register("COUPLING", Region.REG, _scalar(0), Access.RW, Storage.FLOPS, WEIGHT_BITS, 0,
              Check.WEIGHT, _SHARED, "coupling j = q(-2 lambda) of schedule entry 0 (the same "
              "register as SCHED_COUPLING[0]); dense, tree and stream cores accept it and "
              "ignore it",
              keep_stale=True),
-    Register("N_ACTIVE", Region.REG, _scalar(1), Access.W, Storage.FLOPS,
+    Register("N_ACTIVE", Region.REG, _scalar(1), Access.RW, Storage.FLOPS,
              Quantity("bits(n_pbits)", lambda p: p.n_pbits.bit_length()), N_PBITS, Check.N_ACTIVE,
              _SHARED, "units in use (tree: leaves at or past it are empty; stream: the row "
              "length V, n_pbits = the core's max_vocab)", keep_stale=True),
-    Register("SEED_LO", Region.REG, _scalar(2), Access.W, Storage.SEED, 32,
+    Register("SEED_LO", Region.REG, _scalar(2), Access.RW, Storage.SEED, 32,
              Quantity("low word of derive_state(0, 0)", lambda p: p.reset_state & 0xFFFFFFFF),
              Check.SEED, _SHARED, "generator state bits 31..0; loads the generator when "
-             "rng_bits <= 32", word=0),
-    Register("SEED_HI", Region.REG, _scalar(3), Access.W, Storage.SEED,
+             "rng_bits <= 32; reads the generator's current state", word=0),
+    Register("SEED_HI", Region.REG, _scalar(3), Access.RW, Storage.SEED,
              Quantity("rng_bits - 32", lambda p: max(p.rng_bits - 32, 0)), None, Check.SEED, _SHARED,
              "generator state bits rng_bits-1..32 (only when rng_bits > 32); loads "
-             "{SEED_HI, SEED_LO}", word=1),
+             "{SEED_HI, SEED_LO}; reads the generator's current state", word=1),
     Register("CLEAR_ERR", Region.REG, _scalar(4), Access.STROBE, Storage.NONE, 0, None,
              Check.ANY, _ALL, "clears the sticky error flags"),
-    Register("SCHED_LEN", Region.REG, _scalar(5), Access.W, Storage.FLOPS,
+    Register("SCHED_LEN", Region.REG, _scalar(5), Access.RW, Storage.FLOPS,
              Quantity("bits(schedule_depth)", lambda p: p.schedule_depth.bit_length()), 1,
              Check.SCHED_LEN, _ONEHOT, "entries T of the lambda schedule"),
-    Register("SCHED_OFFSET", Region.REG, Offsets(8, 2), Access.W, Storage.FLOPS, WEIGHT_BITS, 0,
+    Register("SCHED_OFFSET", Region.REG, Offsets(8, 2), Access.RW, Storage.FLOPS, WEIGHT_BITS, 0,
              Check.WEIGHT, _ONEHOT, "bias offset of schedule entry t", count=DEPTH,
              index_name="t"),
-    Register("SCHED_COUPLING", Region.REG, Offsets(9, 2), Access.W, Storage.FLOPS, WEIGHT_BITS,
+    Register("SCHED_COUPLING", Region.REG, Offsets(9, 2), Access.RW, Storage.FLOPS, WEIGHT_BITS,
              0, Check.WEIGHT, _ONEHOT, "coupling of schedule entry t (t = 0: COUPLING)",
              count=DEPTH, index_name="t", keep_stale=True, alias_of0="COUPLING"),
+    # status and control every core has: TOKEN and POPCOUNT at the offsets the graph core's beta
+    # registers take there, the rest in 24..31 (free on every core)
+    Register("TOKEN", Region.REG, _scalar(6), Access.R, Storage.STATUS, INDEX_BITS, 0,
+             Check.ANY, _SHARED, "the token of the last run (array cores: XOR of the indices of "
+             "the units on, the token when STATUS.ONEHOT)"),
+    Register("POPCOUNT", Region.REG, _scalar(7), Access.R, Storage.STATUS,
+             Quantity("bits(n_pbits)", lambda p: p.n_pbits.bit_length()), 0, Check.ANY, _ARRAY,
+             "units on"),
+    Register("START", Region.REG, _scalar(24), Access.STROBE, Storage.NONE, SWEEPS_BITS + 2,
+             None, Check.START, _ALL, "starts a run (as the `start` port): the array cores take "
+             "SWEEPS and INIT from the data word, the tree and stream cores ignore it; refused "
+             "while busy (BUSY_START) and, on the array cores, with sweeps = 0 or an init the "
+             "core lacks (BAD_START)", fields=_FIELDS_START, busy_flag=Err.BUSY_START),
+    Register("IRQ_ENABLE", Region.REG, _scalar(25), Access.RW, Storage.FLOPS, 1, 0, Check.BIT,
+             _ALL, "1: the `irq` output follows STATUS.DONE"),
+    Register("STATUS", Region.REG, _scalar(26), Access.R, Storage.STATUS, len(Status), 0,
+             Check.ANY, _ALL, "run and error status, `Status` bits",
+             fields=_flag_fields(Status)),
+    Register("ERR", Region.REG, _scalar(27), Access.R, Storage.STATUS, ERR_BITS, 0, Check.ANY,
+             _ALL, "the sticky error flags, `Err` bits (the `err` port)",
+             fields=_flag_fields(Err)),
+    Register("RUNS", Region.REG, _scalar(28), Access.R, Storage.STATUS, 32, 0, Check.ANY, _ALL,
+             "runs finished since reset (modulo 2^32)"),
+    Register("CYCLES", Region.REG, _scalar(29), Access.R, Storage.STATUS, 32, 0, Check.ANY, _ALL,
+             "clocks the last run was busy, from its accepted start to done (saturates at "
+             "2^32 - 1; the stream core's include those it waited for logits)"),
+    Register("CORE_ID", Region.REG, _scalar(30), Access.R, Storage.CONST, 32,
+             Quantity("core_id(core)", lambda p: core_id(p.core)), Check.ANY, _ALL,
+             f"0x{CORE_ID_MAGIC:04X} << 16 | MAP_VERSION << 8 | core code "
+             f"({', '.join(f'{c.value} {c.code}' for c in Core)})"),
+    Register("CAPACITY", Region.REG, _scalar(31), Access.R, Storage.CONST, 32, N_PBITS, Check.ANY,
+             _ALL, "n_pbits of the build: units, leaves, or the stream core's longest row"),
     Register("STATE", Region.STATE, Offsets(), Access.W, Storage.CORE, 1, None, Check.BIT,
              _DENSE | _GRAPH, "y[i], the initial state for init = GIVEN", count=N_PBITS,
              index_name="i"),
@@ -436,14 +544,19 @@ def index_bits(n_pbits: int) -> int:
     return max(1, ceil(log2(n_pbits))) if n_pbits > 1 else 1
 
 
+@lru_cache(maxsize=1)
+def _last_reg_offset() -> int:
+    """The highest REG offset of the cores that share one layout (the full schedule table, the
+    status registers; the graph core lays out its own)."""
+    return max(reg.offsets.of(SCHEDULE_DEPTH - 1 if reg.is_array else 0, 1)
+               for reg in REGISTERS if reg.region is Region.REG and reg.cores - _GRAPH)
+
+
 def offset_bits(n_pbits: int, dense: bool) -> int:
-    """Width of the offset field: room for J[i][j] (dense) or for h[i] and the registers (the
-    full schedule table, whatever a core's schedule depth)."""
-    bits = index_bits(n_pbits)
-    if dense:
-        return max(2 * bits, 3)
-    last = _BY_NAME["SCHED_COUPLING"].offsets.of(SCHEDULE_DEPTH - 1, n_pbits)
-    return max(bits, last.bit_length())
+    """Width of the offset field: room for J[i][j] (dense) or h[i], and for every register of
+    the REG region (the full schedule table and the status registers, whatever the core)."""
+    bits = 2 * index_bits(n_pbits) if dense else index_bits(n_pbits)
+    return max(bits, _last_reg_offset().bit_length())
 
 
 def address(region: int, offset: int, n_pbits: int, dense: bool) -> int:
@@ -493,7 +606,7 @@ class CoreMap:
         depth = (SCHEDULE_DEPTH if schedule_depth is None else schedule_depth) \
             if core is Core.ONEHOT else 0
         p = MapParams(n, cfg.weight_bits, cfg.rng_bits, depth, derive_state(0, 0, cfg),
-                      edges, beta_depth)
+                      edges, beta_depth, core)
         present = tuple(reg for reg in REGISTERS if core in reg.cores
                         and _value(reg.count, p) > 0 and 32 * reg.word < p.rng_bits)
         return cls(core, p, present)
@@ -583,80 +696,32 @@ class CoreMap:
         bounds = self.bounds(self[name])
         return bounds is None or bounds[0] <= value <= bounds[1]
 
+    def readable(self) -> list[Register]:
+        """The registers a bus may read."""
+        return [reg for reg in self.registers if reg.access.readable]
+
+    def value(self, reg: Register) -> int | None:
+        """A CONST register's value (None for the others)."""
+        return self.reset(reg) if reg.storage is Storage.CONST else None
+
+    def field(self, name: str, field: str) -> Field:
+        for f in self[name].fields:
+            if f.name == field:
+                return f
+        raise KeyError(f"register {name} has no field {field!r}")
+
+    def pack(self, name: str, **fields: int) -> int:
+        """A data word of register ``name`` from its fields' values (each checked to fit)."""
+        word = 0
+        for key, value in fields.items():
+            f = self.field(name, key)
+            if not 0 <= int(value) < 1 << f.width:
+                raise ValueError(f"{name}.{key} must be in [0, {1 << f.width}), got {value}")
+            word |= int(value) << f.lsb
+        return word
+
     def seed_words(self, state: int) -> list[tuple[str, int]]:
         """The writes that load generator state ``state``, the loading word last."""
         words = sorted((reg for reg in self.registers if reg.storage is Storage.SEED),
                        key=lambda reg: reg.word)
         return [(reg.name, (state >> (32 * reg.word)) & 0xFFFFFFFF) for reg in words]
-
-
-# --- the names before the map was data -----------------------------------------------------------
-REGION_H, REGION_REG, REGION_STATE, REGION_J = Region.H, Region.REG, Region.STATE, Region.J
-(REG_COUPLING, REG_N_ACTIVE, REG_SEED_LO, REG_SEED_HI, REG_CLEAR_ERR, REG_SCHED_LEN) = (
-    _BY_NAME[name].offsets.base
-    for name in ("COUPLING", "N_ACTIVE", "SEED_LO", "SEED_HI", "CLEAR_ERR", "SCHED_LEN"))
-
-
-def sched_offset_reg(entry: int) -> int:
-    """REG offset of schedule entry ``entry``'s bias offset."""
-    return _BY_NAME["SCHED_OFFSET"].offsets.of(entry, 1)
-
-
-def sched_coupling_reg(entry: int) -> int:
-    """REG offset of schedule entry ``entry``'s coupling."""
-    return _BY_NAME["SCHED_COUPLING"].offsets.of(entry, 1)
-
-
-# --- docs ----------------------------------------------------------------------------------------
-ROOT = Path(__file__).resolve().parents[2]
-DOC_FILES = (ROOT / "docs" / "hardware.md",)
-BEGIN, END = "<!-- regmap:begin -->", "<!-- regmap:end -->"
-
-
-def _cell(value: object) -> str:
-    return "-" if value is None else str(value).replace("|", "\\|")
-
-
-def _cores(cores: frozenset[Core]) -> str:
-    return "all" if cores == _ALL else ", ".join(c.value for c in Core if c in cores)
-
-
-def markdown() -> str:
-    """The register map, the error flags and the init codes as Markdown tables."""
-    lines = ["| register | region | offset | access | width | reset | accepts | cores | KEEP "
-             "| meaning |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for reg in REGISTERS:
-        offset = reg.offsets.text(reg.index_name)
-        width = "-" if reg.width == 0 else _cell(reg.width)
-        lines.append(
-            f"| `{reg.label}` | {int(reg.region)} {reg.region.name} | {offset} | "
-            f"{reg.access.value} | {width} | {_cell(reg.reset)} | {reg.check.value} | "
-            f"{_cores(reg.cores)} | {'stale' if reg.keep_stale else ''} | {_cell(reg.doc)} |")
-    lines += ["", "| `err` bit | flag | set by (the action is ignored) |", "| --- | --- | --- |"]
-    lines += [f"| {flag.bit_length() - 1} | `{flag.name}` | {doc} |"
-              for flag, doc in ERR_DOCS.items()]
-    lines += ["", "| `init` | policy | cores |", "| --- | --- | --- |"]
-    lines += [f"| {int(code)} | `{code.name}` | {_cores(INIT_CORES[code])} |" for code in Init]
-    return "\n".join(lines)
-
-
-def _with_block(text: str, path: Path) -> str:
-    start, stop = text.find(BEGIN), text.find(END)
-    if start < 0 or stop < start:
-        raise ValueError(f"{path}: no {BEGIN} ... {END} block")
-    return text[:start + len(BEGIN)] + "\n" + markdown() + "\n" + text[stop:]
-
-
-def update_docs(check: bool = False) -> list[Path]:
-    """Rewrite the generated block (between ``<!-- regmap:begin -->`` and ``<!-- regmap:end
-    -->``) of each of :data:`DOC_FILES`; returns the files that were out of date. With ``check``
-    nothing is written."""
-    stale = []
-    for path in DOC_FILES:
-        text = path.read_text()
-        new = _with_block(text, path)
-        if new != text:
-            stale.append(path)
-            if not check:
-                path.write_text(new)
-    return stale

@@ -57,6 +57,11 @@ class StreamRow:
         """The logits in the accumulator format, ``q << A`` (int64)."""
         return self.q << self.fmt.acc_shift
 
+    def register_writes(self) -> list[tuple]:
+        """The stream core's programming writes: N_ACTIVE (the row length; the logits stream
+        in with the run)."""
+        return [("N_ACTIVE", self.size)]
+
 
 def _host_rows(logits: Any, temperature: float, fmt: StreamFormat, name: str) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)

@@ -38,8 +38,9 @@ from ..contract.rng import rng_draw, rng_spec
 from ..contract.tree_format import (DEFAULT_GUARD_BITS, DEFAULT_LUT_GUARD_BITS, logadd_table,
                                     tree_config, tree_depth)
 
-__all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_token_probs", "TreeTrace", "tree_draw",
-           "tree_masses_batch", "tree_draw_batch", "tree_draw_many", "tree_token_probs_batch"]
+__all__ = ["EMPTY", "TreeProgram", "tree_program", "tree_from_leaves", "tree_token_probs",
+           "TreeTrace", "tree_draw", "tree_masses_batch", "tree_draw_batch", "tree_draw_many",
+           "tree_token_probs_batch"]
 
 EMPTY = np.iinfo(np.int64).min  # marks an empty subtree (never a real fixed-point value)
 
@@ -67,6 +68,11 @@ class TreeProgram:
     def depth(self) -> int:
         return int(np.log2(self.padded))
 
+    def register_writes(self) -> list[tuple]:
+        """The tree core's programming writes: N_ACTIVE and the leaves (H[i], tree format)."""
+        leaves = self.masses[self.padded:self.padded + self.n_leaves]
+        return [("N_ACTIVE", self.n_leaves)] + [(("H", i), int(v)) for i, v in enumerate(leaves)]
+
 
 def tree_program(logits: Any, temperature: float, cfg: HwConfig,
                  guard_bits: int = DEFAULT_GUARD_BITS,
@@ -80,14 +86,25 @@ def tree_program(logits: Any, temperature: float, cfg: HwConfig,
         raise ValueError(f"{z.size} tokens kept but the tree has n_pbits={cfg.n_pbits} leaves; "
                          f"pass top_k <= {cfg.n_pbits}")
     q = quantize(field_values(z, cfg), tcfg.frac_bits, tcfg.weight_bits, name="logits")
-    padded = 1 << tree_depth(cfg.n_pbits)
+    return tree_from_leaves(q.values, tcfg, cfg.n_pbits, q.n_saturated)
+
+
+def tree_from_leaves(leaves: np.ndarray, tcfg: HwConfig, n_pbits: int,
+                     n_saturated: int = 0) -> TreeProgram:
+    """The program of quantized leaves (tree format ``tcfg``, at most ``n_pbits``): the leaves
+    reduced bottom up with the log-add table, as the core's REDUCE phase does."""
+    leaves = np.asarray(leaves, dtype=np.int64)
+    padded = 1 << tree_depth(n_pbits)
+    if not 1 <= leaves.size <= padded:
+        raise ValueError(f"a tree of n_pbits={n_pbits} takes 1..{padded} leaves, got "
+                         f"{leaves.size}")
     masses = np.full(2 * padded, EMPTY, dtype=np.int64)
-    masses[padded:padded + z.size] = q.values
+    masses[padded:padded + leaves.size] = leaves
     table = logadd_table(tcfg)
     for k in range(padded - 1, 0, -1):
         masses[k] = _logadd(int(masses[2 * k]), int(masses[2 * k + 1]), table,
                              tcfg.lut_shift)
-    return TreeProgram(tcfg, masses, int(z.size), padded, q.n_saturated)
+    return TreeProgram(tcfg, masses, int(leaves.size), padded, n_saturated)
 
 
 def _right_probability(program: TreeProgram, node: int, lut: np.ndarray) -> tuple[float, int]:

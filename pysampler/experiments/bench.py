@@ -25,7 +25,8 @@ from ..samplers.registry import make_sampler, sampler_kinds
 from .logitsets import synthetic_logits
 
 __all__ = ["run_benchmarks", "naive_random_scan", "llm_latency", "print_results", "thrml_sampler",
-           "thrml_rate", "graph_rates", "thrml_lattice", "GRAPH_CASES"]
+           "thrml_rate", "graph_rates", "thrml_lattice", "GRAPH_CASES", "device_rates",
+           "DEVICE_TRANSPORTS"]
 
 
 def _best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -329,3 +330,41 @@ def print_results(results: dict) -> None:
             row = results["llm"][name]
             print(f"{name:48s} {row['ms_per_token']:12.3f} {row['sampler_ms_per_token']:11.3f}")
         print(f"hw / softmax time per token: {results['llm']['hw_over_softmax']:.2f}x")
+
+
+#: transports of the device figures and the tokens each draws (the simulators are slower)
+DEVICE_TRANSPORTS = (("model", 200), ("icarus", 40), ("verilator", 200))
+
+
+def device_rates(cores: tuple[str, ...] = ("onehot", "tree", "stream"),
+                 transports: tuple = DEVICE_TRANSPORTS, config: str = "default",
+                 top_k: int = 64, vocab: int = 1000) -> dict:
+    """Tokens/s of the rtl sampler (every draw on a core through the host driver) per core and
+    transport: synthetic rows of ``vocab`` logits, top-k ``top_k`` (the stream core: the whole
+    row), the default chain policy; the transport is opened (and a simulator built) by a
+    warm-up token before the clock starts. A serial link needs a board: not measured here."""
+    from ..contract.config import get_preset
+    from ..contract.rows import synthetic_logits
+    from ..samplers.policy import ChainPolicy
+    from ..samplers.registry import make_sampler
+
+    cfg = get_preset(config)
+    rows = np.stack([synthetic_logits(vocab, seed) for seed in range(max(n for _, n in
+                                                                        transports) + 1)])
+    out: dict = {"config": config, "top_k": top_k, "vocab": vocab,
+                 "serial": "needs a board (make bitstream; transport serial:PORT)"}
+    for core in cores:
+        k = None if core == "stream" else top_k
+        for transport, tokens in transports:
+            sampler = make_sampler("rtl", cfg, ChainPolicy(), seed=1, core=core,
+                                   transport=transport)
+            try:
+                sampler.sample(rows[0], top_k=k)  # opens the link (builds a simulator once)
+                start = time.perf_counter()
+                for row in rows[1:tokens + 1]:
+                    sampler.sample(row, top_k=k)
+                seconds = time.perf_counter() - start
+            finally:
+                sampler.close()
+            out[f"{core}-{transport}"] = {"tokens": tokens, "tokens_per_s": tokens / seconds}
+    return out

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..contract.rows import LOGIT_SCALE, synthetic_logits  # the one definition, below sim/
+
 if TYPE_CHECKING:
     from ..contract.config import HwConfig
 
 __all__ = ["synthetic_logits", "random_ising", "LOGIT_SCALE", "check_vocab_size"]
 
-LOGIT_SCALE = 2.0
 
 
 def check_vocab_size(vocab_size: int, cfg: "HwConfig") -> int:
@@ -27,18 +28,6 @@ def check_vocab_size(vocab_size: int, cfg: "HwConfig") -> int:
         return check_int("vocab_size", vocab_size, 1, high)
     except ValueError as err:
         raise ValueError(f"{err} ({why})") from None
-
-
-def synthetic_logits(vocab_size: int, seed: int = 0, scale: float = LOGIT_SCALE) -> np.ndarray:
-    """Logits z_k ~ Normal(0, scale**2) i.i.d., float64 (V,).
-
-    Generator: ``numpy.random.default_rng([seed, vocab_size])`` (PCG64), so every V has its own
-    fixed set. With scale 2 the softmax has a few dominant tokens and a long tail, like an LM's
-    top-k distribution.
-    """
-    if vocab_size < 1:
-        raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
-    return np.random.default_rng([seed, vocab_size]).normal(0.0, scale, vocab_size)
 
 
 def random_ising(n: int, seed: int = 0, coupling_scale: float = 0.3, field_scale: float = 0.2

@@ -21,25 +21,32 @@ if TYPE_CHECKING:
     from .policy import ChainPolicy
 
 __all__ = ["register_sampler", "unregister_sampler", "make_sampler", "sampler_kinds",
-           "sampler_options", "sampler_help", "SamplerEntry"]
+           "sampler_help", "sampler_options", "SamplerEntry"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SamplerEntry:
+    """A registered kind: its class, one line of help, and whether it draws outside this process
+    (a simulator, a board: ``external``, left out of :func:`sampler_kinds` and ``--sampler all``
+    unless asked for)."""
+
     kind: str
     cls: type
     help: str
+    external: bool = False
 
 
 _REGISTRY: dict[str, SamplerEntry] = {}
 _DISCOVERED = False
 
 
-def register_sampler(kind: str, *, help: str = "") -> Callable[[T], T]:
+def register_sampler(kind: str, *, help: str = "", external: bool = False) -> Callable[[T], T]:
     """Class decorator: register a :class:`~pysampler.samplers.base.TokenSampler` subclass under
-    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all")."""
+    ``kind`` (a name for the command line: letters, digits, '-' and '_'; not "all"); ``external``:
+    it draws outside this process (see :class:`SamplerEntry`). Its options are its class's
+    ``options``."""
     if not kind or kind == "all" or not all(c.isalnum() or c in "-_" for c in kind):
         raise ValueError(f"sampler kind must be a non-empty name of letters, digits, '-' and '_' "
                          f"other than 'all', got {kind!r}")
@@ -49,7 +56,8 @@ def register_sampler(kind: str, *, help: str = "") -> Callable[[T], T]:
         if old is not None and old.cls.__qualname__ != cls.__qualname__:
             raise ValueError(f"sampler kind {kind!r} is already registered to "
                              f"{old.cls.__module__}.{old.cls.__qualname__}")
-        _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0])
+        _REGISTRY[kind] = SamplerEntry(kind, cls, help or (cls.__doc__ or "").split("\n")[0],
+                                       external)
         return cls
 
     return decorate
@@ -69,16 +77,17 @@ def _discover() -> None:
     _DISCOVERED = True
 
 
-def sampler_kinds() -> tuple[str, ...]:
-    """Every registered kind, in registration order."""
+def sampler_kinds(*, external: bool = False) -> tuple[str, ...]:
+    """Every registered kind that draws in this process, in registration order (``external``:
+    those that draw through a simulator or a board too)."""
     _discover()
-    return tuple(_REGISTRY)
+    return tuple(k for k, e in _REGISTRY.items() if external or not e.external)
 
 
-def sampler_help() -> dict[str, str]:
-    """kind -> one line of help."""
+def sampler_help(*, external: bool = True) -> dict[str, str]:
+    """kind -> one line of help (every kind; ``external=False``: the in-process ones)."""
     _discover()
-    return {k: e.help for k, e in _REGISTRY.items()}
+    return {k: e.help for k, e in _REGISTRY.items() if external or not e.external}
 
 
 def sampler_options(kind: str) -> tuple[str, ...]:

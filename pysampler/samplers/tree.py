@@ -67,12 +67,17 @@ class TreeSampler(TokenSampler):
         program = self.program_for(kept)
         if program.n_saturated:
             self.stats.saturated_tokens += 1
-        token, state, _ = tree_draw(program, self._lanes.get(self.seed, lane), self._lut)
+        token, state = self._draw_program(program, self._lanes.get(self.seed, lane))
         self._lanes.set(lane, state)
         self.stats.tokens += 1
         self.stats.attempts += 1
         self.stats.updates += program.depth
         return token
+
+    def _draw_program(self, program: TreeProgram, state: int) -> tuple[int, int]:
+        """One draw of ``program`` from generator state ``state``: (leaf, state after)."""
+        token, state, _ = tree_draw(program, state, self._lut)
+        return token, state
 
     def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
         """Every row at once (numba): the leaves, the reduction and the descent of each row, row b

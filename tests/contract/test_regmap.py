@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pysampler.contract import regmap as rm
+from pysampler.contract.maps import core_map
 from pysampler.contract.config import PRESETS, HwConfig
 from pysampler.contract.regmap import (REGISTERS, Access, Core, CoreMap, Err, Init, Phase, Region,
                                        Storage, TreePhase)
@@ -55,8 +56,18 @@ def test_resets_widths_and_checks_agree(core, cfg, depth):
                 assert 0 <= lo and hi < 1 << width, reg.name
             assert regmap.accepts(reg.name, lo) and regmap.accepts(reg.name, hi)
             assert not regmap.accepts(reg.name, lo - 1) and not regmap.accepts(reg.name, hi + 1)
-        if reg.access is Access.STROBE:
-            assert reg.storage is Storage.NONE and width == 0, reg.name
+        if reg.access is Access.STROBE:  # its width: the fields its data word carries
+            assert reg.storage is Storage.NONE, reg.name
+            assert width == sum(f.width for f in reg.fields), reg.name
+        assert reg.access.readable == (reg.storage in (Storage.FLOPS, Storage.SEED,
+                                                       Storage.STATUS, Storage.CONST)
+                                       and reg.access is not Access.W), reg.name
+        if reg.storage in (Storage.STATUS, Storage.CONST):
+            assert reg.access is Access.R and reg.region is Region.REG, reg.name
+        for f in reg.fields:  # fields inside the register, not overlapping
+            assert f.lsb + f.width <= width, (reg.name, f.name)
+        assert sum(f.width for f in reg.fields) == bin(
+            sum(f.mask for f in reg.fields)).count("1"), reg.name
         if reg.alias_of0:
             assert regmap[reg.alias_of0].check is reg.check
             assert regmap.reset(regmap[reg.alias_of0]) == reset
@@ -85,11 +96,15 @@ def test_the_address_layout_is_the_one_the_rtl_was_built_with():
     assert dense.offset_bits == 8
     assert dense.address(("J", (3, 5))) == (3 << 8) | (3 << 4) | 5
     assert dense.address(("STATE", 2)) == (2 << 8) | 2 and dense.address("N_ACTIVE") == 257
-    assert CoreMap.of(Core.DENSE, HwConfig(n_pbits=2)).offset_bits == 3
+    # the REG region holds 32 offsets on the shared layout (the status registers end at 31):
+    # the dense core below 8 units has 5 offset bits (3 and 4 before the readable registers)
+    assert CoreMap.of(Core.DENSE, HwConfig(n_pbits=2)).offset_bits == 5
+    assert [onehot.address(name) for name in ("TOKEN", "POPCOUNT", "START", "IRQ_ENABLE",
+                                              "STATUS", "ERR", "RUNS", "CYCLES", "CORE_ID",
+                                              "CAPACITY")] == [70, 71, *range(88, 96)]
     wide = CoreMap.of(Core.ONEHOT, PRESETS["wide"])
     assert [name for name, _ in wide.seed_words(1)] == ["SEED_LO", "SEED_HI"]
     assert wide.seed_words((5 << 32) | 7) == [("SEED_LO", 7), ("SEED_HI", 5)]
-    assert (rm.REGION_H, rm.REG_N_ACTIVE, rm.sched_coupling_reg(7)) == (0, 1, 23)
     assert rm.address(Region.REG, 1, 64, False) == onehot.address("N_ACTIVE")
 
 
@@ -104,7 +119,7 @@ def test_the_map_refuses_what_a_core_does_not_have():
     for bad in (("H", 16), ("H", -1), "H", ("N_ACTIVE", 0)):
         with pytest.raises(ValueError):
             onehot.address(bad)
-    assert 7 in onehot.free_offsets(Region.REG) and 5 not in onehot.free_offsets(Region.REG)
+    assert onehot.free_offsets(Region.REG) == [3]  # SEED_HI: only when rng_bits > 32
 
 
 def test_enums_carry_the_port_codes():
@@ -146,27 +161,31 @@ def test_the_graph_core_map_is_sized_by_its_topology():
     assert not graph.accepts("BETA_EXP", 8) and not graph.accepts("BETA_LEN", 17)
 
 
-def test_docs_hold_the_generated_table():
-    assert rm.update_docs(check=True) == []
-    table = rm.markdown()
-    assert all(f"`{reg.label}`" in table for reg in REGISTERS)
-    assert all(f"`{flag.name}`" in table for flag in Err)
-
-
-def test_update_docs_rewrites_only_a_stale_block(tmp_path, monkeypatch):
-    doc = tmp_path / "hardware.md"
-    doc.write_text(f"# Title\n\nprose\n\n{rm.BEGIN}\nold table\n{rm.END}\n\nmore prose\n")
-    monkeypatch.setattr(rm, "DOC_FILES", (doc,))
-    assert rm.update_docs(check=True) == [doc]
-    assert "old table" in doc.read_text()
-    assert rm.update_docs() == [doc]
-    text = doc.read_text()
-    assert "old table" not in text and rm.markdown() in text
-    assert text.startswith("# Title\n\nprose\n\n") and text.endswith(f"{rm.END}\n\nmore prose\n")
-    assert rm.update_docs() == [] and rm.update_docs(check=True) == []
-    doc.write_text("no markers\n")
-    with pytest.raises(ValueError, match="regmap:begin"):
-        rm.update_docs(check=True)
+def test_readable_registers_and_constants():
+    """What a bus can read: every register but the memories and the strobes; the constants;
+    START's fields; the core numbers in CORE_ID."""
+    cfg = HwConfig(n_pbits=16)
+    for core in Core:
+        regmap = core_map(core, cfg)
+        readable = {reg.name for reg in regmap.readable()}
+        assert {"STATUS", "ERR", "RUNS", "CYCLES", "CORE_ID", "CAPACITY", "IRQ_ENABLE"} <= readable
+        assert not readable & {"H", "J", "STATE", "CLEAR_ERR", "START"}
+        assert ("POPCOUNT" in readable) == (core in (Core.ONEHOT, Core.DENSE))
+        assert ("TOKEN" in readable) == (core is not Core.GRAPH)
+        assert regmap.value(regmap["CORE_ID"]) == rm.core_id(core) == 0x50420100 | core.code
+        assert regmap.value(regmap["CAPACITY"]) == regmap.params.n_pbits
+        assert regmap.value(regmap["STATUS"]) is None
+    assert len({core.code for core in Core}) == len(Core)
+    assert core_map(Core.STREAM, cfg).params.n_pbits == 65_536  # the stream format's max_vocab
+    onehot = CoreMap.of(Core.ONEHOT, cfg)
+    assert onehot.pack("START", SWEEPS=20, INIT=Init.KEEP) == 20 | 3 << 16
+    with pytest.raises(ValueError, match="SWEEPS"):
+        onehot.pack("START", SWEEPS=1 << 16)
+    with pytest.raises(KeyError):
+        onehot.field("START", "NOPE")
+    assert [f.name for f in onehot["ERR"].fields] == [flag.name for flag in Err]
+    assert [f.name for f in onehot["STATUS"].fields] == [flag.name for flag in rm.Status]
+    assert onehot["START"].busy_flag is Err.BUSY_START and onehot["H"].busy_flag is Err.BUSY_WRITE
 
 
 def test_the_map_loads_without_amaranth_cocotb_or_the_rest_of_pysampler():

@@ -1,7 +1,8 @@
 """The generated programming-port decoder (hw.control.program_port) against its one definition, the
 register map: in Amaranth's simulator, every register of every core takes the values its check
-accepts, refuses the others with the check's flag, every address the map leaves free is refused,
-and exactly the map's keep_stale registers make the next KEEP start fail."""
+accepts, refuses the others with the check's flag (and ``werr``), every address the map leaves free
+and every read-only register is refused, every readable register reads back what the map says,
+START starts a run, and exactly the map's keep_stale registers make the next KEEP start fail."""
 
 import pytest
 from amaranth.sim import Simulator
@@ -32,8 +33,11 @@ def _cases(regmap: CoreMap):
     """(what, address, value, expected err) for every register entry and free address."""
     cases = []
     for reg in regmap.registers:
-        if reg.storage is Storage.SEED:
-            continue  # loads are checked apart (a word's effect depends on the others)
+        if reg.storage is Storage.SEED or reg.name == "START":
+            continue  # loads and starts are checked apart (their effect depends on the rest)
+        if not reg.access.writable:
+            cases.append((f"read-only {reg.label}", regmap.address(reg.name), 1, Err.ADDR))
+            continue
         bounds = regmap.bounds(reg)
         for index in _entries(regmap, reg):
             address = regmap.address(reg.name if index is None else (reg.name, index))
@@ -58,12 +62,22 @@ def _simulate(dut, bench):
     sim.run()
 
 
-async def _write(ctx, dut, address: int, value: int) -> None:
+async def _write(ctx, dut, address: int, value: int) -> int:
+    """One write; returns ``werr`` of its clock."""
     ctx.set(dut.prog.addr, address)
     ctx.set(dut.prog.data, value & 0xFFFFFFFF)
     ctx.set(dut.prog.we, 1)
+    refused = ctx.get(dut.prog.werr)
     await ctx.tick()
     ctx.set(dut.prog.we, 0)
+    return refused
+
+
+async def _read(ctx, dut, address: int) -> tuple[int, int]:
+    """(rdata, rerr) of ``address`` (combinational)."""
+    ctx.set(dut.prog.raddr, address)
+    await ctx.delay(1e-9)
+    return ctx.get(dut.prog.rdata), ctx.get(dut.prog.rerr)
 
 
 async def _start(ctx, dut, init: Init | None = None) -> None:
@@ -92,8 +106,9 @@ def test_every_write_is_decoded_as_the_map_says(core, cfg):
 
     async def bench(ctx):
         for what, address, value, expected in cases:
-            await _write(ctx, dut, address, value)
+            refused = await _write(ctx, dut, address, value)
             seen.append((what, Err(ctx.get(dut.err)), Err(expected)))
+            seen.append((f"werr of {what}", refused, int(expected != 0)))
             await _write(ctx, dut, clear, 0)
             assert ctx.get(dut.err) == 0, f"CLEAR_ERR after {what}"
         for state, expected in ((0, Err.SEED), (1, Err(0)), (1 << (cfg.rng_bits - 1), Err(0))):
@@ -129,7 +144,8 @@ def test_init_codes_and_keep_staleness_follow_the_map(core):
         await _start(ctx, dut, Init.KEEP)
         seen.append(("KEEP after a run", bool(ctx.get(dut.err)), False))
         for reg in regmap.registers:
-            if reg.storage is Storage.SEED or reg.name == "CLEAR_ERR":
+            if reg.storage is Storage.SEED or reg.name in ("CLEAR_ERR", "START") \
+                    or not reg.access.writable:
                 continue
             for index in _entries(regmap, reg):
                 await _start(ctx, dut, Init.ZEROS)
@@ -144,3 +160,92 @@ def test_init_codes_and_keep_staleness_follow_the_map(core):
     _simulate(dut, bench)
     wrong = [case for case in seen if case[1] != case[2]]
     assert not wrong, wrong
+
+
+def _signed32(value: int) -> int:
+    return value - (1 << 32) if value >> 31 else value
+
+
+@pytest.mark.parametrize("core", list(CORES), ids=[c.value for c in CORES])
+def test_every_read_is_decoded_as_the_map_says(core):
+    """Control registers read back (signed ones sign-extended), seed words read the generator,
+    constants and status read their values, anything else sets rerr; a START write runs the
+    core: STATUS, RUNS and CYCLES follow; IRQ_ENABLE gates irq; a START while busy is refused
+    with BUSY_START."""
+    cfg = CONFIGS[1]
+    dut = CORES[core](cfg)
+    regmap = dut.regmap
+    seen = []
+    sweeps_core = core in (Core.ONEHOT, Core.DENSE)
+
+    async def bench(ctx):
+        def check(what, got, want):
+            seen.append((what, got, want))
+
+        for reg in regmap.readable():
+            for index in _entries(regmap, reg):
+                ref = reg.name if index is None else (reg.name, index)
+                address = regmap.address(ref)
+                if reg.storage is Storage.FLOPS:
+                    lo, hi = regmap.bounds(reg)
+                    for value in (lo, hi):
+                        await _write(ctx, dut, address, value)
+                        data, rerr = await _read(ctx, dut, address)
+                        check(f"{reg.label} {index} = {value}", (
+                            _signed32(data) if reg.check.signed else data, rerr), (value, 0))
+                elif reg.storage is Storage.CONST:
+                    check(reg.label, await _read(ctx, dut, address), (regmap.value(reg), 0))
+        for name, word in regmap.seed_words((0xDEAD << 32) | 0xBEEF1234):
+            await _write(ctx, dut, regmap.address(name), word)
+        check("SEED_LO reads the state", (await _read(ctx, dut, regmap.address("SEED_LO")))[0],
+              0xBEEF1234)
+        check("SEED_HI reads the state", (await _read(ctx, dut, regmap.address("SEED_HI")))[0],
+              0xDEAD)
+        for region in Region:  # memories and free offsets: rerr
+            free = regmap.free_offsets(region) if region in regmap.regions else [0]
+            for k in free[:2]:
+                check(f"read {region.name} {k}",
+                      (await _read(ctx, dut, regmap.raw_address(region, k)))[1], 1)
+        if core is not Core.STREAM:
+            check("read H", (await _read(ctx, dut, regmap.address(("H", 0))))[1], 1)
+        status, runs = regmap.address("STATUS"), regmap.address("RUNS")
+        check("STATUS after reset", (await _read(ctx, dut, status))[0], 0)
+        await _write(ctx, dut, regmap.address("N_ACTIVE"), 3)
+        if core is Core.TREE:
+            await _write(ctx, dut, regmap.address(("H", 0)), 0)
+        await _write(ctx, dut, regmap.address("IRQ_ENABLE"), 1)
+        start = regmap.pack("START", SWEEPS=2, INIT=Init.ZEROS) if sweeps_core else 0
+        check("START refused?", await _write(ctx, dut, regmap.address("START"), start), 0)
+        check("busy after START", ctx.get(dut.busy), 1)
+        check("START while busy", await _write(ctx, dut, regmap.address("START"), start), 1)
+        check("its flag", Err(ctx.get(dut.err)), Err.BUSY_START)
+        check("STATUS busy", (await _read(ctx, dut, status))[0] & 0b111, 0b101)
+        if core is Core.STREAM:
+            for k in range(3):
+                ctx.set(dut.logit.valid, 1)
+                ctx.set(dut.logit.last, k == 2)
+                await ctx.tick()
+            ctx.set(dut.logit.valid, 0)
+        for _ in range(100):
+            if not ctx.get(dut.busy):
+                break
+            await ctx.tick()
+        await _write(ctx, dut, regmap.address("CLEAR_ERR"), 0)
+        check("STATUS done", (await _read(ctx, dut, status))[0] & 0b111, 0b010)
+        check("RUNS", (await _read(ctx, dut, runs))[0], 1)
+        check("irq", ctx.get(dut.irq), 1)
+        await _write(ctx, dut, regmap.address("IRQ_ENABLE"), 0)
+        check("irq disabled", ctx.get(dut.irq), 0)
+        cycles = (await _read(ctx, dut, regmap.address("CYCLES")))[0]
+        expected = {Core.ONEHOT: 3 + 2 * 3, Core.DENSE: 3 + 2 * 3}.get(core)
+        if expected is not None:
+            check("CYCLES", cycles, expected)
+        else:
+            check("CYCLES > 0", cycles > 0, True)
+        token = (await _read(ctx, dut, regmap.address("TOKEN")))[0]
+        check("TOKEN is the token port", token, ctx.get(dut.token))
+
+    _simulate(dut, bench)
+    wrong = [case for case in seen if case[1] != case[2]]
+    assert not wrong, wrong
+    assert len(seen) > 20
