@@ -74,7 +74,7 @@ class GraphPlan:
     exact_sweeps: int
     onsager_side: int
     onsager_betas: tuple[float, ...]
-    onsager_configs: tuple[tuple[str, HwConfig | None, bool], ...]
+    onsager_configs: tuple[tuple[str, HwConfig | None], ...]
     onsager_chains: int
     onsager_burn_in: int
     onsager_samples: int
@@ -88,14 +88,13 @@ class GraphPlan:
     speed_repeats: int
 
 
-# (name, HwConfig or None for float, h' from the rounded couplings) of the Onsager rows
-_WIDTHS = (("float", None, False),
-           ("emulated default (10/4 bits, P=16)", HwConfig(), False),
-           ("emulated default, h' from the rounded J' (proposed)", HwConfig(), True),
-           ("emulated frac_bits=2 (8/2 bits)", HwConfig(weight_bits=8, frac_bits=2), False),
-           ("emulated frac_bits=6 (12/6 bits)", HwConfig(weight_bits=12, frac_bits=6), False),
-           ("emulated prob_bits=8 (P=8, 8 steps)", HwConfig(prob_bits=8), False),
-           ("emulated LFSR stepped once a draw", HwConfig(rng_steps=1), False))
+# (name, HwConfig or None for float) of the Onsager rows
+_WIDTHS = (("float", None),
+           ("emulated default (10/4 bits, P=16)", HwConfig()),
+           ("emulated frac_bits=2 (8/2 bits)", HwConfig(weight_bits=8, frac_bits=2)),
+           ("emulated frac_bits=6 (12/6 bits)", HwConfig(weight_bits=12, frac_bits=6)),
+           ("emulated prob_bits=8 (P=8, 8 steps)", HwConfig(prob_bits=8)),
+           ("emulated LFSR stepped once a draw", HwConfig(rng_steps=1)))
 
 FULL = GraphPlan(
     exact_chains=20_000, exact_sweeps=40,
@@ -225,24 +224,23 @@ def onsager_rows(plan: GraphPlan, *, seed: int = 0,
                  progress: Callable[[float], None] | None = None) -> list[OnsagerRow]:
     floats: dict[float, LatticeEstimate] = {}
 
-    def estimate(beta: float, cfg: HwConfig | None, derived: bool) -> LatticeEstimate:
+    def estimate(beta: float, cfg: HwConfig | None) -> LatticeEstimate:
         return lattice_estimate(
             plan.onsager_side, beta, engine="float" if cfg is None else "emulated", cfg=cfg,
             chains=plan.onsager_chains, burn_in=plan.onsager_burn_in,
             samples=plan.onsager_samples, thin=plan.onsager_thin, seed=seed,
-            field_from_couplings=derived, progress=progress)
+            progress=progress)
 
     rows = []
     nan = float("nan")
-    for name, cfg, derived in plan.onsager_configs:
+    for name, cfg in plan.onsager_configs:
         for beta in plan.onsager_betas:
-            est = estimate(beta, cfg, derived)
+            est = estimate(beta, cfg)
             if cfg is None:
                 floats[beta] = est
                 bj, bh = beta, 0.0
             else:
-                bj, bh = effective_coupling(
-                    lattice_program(plan.onsager_side, beta, cfg, field_from_couplings=derived))
+                bj, bh = effective_coupling(lattice_program(plan.onsager_side, beta, cfg))
             u = float(onsager_energy(beta))
             u_real, z_real, u_float, z_float = nan, nan, nan, nan
             if bh == 0:
@@ -250,7 +248,7 @@ def onsager_rows(plan: GraphPlan, *, seed: int = 0,
                 z_real = (est.energy - u_real) / est.energy_err
                 if cfg is not None:
                     if bj not in floats:
-                        floats[bj] = estimate(bj, None, False)
+                        floats[bj] = estimate(bj, None)
                     ref = floats[bj]
                     u_float = ref.energy
                     z_float = (est.energy - ref.energy) / np.hypot(est.energy_err,
@@ -578,17 +576,15 @@ def _onsager_md(rows: list[OnsagerRow], plan: GraphPlan) -> str:
         "information). z = (MC - Onsager) / error for the energy. Onsager's |m| is the infinite "
         f"lattice's (0 above T_c = {1 / BETA_C:.4f}); a finite lattice has <|m|> of order "
         "L^-1 there. `beta_J`, `beta_h`: the coupling and field (in logits, spin units) that "
-        "the integer program of each width realises: `graph_program` rounds each QUBO weight "
-        "on its own, h' = -2 D beta J and J' = 4 beta J, so unless 4 beta 2^f is an integer "
-        "the hardware sees a coupling off by up to an eighth of an LSB and, in general, a "
-        "uniform field of up to 3/4 of an LSB (1/4 + D/8 LSB at degree D), which breaks the "
-        "up-down symmetry. Where the program has no field it is an Ising model at beta_J "
-        "exactly (up to the LUT and the generator): `energy_exact_at_beta_J` and "
-        "`z_at_beta_J` compare with Onsager there, which separates the rounding of the "
-        "coupling (expected) from errors of the sampler. The row marked (proposed) rounds "
-        "differently: h' = -sum_j J'_q,ij / 2 from the rounded couplings "
-        "(`lattice_program(..., field_from_couplings=True)`; not what `graph_program` does), "
-        "which leaves no field on this lattice. `energy_float_at_beta_J`, `z_vs_float`: the "
+        "the integer program of each width realises: unless 4 beta 2^f is an integer the "
+        "rounded J' = 4 beta J is off by up to an eighth of an LSB in spin units; "
+        "`graph_program` takes h' = -sum_j J'_q,ij / 2 from the rounded couplings, so the "
+        "lattice (degree 4, h = 0) has no field (rounding h' = -2 D beta J on its own left a "
+        "uniform field of up to 3/4 of an LSB, which broke the up-down symmetry). The program "
+        "is then an Ising model at beta_J exactly (up to the LUT and the generator): "
+        "`energy_exact_at_beta_J` and `z_at_beta_J` compare with Onsager there, which "
+        "separates the rounding of the coupling (expected) from errors of the sampler. "
+        "`energy_float_at_beta_J`, `z_vs_float`: the "
         "float chain run at the realised beta_J with the same sizes, and the emulated value's "
         "distance to it in combined standard errors: the cleanest test of the sampler itself, "
         "free of Onsager's infinite lattice (near T_c, at beta 0.4 and beyond, L = 32 and the "

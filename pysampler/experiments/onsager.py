@@ -19,7 +19,7 @@ the autocorrelation within a chain. ``tau`` reports the integrated autocorrelati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -63,32 +63,18 @@ def onsager_magnetisation(beta) -> np.ndarray:
     return np.where(b > BETA_C, m, 0.0)
 
 
-def lattice_program(side: int, beta: float, cfg: HwConfig, *, field_from_couplings: bool = False):
+def lattice_program(side: int, beta: float, cfg: HwConfig):
     """The side x side periodic ferromagnet (J = 1, h = 0) as a graph program at ``beta``
-    (spins, the 2-colour checkerboard), built strict: a saturating weight is an error.
-
-    ``field_from_couplings``: replace the builder's h' = q(-2 sum_j beta J_ij) (each QUBO weight
-    rounded on its own, which leaves the spin model a field) by h' = -sum_j J'_q,ij / 2 from
-    the rounded couplings (round half to even), the rounding that keeps the up-down symmetry
-    (exactly here: degree 4 makes the sum even). Not what ``graph_program`` does: the report's
-    test of that alternative."""
+    (spins, the 2-colour checkerboard), built strict: a saturating weight is an error. Its h' is
+    -sum_j J'_q,ij / 2 of the rounded couplings (``graph_program``), so degree 4 leaves no
+    field: an Ising model at the realised coupling."""
     side = check_int("side", side, 3, MAX_LATTICE_SIDE)
     n = side * side
     edges = lattice_edges(side, side)
     J = np.zeros((n, n))
     J[edges[:, 0], edges[:, 1]] = 1.0
     colours = (np.arange(n) // side + np.arange(n) % side) % 2 if side % 2 == 0 else "dsatur"
-    program = graph_program(J + J.T, None, cfg, beta=beta, colouring=colours, strict=True)
-    if not field_from_couplings:
-        return program
-    top = program.topology
-    row = np.bincount(top.edges.ravel(), weights=np.repeat(program.J, 2).astype(np.float64),
-                      minlength=n)
-    h = np.round(-row / 2).astype(np.int64)
-    if h.min() < cfg.weight_min or h.max() > cfg.weight_max:
-        raise ValueError(f"h' = -sum J' / 2 passes weight_bits={cfg.weight_bits} at "
-                         f"beta={beta}")
-    return replace(program, h=h)
+    return graph_program(J + J.T, None, cfg, beta=beta, colouring=colours, strict=True)
 
 
 def effective_coupling(program) -> tuple[float, float]:
@@ -132,12 +118,10 @@ def _batch_tau(series: np.ndarray) -> float:
 def lattice_estimate(side: int, beta: float, *, engine: str = "emulated",
                      cfg: HwConfig | None = None, chains: int = 128, burn_in: int = 300,
                      samples: int = 100, thin: int = 10, seed: int = 0,
-                     field_from_couplings: bool = False,
                      progress: Callable[[float], None] | None = None) -> LatticeEstimate:
     """Energy and |m| per spin of the side x side lattice at ``beta`` on ``engine``
     ("emulated": the bit-accurate chromatic model with ``cfg``; "float": the float chromatic
-    chain), module docstring for the method. ``field_from_couplings``: see
-    :func:`lattice_program`. ``progress`` is called with flips done."""
+    chain), module docstring for the method. ``progress`` is called with flips done."""
     cfg = HwConfig() if cfg is None else cfg
     if engine not in ("emulated", "float"):
         raise ValueError(f"engine must be 'emulated' or 'float', got {engine!r}")
@@ -145,7 +129,7 @@ def lattice_estimate(side: int, beta: float, *, engine: str = "emulated",
     burn_in = check_int("burn_in", burn_in, 0)
     samples = check_int("samples", samples, 2)
     thin = check_int("thin", thin, 1)
-    program = lattice_program(side, beta, cfg, field_from_couplings=field_from_couplings)
+    program = lattice_program(side, beta, cfg)
     n = program.n
     make = ChromaticModel if engine == "emulated" else ChromaticFloat
     model = make(program, chains, seed=seed)

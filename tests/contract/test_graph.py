@@ -188,3 +188,27 @@ def test_edge_free_graph_is_independent_units():
     p = graph_program(np.zeros((3, 3)), np.array([0.5, -0.5, 0.0]), CFG)
     assert p.topology.n_edges == 0 and p.topology.n_colours == 1 and p.topology.max_degree == 0
     assert p.fields(np.array([1, 1, 1])).tolist() == p.h.tolist()
+
+
+@pytest.mark.parametrize("degree", [2, 3, 4, 5])
+def test_the_spin_field_is_kept_within_a_quarter_lsb(degree):
+    """h' comes from the rounded couplings: the spin model the integers realise, h_i = h'_i / 2
+    + sum_j J'_ij / 4 (in LSBs), is b h_i / cfg.beta within a quarter LSB at every degree, and
+    exactly 0 for a field-free model where the couplings' sum is even (rounding h' = -2 b sum_j J_ij on its own left up to
+    1/4 + D/8 LSB: a ferromagnet then magnetised above T_c)."""
+    rng = np.random.default_rng(degree)
+    n = 24
+    graph = nx.random_regular_graph(degree, n, seed=degree)
+    J = np.zeros((n, n))
+    for i, j in graph.edges:
+        J[i, j] = J[j, i] = rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 1.3)
+    cfg = HwConfig()
+    for h in (np.zeros(n), rng.normal(0.0, 0.7, n)):
+        program = graph_program(J, h, cfg, beta=0.37, strict=True)
+        edges = program.topology.edges
+        row = np.bincount(edges.ravel(), weights=np.repeat(program.J, 2), minlength=n)
+        realised = program.h / 2 + row / 4                    # spin field, LSBs
+        target = 0.37 * h / cfg.beta * 2.0**cfg.frac_bits
+        assert np.abs(realised - target).max() <= 0.25 + 1e-9
+        if not h.any():   # no field wherever the rounded couplings sum to an even number
+            assert not realised[row % 2 == 0].any()
