@@ -28,7 +28,7 @@ define apt_install
 endef
 
 .PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml graph match ising study frontier \
-	fullvocab nn calibrate verilog sim sim-bus rtl-loop soak coverage mutate fpga bitstream energy docs clean
+	fullvocab nn stream-error calibrate verilog sim sim-bus rtl-loop soak coverage mutate fpga bitstream energy docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
 
@@ -101,6 +101,9 @@ frontier: setup $(LM)  ## exact cost frontier of the p-bit samplers -> results/f
 
 fullvocab: setup $(LM)  ## every sampler on the benchmark of logit rows -> results/fullvocab.{md,csv,png}
 	$(PYSAMPLER) fullvocab --out results
+
+stream-error: setup  ## the stream sampler's error analysis -> results/stream_error.md
+	$(PYSAMPLER) stream-error --out results
 
 calibrate: setup  ## lambda and sweeps for a target TV at V = 64
 	$(PYSAMPLER) calibrate --vocab-size 64 --target-tv 0.01

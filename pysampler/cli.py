@@ -298,8 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--no-plots", action="store_true", help="tables only (no PNGs)")
     _add_out(graph, "graph.{md,json} and the plots")
 
-    sub.add_parser("stream-error", parents=[common],
-                   help="the stream sampler's error analysis (docs/stream.md's tables)")
+    serr = sub.add_parser("stream-error", parents=[common],
+                          help="the stream sampler's error analysis (docs/stream.md's tables) "
+                               "-> results/stream_error.md")
+    _add_out(serr, "stream_error.md")
 
     energy = sub.add_parser("energy", parents=[common],
                             help="energy per token of the stream core (45 nm ASIC and ECP5, "
@@ -554,9 +556,9 @@ def _run_graph(args: argparse.Namespace) -> None:
 
 
 def _run_stream_error(args: argparse.Namespace) -> None:
-    from .experiments.stream_error import main as stream_error
+    from .experiments.stream_error import stream_error_report
 
-    stream_error()
+    print(stream_error_report(args.out))
 
 
 def _import_hw(what: str):

@@ -146,9 +146,15 @@ def train_lm(out: Path = Path("build/lm"), *, seconds: float = 300.0, vocab_size
              seed: int = 0, report: Path | None = None) -> dict:
     """Train the tokenizer and the model on the corpus for ``seconds`` of wall time, save both to
     ``out`` (``from_pretrained(out)`` reloads them), write ``report`` (Markdown) when given, and
-    return the figures (also in ``out/training.json``)."""
+    return the figures (also in ``out/training.json``).
+
+    torch runs on one thread here: this model's steps are small, and two intra-op threads on a
+    2-core machine that is doing anything else run them about 12x slower (3.3 against 0.27 s a
+    step, measured side by side at load 2), so a busy machine would train a fraction of the steps
+    in the same budget; on an idle one, one thread costs little."""
     import torch
 
+    torch.set_num_threads(1)
     torch.manual_seed(seed)
     paragraphs = load_corpus()
     split = int(len(paragraphs) * 0.98)
