@@ -10,7 +10,8 @@ A Markdown file quotes a result in one of two ways, both invisible when rendered
 
   The reference is ``SOURCE [| AGGREGATE] | FORMAT``. SOURCE is a file under results/ and what
   to read in it: a CSV, its rows filtered by ``[column OP value; ...]`` (OP one of
-  ``= != <= >= < >``, numeric where both sides are numbers, or ``^=``: starts with) and a column
+  ``= != <= >= < >``, numeric where both sides are numbers, or ``^=`` / ``!^=``: starts with / does
+  not) and a column
   (``file.csv[...].tv``); a Markdown table of a report, the first under a heading that contains
   HEADING (``HEADING@2``: its second table), read the same way (``file.md#HEADING[filters].column``:
   the brackets are required);
@@ -55,7 +56,7 @@ INLINE = re.compile(r"(?P<value>[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?%?)<!--=\s
                     re.S)
 BLOCK = re.compile(r"<!--\s*(?P<kind>table|quote):\s*(?P<ref>.*?)\s*-->\n(?P<body>.*?)"
                    r"<!--\s*/(?P=kind)\s*-->", re.S)
-_FILTER = re.compile(r"^\s*(?P<column>[^!<>=^]+?)\s*(?P<op>!=|<=|>=|\^=|=|<|>)\s*(?P<value>.*?)\s*$")
+_FILTER = re.compile(r"^\s*(?P<column>[^!<>=^]+?)\s*(?P<op>!\^=|!=|<=|>=|\^=|=|<|>)\s*(?P<value>.*?)\s*$")
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     "max": max, "min": min, "mean": statistics.fmean, "median": statistics.median,
     "sum": math.fsum, "count": len}
@@ -135,8 +136,8 @@ def _matches(row: dict[str, str], column: str, op: str, value: str) -> bool:
     if column not in row:
         raise ValueError(f"no column {column!r} (columns: {', '.join(row)})")
     have, want = row[column], value
-    if op == "^=":
-        return have.startswith(want)
+    if op in ("^=", "!^="):
+        return have.startswith(want) == (op == "^=")
     a, b = _number(have), _number(want)
     if a is not None and b is not None:
         have, want = a, b  # type: ignore[assignment]

@@ -35,6 +35,7 @@ def results(tmp_path, monkeypatch):
     ("runs.csv[sampler=hw; lam<=2.0].tv | count | d", "2"),
     ("runs.csv[set!=V16].tv | mean | .2e", "3.70e-03"),
     ("runs.csv[set^=V3].tv | min | .4f", "0.0003"),
+    ("runs.csv[set!^=V1].tv | count | d", "2"),
     ("bench.json/batch/tree V=64 B=4096/tokens_per_s | /1e6 .2f", "1.54"),
     ("bench.json/batch/tree V=64 B=4096/tokens_per_s | ,.0f", "1,541,370"),
     ("runs.csv[set=V32;sampler=gibbs].tv | *100 .2f", "0.03"),
