@@ -256,7 +256,9 @@ def resolve(ref: str) -> str:
         if parts[1] not in AGGREGATES:
             raise ValueError(f"aggregate {parts[1]!r}: one of {sorted(AGGREGATES)}")
         numbers = [_number(v) for v in values]
-        if None in numbers:
+        if parts[1] == "count":
+            numbers = [1.0] * len(values)   # counts rows, whatever they hold
+        elif None in numbers:
             raise ValueError(f"{parts[0]} selects a value that is not a number: "
                              f"{values[numbers.index(None)]!r}")
         if not numbers and parts[1] != "count":
