@@ -94,9 +94,10 @@ class StreamFormatSampler(TokenSampler):
         return token
 
     def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
-        """Every row at once, in one vectorised call (numba, threads over rows): reduced rows are
-        packed to the left (:meth:`KeptBatch.compact`: the kept logits in ascending id order, the
-        sequence the row-by-row path takes) and each runs over its own length. The same tokens,
+        """Every row at once, in one vectorised call (numba; threads over rows for large
+        batches): reduced rows are packed to the left (:meth:`KeptBatch.compact`: the kept logits
+        in ascending id order, the sequence the row-by-row path takes) and each runs over its own
+        length. The same tokens,
         lane states and statistics as row by row.
 
         Parameters
