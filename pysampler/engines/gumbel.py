@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from ..contract.rng import check_state, leap_draw, leap_table
 from ..contract.stream_format import StreamFormat, gumbel_table
-from .stream import row_lengths
+from .stream import row_lengths, threaded_batch
 
 __all__ = ["gumbel_draw", "gumbel_draw_batch", "gumbel_token_probs", "GumbelTables",
            "gumbel_tables"]
@@ -98,16 +98,35 @@ def _gumbel_lockstep(q, lengths, states, table, index_shift, leap, u_shift, toke
     out_states[:] = s
 
 
+@njit(cache=True, inline="always")
+def _gumbel_group(g, q, lengths, states, table, index_shift, leap, u_shift, chunk, tokens,
+                  out_states):
+    lo = g * chunk
+    hi = min(q.shape[0], lo + chunk)
+    _gumbel_lockstep(q[lo:hi], lengths[lo:hi], states[lo:hi], table, index_shift, leap, u_shift,
+                     tokens[lo:hi], out_states[lo:hi])
+
+
 @njit(parallel=True, cache=True)
 def _gumbel_groups(q, lengths, states, table, index_shift, leap, u_shift, chunk):
     n_rows = q.shape[0]
     tokens = np.empty(n_rows, dtype=np.int64)
     out_states = np.empty(n_rows, dtype=np.uint64)
     for g in prange((n_rows + chunk - 1) // chunk):
-        lo = g * chunk
-        hi = min(n_rows, lo + chunk)
-        _gumbel_lockstep(q[lo:hi], lengths[lo:hi], states[lo:hi], table, index_shift, leap,
-                         u_shift, tokens[lo:hi], out_states[lo:hi])
+        _gumbel_group(g, q, lengths, states, table, index_shift, leap, u_shift, chunk, tokens,
+                      out_states)
+    return tokens, out_states
+
+
+@njit(cache=True)
+def _gumbel_groups_serial(q, lengths, states, table, index_shift, leap, u_shift, chunk):
+    """:func:`_gumbel_groups` on one thread (small batches: :func:`threaded_batch`)."""
+    n_rows = q.shape[0]
+    tokens = np.empty(n_rows, dtype=np.int64)
+    out_states = np.empty(n_rows, dtype=np.uint64)
+    for g in range((n_rows + chunk - 1) // chunk):
+        _gumbel_group(g, q, lengths, states, table, index_shift, leap, u_shift, chunk, tokens,
+                      out_states)
     return tokens, out_states
 
 
@@ -115,7 +134,8 @@ def gumbel_draw_batch(q: np.ndarray, states: np.ndarray, fmt: StreamFormat,
                       tables: GumbelTables | None = None, lengths: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
     """One token per row, equal to B calls of :func:`gumbel_draw` (numba: groups of rows in
-    lockstep, threads over groups).
+    lockstep, threads over groups from :data:`~pysampler.engines.stream.PARALLEL_LOGITS` logits
+    on).
 
     Parameters
     ----------
@@ -135,9 +155,10 @@ def gumbel_draw_batch(q: np.ndarray, states: np.ndarray, fmt: StreamFormat,
     t = gumbel_tables(fmt) if tables is None else tables
     q = np.ascontiguousarray(q, dtype=np.int64)
     chunk = max(1, min(32, -(-q.shape[0] // 2)))  # lockstep groups, two threads' worth
-    return _gumbel_groups(q, row_lengths(lengths, q.shape),
-                          np.ascontiguousarray(states, dtype=np.uint64), t.table, t.index_shift,
-                          t.leap, t.u_shift, chunk)
+    n = row_lengths(lengths, q.shape)
+    run = _gumbel_groups if threaded_batch(n) else _gumbel_groups_serial
+    return run(q, n, np.ascontiguousarray(states, dtype=np.uint64), t.table, t.index_shift, t.leap,
+               t.u_shift, chunk)
 
 
 @njit(cache=True)

@@ -16,8 +16,8 @@ softmax in exact arithmetic (``docs/stream.md``). The format, the tables and the
 * :func:`stream_draw`: one token from a generator state, with its trace (per logit: index,
   field, LUT entry, draw, decision, M; per merge: slots, field, LUT entry, draw, decision); the
   empty lanes of a partial last beat spend their draws and appear in no trace;
-* :func:`stream_draw_batch`: B rows at once (numba, threads over rows), the same tokens as B calls
-  of :func:`stream_draw` with the same states.
+* :func:`stream_draw_batch`: B rows at once (numba; threads over rows from PARALLEL_LOGITS logits
+  on), the same tokens as B calls of :func:`stream_draw` with the same states.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from ..contract.stream_format import (StreamFormat, merge_order, stream_beats, s
 __all__ = ["StreamRow", "stream_quantize", "stream_quantize_batch", "stream_masses",
            "stream_token_probs", "StreamTrace", "stream_draw", "stream_draw_batch", "StreamTables",
            "stream_tables", "row_lengths", "StreamActivity", "stream_activity",
-           "decision_registers", "decision_writes", "register_toggles"]
+           "decision_registers", "decision_writes", "register_toggles", "threaded_batch",
+           "PARALLEL_LOGITS"]
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,26 @@ def _run_lockstep(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, 
         tokens[b], out_states[b] = h[0], state
 
 
+# Threads over rows (groups of rows) from this many logits per batch call on: below it, waking
+# numba's thread pool costs more than the rows' work (3 rows of 50 logits, one step of the LM loop,
+# took 3 to 19 ms threaded on a loaded 2-core machine, microseconds serial).
+PARALLEL_LOGITS = 1 << 18
+
+
+def threaded_batch(lengths: np.ndarray) -> bool:
+    """Whether a batch call over rows of ``lengths`` logits runs on numba's threads."""
+    return lengths.size > 1 and int(lengths.sum()) >= PARALLEL_LOGITS
+
+
+@njit(cache=True, inline="always")
+def _run_group(g, x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+               merges, chunk, tokens, out_states):
+    lo = g * chunk
+    hi = min(x.shape[0], lo + chunk)
+    _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lanes, lut, logadd, leap,
+                  u_shift, shift, half, merges, tokens[lo:hi], out_states[lo:hi])
+
+
 @njit(parallel=True, cache=True)
 def _run_groups(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
                 merges, chunk):
@@ -371,10 +392,21 @@ def _run_groups(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, sh
     tokens = np.empty(n_rows, dtype=np.int64)
     out_states = np.empty(n_rows, dtype=np.uint64)
     for g in prange((n_rows + chunk - 1) // chunk):
-        lo = g * chunk
-        hi = min(n_rows, lo + chunk)
-        _run_lockstep(x[lo:hi], lengths[lo:hi], states[lo:hi], n_res, lanes, lut, logadd, leap,
-                      u_shift, shift, half, merges, tokens[lo:hi], out_states[lo:hi])
+        _run_group(g, x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                   merges, chunk, tokens, out_states)
+    return tokens, out_states
+
+
+@njit(cache=True)
+def _run_groups_serial(x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift,
+                       half, merges, chunk):
+    """:func:`_run_groups` on one thread (small batches)."""
+    n_rows = x.shape[0]
+    tokens = np.empty(n_rows, dtype=np.int64)
+    out_states = np.empty(n_rows, dtype=np.uint64)
+    for g in range((n_rows + chunk - 1) // chunk):
+        _run_group(g, x, lengths, states, n_res, lanes, lut, logadd, leap, u_shift, shift, half,
+                   merges, chunk, tokens, out_states)
     return tokens, out_states
 
 
@@ -389,33 +421,51 @@ def _quantize_rows(z, lengths, temperature, scale, lo, hi, acc_shift):
     saturated = np.zeros(n_rows, dtype=np.int64)
     bad = np.zeros(n_rows, dtype=np.int64)
     for b in prange(n_rows):
-        v = lengths[b]
-        top = -np.inf
-        for k in range(v):
-            value = z[b, k]
-            if np.isnan(value):
-                bad[b] = 1
-            elif value == np.inf:
-                bad[b] = 2
-            elif value > top:
-                top = value
-        if bad[b] == 0 and top == -np.inf:
-            bad[b] = 3
-        if bad[b]:
-            continue
-        for k in range(v):
-            shifted = z[b, k] - top
-            if temperature != 1.0:  # (the division is the slow step; at T = 1 it is exact)
-                shifted = shifted / temperature
-            scaled = np.rint(shifted * scale)
-            if scaled < lo:
-                saturated[b] += 1
-                scaled = lo
-            elif scaled > hi:
-                saturated[b] += 1
-                scaled = hi
-            x[b, k] = np.int64(scaled) << acc_shift
+        _quantize_row(b, z, lengths, temperature, scale, lo, hi, acc_shift, x, saturated, bad)
     return x, saturated, bad
+
+
+@njit(cache=True)
+def _quantize_rows_serial(z, lengths, temperature, scale, lo, hi, acc_shift):
+    """:func:`_quantize_rows` on one thread (small batches)."""
+    n_rows, width = z.shape
+    x = np.zeros((n_rows, width), dtype=np.int64)
+    saturated = np.zeros(n_rows, dtype=np.int64)
+    bad = np.zeros(n_rows, dtype=np.int64)
+    for b in range(n_rows):
+        _quantize_row(b, z, lengths, temperature, scale, lo, hi, acc_shift, x, saturated, bad)
+    return x, saturated, bad
+
+
+@njit(cache=True, inline="always")
+def _quantize_row(b, z, lengths, temperature, scale, lo, hi, acc_shift, x, saturated, bad):
+    """Row b of :func:`_quantize_rows`, written into x, saturated and bad."""
+    v = lengths[b]
+    top = -np.inf
+    for k in range(v):
+        value = z[b, k]
+        if np.isnan(value):
+            bad[b] = 1
+        elif value == np.inf:
+            bad[b] = 2
+        elif value > top:
+            top = value
+    if bad[b] == 0 and top == -np.inf:
+        bad[b] = 3
+    if bad[b]:
+        return
+    for k in range(v):
+        shifted = z[b, k] - top
+        if temperature != 1.0:  # (the division is the slow step; at T = 1 it is exact)
+            shifted = shifted / temperature
+        scaled = np.rint(shifted * scale)
+        if scaled < lo:
+            saturated[b] += 1
+            scaled = lo
+        elif scaled > hi:
+            saturated[b] += 1
+            scaled = hi
+        x[b, k] = np.int64(scaled) << acc_shift
 
 
 def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat,
@@ -450,7 +500,8 @@ def stream_quantize_batch(logits: Any, temperature: float, fmt: StreamFormat,
                          f"and Gumbel-max samplers) takes at most max_vocab = {fmt.max_vocab}")
     t = _field_temperature(temperature, fmt)
     lo, hi = -(1 << (fmt.logit.weight_bits - 1)), (1 << (fmt.logit.weight_bits - 1)) - 1
-    x, saturated, bad = _quantize_rows(z, n, t, float(1 << fmt.logit.frac_bits), float(lo),
+    quantize = _quantize_rows if threaded_batch(n) else _quantize_rows_serial
+    x, saturated, bad = quantize(z, n, t, float(1 << fmt.logit.frac_bits), float(lo),
                                         float(hi), fmt.acc_shift)
     if bad.any():
         b = int(np.flatnonzero(bad)[0])
@@ -489,7 +540,9 @@ def stream_draw_batch(x: np.ndarray, states: np.ndarray, fmt: StreamFormat,
     x = np.ascontiguousarray(x, dtype=np.int64)
     n_rows = x.shape[0]
     chunk = max(1, min(32, -(-n_rows // 2)))  # lockstep groups, two threads' worth
-    return _run_groups(x, row_lengths(lengths, x.shape), np.ascontiguousarray(states,
+    n = row_lengths(lengths, x.shape)
+    run = _run_groups if threaded_batch(n) else _run_groups_serial
+    return run(x, n, np.ascontiguousarray(states,
                        dtype=np.uint64), fmt.reservoirs, fmt.lanes, t.lut, t.logadd, t.leap,
                        t.u_shift, t.lut_shift, t.half, merges, chunk)
 

@@ -3,8 +3,9 @@
 Two ways in:
 
 * :func:`generate`: our own loop over a batch of prompts (left padding, KV cache reused from step to
-  step), returning per-token timings, invalid and fallback counts, and optionally every step's kept
-  logits for the quantization study.
+  step; each step draws every row still generating with one batch call on the sampler,
+  :meth:`TokenSampler.draw_batch`), returning per-token timings, invalid and fallback counts, and
+  optionally every step's kept logits for the quantization study.
 * :class:`SampledTokenProcessor`: a drop-in for ``model.generate(...)``: a LogitsProcessor that
   draws the token with our sampler and leaves it alone (every other logit -inf), so that
   ``generate(do_sample=False, logits_processor=[...])`` emits exactly that token with transformers'
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..samplers.filtering import KeptVocab, check_filters, reduce_vocab
+from ..samplers.filtering import KeptVocab, check_filters, reduce_batch, reduce_vocab
 from ..samplers import TokenSampler
 
 __all__ = ["LanguageModel", "load_lm", "GenerationResult", "generate", "SampledTokenProcessor",
@@ -175,17 +176,58 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
              max_new_tokens: int = 32, temperature: float = 1.0, top_k: int | None = 50,
              top_p: float | None = None, min_p: float | None = None,
              repetition_penalty: float = 1.0, seed: int | None = None, stop_at_eos: bool = True,
-             capture_logits: bool = False) -> list[GenerationResult]:
+             capture_logits: bool = False, batch: bool = True) -> list[GenerationResult]:
     """Generate continuations of a batch of prompts with ``sampler``.
 
     Prompts are left-padded into one batch; each step runs the model once on the new tokens with the
     KV cache, then samples one token per row (row b uses the sampler's lane b). A row stops at EOS
-    (``stop_at_eos``) or after ``max_new_tokens``. ``seed`` reseeds the sampler first.
+    (``stop_at_eos``) or after ``max_new_tokens``; a finished row leaves the draws (its lane is not
+    drawn from again). ``seed`` reseeds the sampler first.
+
+    Each step draws every row still generating with ONE batch call: the repetition penalty per
+    row, the filters on those rows at once (:func:`~pysampler.samplers.filtering.reduce_batch`),
+    then :meth:`TokenSampler.draw_batch` with the rows' own lanes, which also gives each row's
+    invalid attempts and fallbacks. The tokens, the lanes' generator states, the statistics and
+    each row's counts are exactly those of drawing row by row (``batch=False``; tested for every
+    registered sampler). Rows of different kept sizes (top-p, min-p) need nothing here: each
+    sampler's batch path takes ragged rows and draws them as row by row does (softmax, gibbs and
+    hw group the rows by kept size; tree, stream and gumbel run each row over its own length; the
+    rtl samplers draw row by row on their core); no row is padded.
 
     Everything that could stop a run half way is checked before the first step, each a ValueError:
     an empty prompt (no tokens to condition on), a prompt plus ``max_new_tokens`` longer than the
     model's positions (:attr:`LanguageModel.max_positions`: 64 for the offline LM), and filters
     that can keep more tokens than the sampler takes (:meth:`TokenSampler.check_filters_fit`).
+
+    Parameters
+    ----------
+    lm : LanguageModel
+    prompts : str or sequence of str
+        One prompt or a batch (none empty).
+    sampler : TokenSampler
+        Draws every token; row b of the batch on its lane b.
+    max_new_tokens : int
+        >= 1: tokens generated per row at most.
+    temperature, top_k, top_p, min_p
+        The filters (:func:`~pysampler.samplers.filtering.reduce_vocab`); ``top_k`` None: off.
+    repetition_penalty : float
+        > 0, transformers' rule (:func:`apply_repetition_penalty`) over the prompt and the tokens
+        generated so far; 1.0: off.
+    seed : int or None
+        Reseed the sampler first (None: its lanes run on).
+    stop_at_eos : bool
+        A row stops after drawing EOS (kept in ``token_ids``, left out of ``text``).
+    capture_logits : bool
+        Keep every step's kept logits and ids (``GenerationResult.kept``).
+    batch : bool
+        True (default): one batch draw per step. False: the row-by-row reference, one
+        :meth:`TokenSampler.sample_kept` call per row (the same tokens and counts; slower).
+
+    Returns
+    -------
+    list of GenerationResult
+        One per prompt, in order. ``ms_per_token`` and ``sampler_ms_per_token`` are the whole
+        batch's wall time (ms) over all tokens generated, the same for every row.
     """
     import torch
 
@@ -195,6 +237,9 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
         raise ValueError("prompts is empty: pass at least one prompt")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
+    if not isinstance(batch, (bool, np.bool_)):
+        raise ValueError(f"batch must be True (one batch draw per step) or False (row by row), "
+                         f"got {batch!r}")
     check_filters(temperature, top_k, top_p, min_p)
     apply_repetition_penalty(np.zeros(1), [], repetition_penalty)
     sampler.check_filters_fit(top_k, lm.vocab_size)
@@ -212,7 +257,8 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
     invalid: list[list[int]] = [[] for _ in range(n_rows)]
     fallbacks: list[list[int]] = [[] for _ in range(n_rows)]
     kept_steps: list[list[KeptVocab]] = [[] for _ in range(n_rows)]
-    done = [False] * n_rows
+    done = np.zeros(n_rows, dtype=bool)
+    filters = dict(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p)
     sampler_seconds, steps_taken = 0.0, 0
     start = time.perf_counter()
     past = None
@@ -225,30 +271,27 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
             past = out.past_key_values
             logits = out.logits[:, -1, :].double().cpu().numpy()
             t0 = time.perf_counter()
-            next_ids = []
-            for b in range(n_rows):
-                if done[b]:
-                    next_ids.append(tok.pad_token_id)
-                    continue
-                row = apply_repetition_penalty(logits[b], history[b], repetition_penalty)
-                kept = reduce_vocab(row, temperature=temperature, top_k=top_k, top_p=top_p,
-                                    min_p=min_p)
-                before = (sampler.stats.invalid_attempts, sampler.stats.fallbacks)
-                token = sampler.sample_kept(kept, b)
-                invalid[b].append(sampler.stats.invalid_attempts - before[0])
-                fallbacks[b].append(sampler.stats.fallbacks - before[1])
-                if capture_logits:
+            draw = _draw_step_batch if batch else _draw_step_rows
+            next_ids = np.full(n_rows, tok.pad_token_id, dtype=np.int64)
+            active = np.flatnonzero(~done)
+            step = draw(sampler, logits, active, history, repetition_penalty, filters,
+                        capture_logits)
+            for b, token, n_invalid, fell, kept in zip(active, *step):
+                token = int(token)
+                invalid[b].append(int(n_invalid))
+                fallbacks[b].append(int(fell))
+                if kept is not None:
                     kept_steps[b].append(kept)
                 out_ids[b].append(token)
                 history[b].append(token)
-                next_ids.append(token)
+                next_ids[b] = token
                 if stop_at_eos and token == lm.eos_token_id:
                     done[b] = True
             sampler_seconds += time.perf_counter() - t0
             steps_taken += 1
-            if all(done):
+            if done.all():
                 break
-            step_ids = torch.tensor(next_ids, device=lm.device).unsqueeze(1)
+            step_ids = torch.from_numpy(next_ids).to(lm.device).unsqueeze(1)
             attention = torch.cat([attention, torch.ones_like(step_ids)], dim=1)
     elapsed = time.perf_counter() - start
     n_tokens = max(1, sum(len(ids) for ids in out_ids))
@@ -260,6 +303,45 @@ def generate(lm: LanguageModel, prompts: str | Sequence[str], sampler: TokenSamp
             tok.decode(text_ids, skip_special_tokens=True), ids, 1e3 * elapsed / n_tokens,
             1e3 * sampler_seconds / n_tokens, invalid[b], fallbacks[b], kept_steps[b]))
     return results
+
+
+_StepDraws = tuple[np.ndarray, np.ndarray, np.ndarray, list[KeptVocab | None]]
+
+
+def _draw_step_batch(sampler: TokenSampler, logits: np.ndarray, active: np.ndarray,
+                     history: list[list[int]], penalty: float, filters: dict[str, Any],
+                     capture: bool) -> _StepDraws:
+    """One step's tokens for the rows ``active`` (int64 (R,), ascending) of ``logits`` (B, V)
+    float64: the penalty row by row, the filters and the draw on all R rows at once, row
+    ``active[r]`` on its lane ``active[r]``. Returns (token ids (R,), invalid attempts (R,),
+    fallbacks (R,), each row's kept vocabulary where ``capture`` else None), as
+    :func:`_draw_step_rows` gives them."""
+    rows = np.stack([apply_repetition_penalty(logits[b], history[b], penalty) for b in active]) \
+        if penalty != 1.0 else logits[active]
+    kept = reduce_batch(rows, **filters)
+    draw = sampler.draw_batch(kept, lanes=active)
+    rows_kept = [kept.row(r) for r in range(kept.n_rows)] if capture else [None] * kept.n_rows
+    return draw.token_ids, draw.invalid_attempts, draw.fallbacks, rows_kept
+
+
+def _draw_step_rows(sampler: TokenSampler, logits: np.ndarray, active: np.ndarray,
+                    history: list[list[int]], penalty: float, filters: dict[str, Any],
+                    capture: bool) -> _StepDraws:
+    """:func:`_draw_step_batch` row by row: one :meth:`TokenSampler.sample_kept` call per row,
+    each row's counts read off the sampler's statistics around its draw (the reference)."""
+    tokens: list[int] = []
+    invalid: list[int] = []
+    fell: list[int] = []
+    kept_rows: list[KeptVocab | None] = []
+    for b in active:
+        kept = reduce_vocab(apply_repetition_penalty(logits[b], history[b], penalty), **filters)
+        before = (sampler.stats.invalid_attempts, sampler.stats.fallbacks)
+        tokens.append(sampler.sample_kept(kept, int(b)))
+        invalid.append(sampler.stats.invalid_attempts - before[0])
+        fell.append(sampler.stats.fallbacks - before[1])
+        kept_rows.append(kept if capture else None)
+    return (np.array(tokens, dtype=np.int64), np.array(invalid, dtype=np.int64),
+            np.array(fell, dtype=np.int64), kept_rows)
 
 
 def _check_prompt_lengths(lengths: Sequence[int], max_new_tokens: int, max_positions: int | None

@@ -21,8 +21,8 @@ from .filtering import KeptBatch, KeptVocab, reduce_batch, reduce_vocab
 if TYPE_CHECKING:
     from .policy import ChainPolicy
 
-__all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "as_float_array", "NumpyLanes",
-           "GeneratorLanes"]
+__all__ = ["TokenSampler", "SamplerStats", "TokenLaw", "BatchDraw", "as_float_array",
+           "NumpyLanes", "GeneratorLanes", "check_lanes"]
 
 
 def as_float_array(logits: Any) -> tuple[np.ndarray, bool]:
@@ -81,6 +81,43 @@ class SamplerStats:
     saturated_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class BatchDraw:
+    """One batch draw (:meth:`TokenSampler.draw_batch`) with its per-row counts.
+
+    Attributes
+    ----------
+    token_ids : np.ndarray of int64, shape (B,)
+        Row b's token id in the full vocabulary.
+    invalid_attempts : np.ndarray of int64, shape (B,)
+        Row b's chain runs whose read-out was not one-hot (0 for samplers without invalid
+        states).
+    fallbacks : np.ndarray of int64, shape (B,)
+        1 where row b fell back to the argmax after every attempt was invalid, else 0.
+    """
+
+    token_ids: np.ndarray
+    invalid_attempts: np.ndarray
+    fallbacks: np.ndarray
+
+
+def check_lanes(lanes: Any, n_rows: int) -> np.ndarray:
+    """``lanes`` (None: 0 .. n_rows - 1) as int64 (n_rows,): one distinct lane >= 0 per row, or a
+    ValueError naming ``lanes``. Distinct, since a batch draws every row from its lane's state at
+    the call (two rows on one lane would draw from the same state, row by row would not)."""
+    if lanes is None:
+        return np.arange(n_rows, dtype=np.int64)
+    arr = np.asarray(lanes)
+    if arr.ndim != 1 or arr.size != n_rows or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError(f"lanes must be {n_rows} integers (one lane per row), got "
+                         f"{lanes!r}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or np.unique(arr).size != arr.size):
+        raise ValueError(f"lanes must be distinct integers >= 0 (one lane per row), got "
+                         f"{arr.tolist()}")
+    return arr
+
+
 class NumpyLanes:
     """One numpy PCG64 generator per lane, seeded with (seed, lane), created on first use."""
 
@@ -119,6 +156,18 @@ class GeneratorLanes:
         """Store the states of lanes 0 .. len(states) - 1 (taken with :meth:`take`)."""
         self._states[:states.size] = states
 
+    def take_at(self, seed: int, lanes: np.ndarray) -> np.ndarray:
+        """A copy of the states of ``lanes`` (int64 (R,), distinct; every lane below the
+        largest is derived from ``seed`` where new, as :meth:`get` does)."""
+        if lanes.size == 0:
+            return np.zeros(0, dtype=np.uint64)
+        self.take(seed, int(lanes.max()) + 1)
+        return self._states[lanes].copy()
+
+    def put_at(self, lanes: np.ndarray, states: np.ndarray) -> None:
+        """Store ``states`` as those of ``lanes`` (taken with :meth:`take_at`)."""
+        self._states[lanes] = states
+
     def get(self, seed: int, lane: int) -> int:
         return int(self.take(seed, lane + 1)[lane])
 
@@ -148,6 +197,10 @@ class TokenSampler(ABC):
     #: (the stream sampler's ``lanes``); :func:`~pysampler.samplers.registry.make_sampler` refuses
     #: any other
     options: ClassVar[tuple[str, ...]] = ()
+
+    #: per-row (invalid attempts, fallbacks) of the batch draw under way, shape (2, B); None
+    #: outside :meth:`draw_batch`
+    _row_counts: np.ndarray | None = None
 
     def __init__(self, *, seed: int = 0):
         self.seed = check_seed(seed)
@@ -264,18 +317,65 @@ class TokenSampler(ABC):
             return torch.from_numpy(out)
         return out
 
-    def sample_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Token ids (B,) int64 drawn from already reduced rows, row b on lane b: the tokens of
-        :meth:`sample_kept` row by row, through :meth:`_draw_kept_batch`."""
-        if kept.n_rows:
-            self.check_kept_size(int(kept.sizes.max()))
-        return self._draw_kept_batch(kept)
+    def sample_kept_batch(self, kept: KeptBatch, lanes: Any = None) -> np.ndarray:
+        """Token ids (B,) int64 drawn from already reduced rows, row b on lane ``lanes[b]``
+        (default b): the tokens of :meth:`sample_kept` row by row, through
+        :meth:`_draw_kept_batch` (:meth:`draw_batch` without the per-row counts)."""
+        return self.draw_batch(kept, lanes).token_ids
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """:meth:`sample_kept_batch` without the checks. This default draws row by row; a
-        sampler whose draw vectorises overrides it (the same tokens)."""
-        return np.array([self.sample_kept(kept.row(b), b) for b in range(kept.n_rows)],
-                        dtype=np.int64)
+    def draw_batch(self, kept: KeptBatch, lanes: Any = None) -> BatchDraw:
+        """One draw per reduced row, all rows in one call, with each row's counts.
+
+        Parameters
+        ----------
+        kept : KeptBatch
+            B reduced rows (their kept sizes may differ).
+        lanes : array_like of int, shape (B,), optional
+            Row b's random stream (lane); distinct, >= 0; default 0 .. B - 1. A batch of the
+            rows still generating in a loop passes their own lanes, so that each row's lane runs
+            on as it would row by row.
+
+        Returns
+        -------
+        BatchDraw
+            The token ids and, per row, the invalid attempts and fallbacks: exactly what
+            ``sample_kept(kept.row(b), lanes[b])`` for b = 0 .. B - 1 in order draws and adds to
+            :attr:`stats` (the statistics are added to :attr:`stats` here too). An empty batch
+            draws nothing.
+        """
+        lanes = check_lanes(lanes, kept.n_rows)
+        if not kept.n_rows:  # nothing to draw (a sampler's batch path may assume a row)
+            empty = np.zeros(0, dtype=np.int64)
+            return BatchDraw(empty, empty.copy(), empty.copy())
+        self.check_kept_size(int(kept.sizes.max()))
+        self._row_counts = np.zeros((2, kept.n_rows), dtype=np.int64)
+        try:
+            token_ids = np.asarray(self._draw_kept_batch(kept, lanes), dtype=np.int64)
+            counts = self._row_counts
+        finally:
+            self._row_counts = None
+        return BatchDraw(token_ids, counts[0], counts[1])
+
+    def _note_rows(self, rows: Any, invalid_attempts: Any = 0, fallbacks: Any = 0) -> None:
+        """Add to the per-row counts of the batch draw under way (rows: indices into the batch,
+        distinct); nothing outside :meth:`draw_batch`. A batch path that counts invalid attempts
+        or fallbacks in :attr:`stats` notes them here per row too."""
+        if self._row_counts is not None:
+            self._row_counts[0, rows] += invalid_attempts
+            self._row_counts[1, rows] += fallbacks
+
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
+        """:meth:`draw_batch` without the checks: row b on lane ``lanes[b]`` (int64 (B,),
+        distinct). This default draws row by row (:meth:`sample_kept`) and notes each row's
+        counts; a sampler whose draw vectorises overrides it (the same tokens, statistics and
+        per-row counts, :meth:`_note_rows`)."""
+        out = np.empty(kept.n_rows, dtype=np.int64)
+        for b in range(kept.n_rows):
+            before = (self.stats.invalid_attempts, self.stats.fallbacks)
+            out[b] = self.sample_kept(kept.row(b), int(lanes[b]))
+            self._note_rows(b, self.stats.invalid_attempts - before[0],
+                            self.stats.fallbacks - before[1])
+        return out
 
     def get_invalid_rate(self) -> float:
         """Fraction of tokens that fell back to the argmax after every attempt was invalid."""

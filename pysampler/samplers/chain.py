@@ -183,16 +183,21 @@ class ChainSampler(TokenSampler):
 
     def _draw_rows_batch(self, logits: np.ndarray,
                          attempt: Callable[[np.ndarray], np.ndarray],
-                         one_more_sweep: Callable[[np.ndarray, np.ndarray], None]) -> np.ndarray:
+                         one_more_sweep: Callable[[np.ndarray, np.ndarray], None],
+                         batch_rows: np.ndarray | None = None) -> np.ndarray:
         """:meth:`_draw_kept`'s procedure for B rows of n kept tokens at once, with the same
         statistics; returns the index of each row's token among its n (int64 (B,)).
 
         ``attempt(rows)`` runs one attempt (``burn_in + sweeps`` sweeps from ``init``) of the
         given rows (int64 (R,)) on their own generators and returns their states (uint8 (R, n));
         ``one_more_sweep(rows, y)`` runs one more sweep of those rows on ``y`` in place (the
-        continue read-out). ``logits`` (B, n) give the argmax fallback.
+        continue read-out). ``logits`` (B, n) give the argmax fallback. ``batch_rows`` (int64
+        (B,), default 0 .. B - 1): these rows' indices in the batch draw under way, whose
+        per-row invalid attempts and fallbacks are noted (:meth:`TokenSampler._note_rows`).
         """
         n_rows, n = logits.shape
+        if batch_rows is None:
+            batch_rows = np.arange(n_rows)
         index = np.full(n_rows, -1, dtype=np.int64)
         pending = np.arange(n_rows)
         self.stats.tokens += n_rows
@@ -216,7 +221,9 @@ class ChainSampler(TokenSampler):
             index[pending[done]] = token[done]
             self.stats.invalid_attempts += int(np.count_nonzero(~done))
             pending = pending[~done]
+            self._note_rows(batch_rows[pending], invalid_attempts=1)
         self.stats.fallbacks += pending.size
+        self._note_rows(batch_rows[pending], fallbacks=1)
         index[pending] = np.argmax(logits[pending], axis=1)
         return index
 

@@ -66,7 +66,7 @@ class GibbsSampler(ChainSampler):
                          init=self.init if chain is None else chain)
         return y, (int(np.argmax(y[0])) if y[0].sum() == 1 else -1)
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
         attempt, each with its own policy (:meth:`ChainPolicy.for_rows`: shift per row) and on its
         lane's generator; the same tokens, generator states and statistics as row by row.
@@ -74,7 +74,9 @@ class GibbsSampler(ChainSampler):
         Parameters
         ----------
         kept : KeptBatch
-            B reduced rows; row b runs on lane b.
+            B reduced rows.
+        lanes : np.ndarray of int64, shape (B,)
+            Row b runs on lane ``lanes[b]`` (distinct).
 
         Returns
         -------
@@ -83,13 +85,13 @@ class GibbsSampler(ChainSampler):
         out = np.empty(kept.n_rows, dtype=np.int64)
         for rows, logits, ids, chosen in self._size_groups(kept):
             z = shift_rows(logits, chosen.offsets)
-            rngs = [self._rngs.stream(self.seed, int(b)) for b in rows]
-            index = self._draw_rows(z, chosen.lams, rngs, logits)
+            rngs = [self._rngs.stream(self.seed, int(lanes[b])) for b in rows]
+            index = self._draw_rows(z, chosen.lams, rngs, logits, rows)
             out[rows] = ids[np.arange(rows.size), index]
         return out
 
     def _draw_rows(self, z: np.ndarray, lams: np.ndarray, rngs: list[np.random.Generator],
-                   logits: np.ndarray) -> np.ndarray:
+                   logits: np.ndarray, batch_rows: np.ndarray | None = None) -> np.ndarray:
         """The attempt / restart / fallback procedure of :class:`ChainSampler` for B rows of n
         units at once.
 
@@ -108,6 +110,8 @@ class GibbsSampler(ChainSampler):
             Row b's generator (advanced in place).
         logits : np.ndarray of float64, shape (B, n)
             Kept logits, for the argmax fallback.
+        batch_rows : np.ndarray of int64, shape (B,), optional
+            These rows' indices in the batch draw under way, for its per-row counts.
 
         Returns
         -------
@@ -128,7 +132,7 @@ class GibbsSampler(ChainSampler):
             uniforms, orders = self._draws(rows, rngs, n, 1)
             onehot_sweeps(z[rows], last_lam[rows], 1.0, y, uniforms, orders)
 
-        return self._draw_rows_batch(logits, attempt, one_more_sweep)
+        return self._draw_rows_batch(logits, attempt, one_more_sweep, batch_rows)
 
     def _draws(self, rows: np.ndarray, rngs: list[np.random.Generator], n: int, sweeps: int,
                starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

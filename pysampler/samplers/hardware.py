@@ -100,12 +100,13 @@ class HardwareSampler(ChainSampler):
         self._lanes.set(lane, int(chain.rng_states[0]))
         return chain, int(chain.onehot_tokens()[0])
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
         """Every row at once: rows of one kept size run as one batch of chains (numba), attempt by
-        attempt, each on its lane's generator and with its own policy (:meth:`ChainPolicy.for_rows`:
-        shift and lambda per row); the same tokens and statistics as row by row."""
+        attempt, each on its lane's generator (row b on ``lanes[b]``) and with its own policy
+        (:meth:`ChainPolicy.for_rows`: shift and lambda per row); the same tokens and statistics
+        as row by row."""
         self._check_size(int(kept.sizes.max()))
-        states = self._lanes.take(self.seed, kept.n_rows)
+        states = self._lanes.take_at(self.seed, lanes)
         out = np.empty(kept.n_rows, dtype=np.int64)
         for rows, logits, ids, chosen in self._size_groups(kept):
             programs = onehot_programs(logits, chosen.lams, self.cfg, offset=chosen.offsets,
@@ -113,16 +114,18 @@ class HardwareSampler(ChainSampler):
             self.stats.saturated_tokens += int(np.count_nonzero(programs.n_saturated))
             sub = states[rows]
             index = self._draw_rows(programs.h, programs.bias_offsets, programs.couplings, sub,
-                                    logits)
+                                    logits, rows)
             states[rows] = sub
             out[rows] = ids[np.arange(rows.size), index]
-        self._lanes.put(states)
+        self._lanes.put_at(lanes, states)
         return out
 
     def _draw_rows(self, h: np.ndarray, offsets: np.ndarray, couplings: np.ndarray,
-                   states: np.ndarray, logits: np.ndarray) -> np.ndarray:
+                   states: np.ndarray, logits: np.ndarray, batch_rows: np.ndarray | None = None
+                   ) -> np.ndarray:
         """:meth:`ChainSampler._draw_rows_batch` on B rows' programs (``h`` (B, n), each row's
-        schedule table ``offsets``, ``couplings`` (B, T)); advances ``states`` in place."""
+        schedule table ``offsets``, ``couplings`` (B, T)); advances ``states`` in place.
+        ``batch_rows``: these rows' indices in the batch draw under way (its per-row counts)."""
         n = h.shape[1]
 
         def attempt(rows: np.ndarray) -> np.ndarray:
@@ -138,7 +141,7 @@ class HardwareSampler(ChainSampler):
             run_onehot_rows(h[rows], offsets[rows], couplings[rows], self.cfg, y, st, 1)
             states[rows] = st
 
-        return self._draw_rows_batch(logits, attempt, one_more_sweep)
+        return self._draw_rows_batch(logits, attempt, one_more_sweep, batch_rows)
 
     def p_on_tables(self, kept: KeptVocab) -> np.ndarray:
         """LUT entries / 2**P of the program's fields, one table per schedule entry (the LFSR

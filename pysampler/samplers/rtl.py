@@ -96,10 +96,10 @@ class RtlOnehotSampler(_OnDevice, HardwareSampler):
         self._lanes.set(lane, dev.seed_state())
         return True, (result.token if result.onehot else -1)
 
-    def _draw_kept_batch(self, kept: KeptBatch):
+    def _draw_kept_batch(self, kept: KeptBatch, lanes):
         """Row by row: one core draws one row at a time (the same tokens as the model's batch
         path, which gives those of row by row)."""
-        return TokenSampler._draw_kept_batch(self, kept)
+        return TokenSampler._draw_kept_batch(self, kept, lanes)
 
 
 class RtlTreeSampler(_OnDevice, TreeSampler):
@@ -119,8 +119,8 @@ class RtlTreeSampler(_OnDevice, TreeSampler):
         result = dev.run()
         return result.token, dev.seed_state()
 
-    def _draw_kept_batch(self, kept: KeptBatch):
-        return TokenSampler._draw_kept_batch(self, kept)  # row by row, on the core
+    def _draw_kept_batch(self, kept: KeptBatch, lanes):
+        return TokenSampler._draw_kept_batch(self, kept, lanes)  # row by row, on the core
 
 
 class RtlStreamSampler(_OnDevice, StreamSampler):
@@ -140,8 +140,8 @@ class RtlStreamSampler(_OnDevice, StreamSampler):
         result = dev.draw_stream(row.q)
         return result.token, dev.seed_state()
 
-    def _draw_kept_batch(self, kept: KeptBatch):
-        return TokenSampler._draw_kept_batch(self, kept)  # row by row, on the core
+    def _draw_kept_batch(self, kept: KeptBatch, lanes):
+        return TokenSampler._draw_kept_batch(self, kept, lanes)  # row by row, on the core
 
 
 _BY_CORE = {"onehot": RtlOnehotSampler, "tree": RtlTreeSampler, "stream": RtlStreamSampler}

@@ -36,16 +36,17 @@ class SoftmaxSampler(TokenSampler):
     def law(self, kept: KeptVocab) -> TokenLaw:
         return TokenLaw(kept.target())
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
         """Rows of one kept size at once (their softmax, CDF and search as arrays; the same
-        floating-point operations as row by row), one uniform from each row's lane."""
+        floating-point operations as row by row), one uniform from each row's lane
+        (``lanes[b]``)."""
         sizes = kept.sizes
         out = np.empty(kept.n_rows, dtype=np.int64)
         for n in np.unique(sizes):
             rows = np.flatnonzero(sizes == n)
             logits, ids = KeptBatch(kept.logits[rows], kept.mask[rows]).compact(int(n))
             cdf = np.cumsum(softmax(logits, axis=1), axis=1)
-            u = np.array([self._rngs.stream(self.seed, int(b)).random() for b in rows])
+            u = np.array([self._rngs.stream(self.seed, int(lanes[b])).random() for b in rows])
             index = (cdf <= (u * cdf[:, -1])[:, None]).sum(axis=1)  # searchsorted, side="right"
             out[rows] = ids[np.arange(rows.size), np.minimum(index, n - 1)]
         self.stats.tokens += kept.n_rows

@@ -93,16 +93,19 @@ class StreamFormatSampler(TokenSampler):
         self._count(np.array([row.size]), int(row.n_saturated > 0))
         return token
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
-        """Every row at once, in one vectorised call (numba, threads over rows): reduced rows are
-        packed to the left (:meth:`KeptBatch.compact`: the kept logits in ascending id order, the
-        sequence the row-by-row path takes) and each runs over its own length. The same tokens,
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
+        """Every row at once, in one vectorised call (numba; threads over rows for large
+        batches): reduced rows are packed to the left (:meth:`KeptBatch.compact`: the kept logits
+        in ascending id order, the sequence the row-by-row path takes) and each runs over its own
+        length. The same tokens,
         lane states and statistics as row by row.
 
         Parameters
         ----------
         kept : KeptBatch
-            B reduced rows; row b runs on lane b.
+            B reduced rows.
+        lanes : np.ndarray of int64, shape (B,)
+            Row b runs on lane ``lanes[b]`` (distinct).
 
         Returns
         -------
@@ -111,8 +114,8 @@ class StreamFormatSampler(TokenSampler):
         logits, ids = kept.compact()
         sizes = kept.sizes
         x, saturated = stream_quantize_batch(logits, 1.0, self.fmt, lengths=sizes)
-        states = self._lanes.take(self.seed, kept.n_rows)
+        states = self._lanes.take_at(self.seed, lanes)
         index, new_states = self._draw_batch(x, states, sizes)
-        self._lanes.put(np.asarray(new_states, dtype=np.uint64))
+        self._lanes.put_at(lanes, np.asarray(new_states, dtype=np.uint64))
         self._count(sizes, int(np.count_nonzero(saturated)))
         return ids[np.arange(kept.n_rows), index]

@@ -79,15 +79,15 @@ class TreeSampler(TokenSampler):
         token, state, _ = tree_draw(program, state, self._lut)
         return token, state
 
-    def _draw_kept_batch(self, kept: KeptBatch) -> np.ndarray:
+    def _draw_kept_batch(self, kept: KeptBatch, lanes: np.ndarray) -> np.ndarray:
         """Every row at once (numba): the leaves, the reduction and the descent of each row, row b
-        on lane b; the same tokens as row by row."""
+        on lane ``lanes[b]``; the same tokens as row by row."""
         logits, ids = kept.compact()
         masses, saturated, padded = tree_masses_batch(logits, kept.sizes, self.cfg,
                                                       self.guard_bits, self.lut_guard_bits)
-        states = self._lanes.take(self.seed, kept.n_rows)
+        states = self._lanes.take_at(self.seed, lanes)
         tokens = tree_draw_batch(masses, padded, self._format, states, self._lut)
-        self._lanes.put(states)
+        self._lanes.put_at(lanes, states)
         n = kept.n_rows
         self.stats.tokens += n
         self.stats.attempts += n

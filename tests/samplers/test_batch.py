@@ -122,3 +122,44 @@ def test_gibbs_batch_takes_the_vectorised_path():
     z = _rows(3, n_rows=16, vocab=40)
     assert sampler.sample_batch(z, top_p=0.95).shape == (16,)
     assert sampler.stats.tokens == 16 and sampler.stats.updates > 0
+
+
+@pytest.mark.parametrize("kind", sampler_kinds())
+def test_draw_batch_on_given_lanes_equals_rows_with_their_counts(kind):
+    """draw_batch on lanes (5, 0, 3) (what generate passes once rows have finished): the tokens,
+    per-row invalid attempts and fallbacks, and statistics of sample_kept(row r, lanes[r]) in
+    order; lanes left out are not touched."""
+    policy = GIBBS_POLICIES["restarts_and_fallbacks"]
+    batch, rows = (make_sampler(kind, HwConfig(), policy, seed=4) for _ in range(2))
+    lanes = np.array([5, 0, 3])
+    for call in range(3):  # later calls go on from the lanes' states
+        kept = reduce_batch(_rows(20 + call, n_rows=3, vocab=40), top_p=0.9)
+        draw = batch.draw_batch(kept, lanes)
+        want, invalid, fallbacks = [], [], []
+        for r, lane in enumerate(lanes):
+            before = (rows.stats.invalid_attempts, rows.stats.fallbacks)
+            want.append(rows.sample_kept(kept.row(r), int(lane)))
+            invalid.append(rows.stats.invalid_attempts - before[0])
+            fallbacks.append(rows.stats.fallbacks - before[1])
+        assert draw.token_ids.tolist() == want
+        assert draw.invalid_attempts.tolist() == invalid and draw.fallbacks.tolist() == fallbacks
+        assert batch.stats == rows.stats
+    if batch.policy is not None:
+        assert batch.stats.invalid_attempts > 0 and batch.stats.fallbacks > 0
+    one = reduce_batch(_rows(30, n_rows=1, vocab=40), top_k=16).row(0)
+    fresh = make_sampler(kind, HwConfig(), policy, seed=4)
+    for lane in (1, 2, 4):  # lanes left out start where a fresh sampler's do
+        assert batch.sample_kept(one, lane) == fresh.sample_kept(one, lane)
+    assert batch.sample_kept(one, 5) == rows.sample_kept(one, 5)  # lane 5 runs on alike
+    empty = batch.draw_batch(reduce_batch(np.zeros((0, 4))), [])
+    assert empty.token_ids.shape == (0,) and empty.fallbacks.shape == (0,)
+
+
+@pytest.mark.parametrize("lanes,needle", [([0, 0, 1], "distinct"), ([0, -1, 2], "distinct"),
+                                          ([0, 1], "3 integers"), ([0.0, 1.0, 2.0], "3 integers"),
+                                          ([[0, 1, 2]], "3 integers")])
+def test_draw_batch_refuses_bad_lanes(lanes, needle):
+    sampler = make_sampler("softmax", seed=1)
+    with pytest.raises(ValueError, match=f"lanes must be .*{needle}"):
+        sampler.draw_batch(reduce_batch(np.zeros((3, 4))), lanes)
+    assert sampler.stats.tokens == 0
