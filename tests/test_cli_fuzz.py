@@ -80,8 +80,10 @@ def _bad_values(flag: str, action: argparse.Action) -> st.SearchStrategy:
     if action.choices is not None:
         return st.text(string.ascii_letters + "-", max_size=8).filter(
             lambda v: v not in action.choices)
-    if flag in ("--out", "--report"):
+    if action.type is cli._out_folder:   # a file where the folder goes, below a file, empty
         return st.sampled_from(["blocker/sub/out", "blocker", ""])
+    if action.type is cli._out_file:     # a folder where the file goes, below a file, empty
+        return st.sampled_from(["blocker/sub/out", "blocker/out.md", ".", ""])
     if action.type in BY_TYPE:
         return BY_TYPE[action.type]
     if flag in BY_FLAG:
