@@ -47,7 +47,7 @@ from .control import flag, program_port, prog_signature
 from .lut import lut_rom, lut_rom_address
 from .rng import Rng
 
-__all__ = ["GraphCore", "LANES_PER_ROM", "MAX_GRAPH_CORE_UNITS", "graph_clocks"]
+__all__ = ["GraphCore", "LANES_PER_ROM", "MAX_GRAPH_CORE_UNITS", "graph_clocks", "check_topology"]
 
 #: lanes per sigmoid ROM: a block RAM has two read ports
 LANES_PER_ROM = 2
@@ -58,6 +58,24 @@ MAX_GRAPH_CORE_UNITS = 4096
 def graph_clocks(topology: GraphTopology, sweeps: int) -> int:
     """Clocks a run of ``sweeps`` sweeps is busy (CYCLES): INIT, PRIME and one a colour step."""
     return 2 + sweeps * topology.n_colours
+
+
+def check_topology(core: GraphTopology, program: GraphTopology) -> None:
+    """Raise ValueError unless a program on ``program`` runs on a core built for ``core``: the
+    same units, edges (in order) and colouring, and no unit of degree above the core's D (a
+    core's wires are its topology; a program cannot bring another)."""
+    if program.n != core.n:
+        raise ValueError(f"program has {program.n} units; the core is built for {core.n}")
+    worst = int(program.degree.max()) if program.n else 0
+    if worst > core.max_degree:
+        raise ValueError(f"program has a unit of degree {worst}, above the core's "
+                         f"max_degree={core.max_degree}")
+    if program.n_edges != core.n_edges or not (program.edges == core.edges).all():
+        raise ValueError(f"program's edges differ from the core's ({program.n_edges} vs "
+                         f"{core.n_edges} edges): the topology is built into the core")
+    if not (program.colours == core.colours).all():
+        raise ValueError("program's colouring differs from the core's (colour the graph as "
+                         "the core was built, e.g. pass colouring=core.colours)")
 
 
 def _tree_sum(terms: list):
