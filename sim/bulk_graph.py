@@ -39,7 +39,7 @@ from .graph_programs import (edge_graph_programs, graph_topology, random_graph_p
 
 __all__ = ["GraphHarness", "GraphScript", "GraphCoverage", "GraphBulkResult", "graph_harness",
            "run_graph_script", "run_graph_bulk", "graph_script", "GRAPH_HARNESS",
-           "GRAPH_BULK_CASES"]
+           "GRAPH_BULK_CASES", "graph_case_coverage", "graph_soak"]
 
 GRAPH_HARNESS = Path(__file__).resolve().parent / "bulk_graph_main.cpp"
 _OP_WRITE, _OP_START, _OP_WAIT, _OP_ERR, _OP_RESET, _OP_READ, _OP_IDLE, _OP_TRACE = range(1, 9)
@@ -47,7 +47,7 @@ _TAG_BEAT, _TAG_END, _TAG_ERR, _TAG_READ, _TAG_FAIL = range(1, 6)
 #: the graph core's bulk cases on Verilator: (configuration, topology, random programs, long
 #: runs, sweeps per long run); ``make test`` runs the first, ``make coverage`` and ``make soak``
 #: all of them (the 16 x 16 lattice: 128 lanes)
-GRAPH_BULK_CASES = [("default", "random12", 60, 2, 200), ("clamp", "lattice4", 60, 2, 200),
+GRAPH_BULK_CASES = [("default", "random12", 200, 4, 2000), ("clamp", "lattice4", 100, 2, 1000),
                     ("default", "lattice16", 20, 2, 100)]
 
 
@@ -133,39 +133,43 @@ class GraphHarness:
         return Trace(*(c.reshape(1, -1) for c in cols)), colours
 
 
-def graph_harness(cfg: HwConfig, config_name: str, topology_name: str | None = None, *,
-                  topology: GraphTopology | None = None, verilog_dir: Path | None = None,
-                  build_dir: Path | None = None,
-                  beta_depth: int = MAX_BETA_SCHEDULE) -> GraphHarness:
-    """Export (when a source changed) and build the harness for a named topology
-    (:data:`sim.graph_programs.GRAPH_TOPOLOGIES`) or a given one (folders named by its
-    hash); ``verilog_dir``: simulate the Verilog there as it is (a mutant)."""
-    from hw.export import export_graph, topology_json
+def _config_name(cfg: HwConfig) -> str:
+    """The co-simulation's name of ``cfg`` (sim.runner.cosim_config), else a hash of it."""
+    from .runner import cosim_config
 
+    for name in ("tiny", "default", "wide", "clamp"):
+        if cosim_config(name) == cfg:
+            return name
+    return "c" + hashlib.sha256(cfg.to_json().encode()).hexdigest()[:12]
+
+
+def graph_harness(cfg: HwConfig, config_name: str | None = None,
+                  topology_name: str | None = None, *, topology: GraphTopology | None = None,
+                  verilog_dir: Path | None = None, build_dir: Path | None = None
+                  ) -> GraphHarness:
+    """Export (when a source changed) and build the harness for a named topology
+    (:data:`sim.graph_programs.GRAPH_TOPOLOGIES`) or a given one (a given one equal to a named
+    one shares its build; others are named by a hash); ``verilog_dir``: simulate the Verilog
+    there as it is (a mutant). The core has the full 16-entry beta table."""
+    from hw.export import topology_json
+
+    from .graph_programs import GRAPH_TOPOLOGIES, same_topology
     from .runner import BUILD, ensure_graph_verilog
 
     if topology is None:
         topology = graph_topology(topology_name)
     else:
-        topology_name = "t" + hashlib.sha256(topology_json(topology, beta_depth).encode()
-                                             ).hexdigest()[:12]
-    name = f"{config_name}-{topology_name}"
+        topology_name = next((name for name in GRAPH_TOPOLOGIES
+                              if same_topology(graph_topology(name), topology)), None) \
+            or "t" + hashlib.sha256(topology_json(topology).encode()).hexdigest()[:12]
+    name = f"{config_name or _config_name(cfg)}-{topology_name}"
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / name
-        if topology_name in _named():
-            ensure_graph_verilog(cfg, vdir, topology_name)
-        elif not (vdir / "pbit_graph.v").exists():
-            export_graph(cfg, topology, vdir, beta_depth=beta_depth)
+        ensure_graph_verilog(cfg, vdir, None, topology)
     build_dir = build_dir or BUILD / "bulk" / name / "graph"
     binary = build_bulk(vdir / "pbit_graph.v", "pbit_graph", build_dir, harness=GRAPH_HARNESS)
-    return GraphHarness(cfg, topology, beta_depth, binary)
-
-
-def _named() -> set[str]:
-    from .graph_programs import GRAPH_TOPOLOGIES
-
-    return set(GRAPH_TOPOLOGIES)
+    return GraphHarness(cfg, topology, MAX_BETA_SCHEDULE, binary)
 
 
 # --- coverage ------------------------------------------------------------------------------------
@@ -521,5 +525,36 @@ def run_graph_bulk(config_name: str, cfg: HwConfig, topology_name: str, script: 
     """Build (when needed) the harness of the graph core for the named topology and run
     ``script`` (:func:`run_graph_script`)."""
     harness = graph_harness(cfg, config_name, topology_name, verilog_dir=verilog_dir,
-                            build_dir=build_dir, beta_depth=script.beta_depth)
+                            build_dir=build_dir)
     return run_graph_script(harness, script, harness.binary.parent, coverage=coverage)
+
+
+def graph_case_coverage(config: str, topology_name: str, programs: int, long_runs: int,
+                        long_sweeps: int, *, seed: int = 0) -> tuple[GraphCoverage, int]:
+    """Run one graph bulk case with coverage; returns (its coverage, compared updates)."""
+    from .runner import cosim_config
+
+    cfg, top = cosim_config(config), graph_topology(topology_name)
+    coverage = GraphCoverage(cfg, top)
+    script = graph_script(cfg, top, seed=seed, programs=programs, long_runs=long_runs,
+                          long_sweeps=long_sweeps)
+    result = run_graph_bulk(config, cfg, topology_name, script, coverage=coverage)
+    return coverage, result.updates
+
+
+def graph_soak(updates: int, *, seed: int, log=print) -> dict[str, int]:
+    """About ``updates`` compared updates spread over :data:`GRAPH_BULK_CASES`, in batches of
+    the standard script (random programs, long runs) each from a new seed derived from
+    ``seed``; returns the compared updates per case (raises BulkMismatch at a difference)."""
+    share = -(-updates // len(GRAPH_BULK_CASES))
+    counts = {}
+    for config, name, programs, long_runs, long_sweeps in GRAPH_BULK_CASES:
+        done, batch, start = 0, 0, time.perf_counter()
+        while done < share:
+            done += graph_case_coverage(config, name, programs, long_runs, long_sweeps,
+                                        seed=seed * 100_000 + batch)[1]
+            batch += 1
+        counts[f"{config}-graph-{name}"] = done
+        log(f"{config}-graph-{name:9s} {done:12,d} updates compared in "
+            f"{time.perf_counter() - start:6.1f} s")
+    return counts

@@ -135,13 +135,15 @@ def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str, stream_lanes: int = 1) 
     return True
 
 
-def ensure_graph_verilog(cfg: HwConfig, vdir: Path, topology_name: str) -> bool:
+def ensure_graph_verilog(cfg: HwConfig, vdir: Path, topology_name: str | None,
+                         topology=None) -> bool:
     """Export the graph core for the named topology (:data:`sim.graph_programs.GRAPH_TOPOLOGIES`)
-    into ``vdir`` unless it was exported from the same sources, configuration and topology;
-    returns whether it exported."""
+    or the given one into ``vdir`` unless it was exported from the same sources, configuration
+    and topology; returns whether it exported."""
     from .graph_programs import graph_topology
 
-    topology = graph_topology(topology_name)
+    if topology is None:
+        topology = graph_topology(topology_name)
     stamp = vdir / "generator.sha256"
     fingerprint = hashlib.sha256((_generator_fingerprint(cfg) + topology_json(topology))
                                  .encode()).hexdigest()

@@ -4,7 +4,8 @@
 (:data:`sim.runner.BULK_CASES`: the one-hot and dense cores on the tiny, default, wide and
 clamping configurations, and the one-hot core at V = 1024), in batches of random programs with
 runs of up to 64 sweeps and token runs of 200 sweeps (:func:`sim.bulk.soak_script`), each batch a
-new seed derived from the soak's seed. The seed is fresh (drawn and printed) unless ``--seed``
+new seed derived from the soak's seed; then a tenth of ``--updates`` on the graph core's
+topologies (:func:`sim.bulk_graph.graph_soak`, :data:`sim.bulk_graph.GRAPH_BULK_CASES`). The seed is fresh (drawn and printed) unless ``--seed``
 replays one, so that repeated soaks cover new programs and a failure can be replayed. It prints
 the compared updates per case and in all (and with ``--out`` writes them, with the seed), and exits
 1 at the first difference (cycle, unit, RTL and model values) or any harness failure.
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .bulk import BulkMismatch, run_bulk, soak_script
+from .bulk_graph import graph_soak
 from .runner import BULK_CASES, cosim_config
 
 __all__ = ["soak", "run_soak", "SOAK_SEEDS"]
@@ -82,6 +84,8 @@ def run_soak(updates: int, *, seed: int | None = None, out: Path | None = None,
     start = time.perf_counter()
     try:
         counts = soak(updates, seed=seed, log=log)
+        # the graph core (sim/bulk_graph.py): a tenth of the updates again, on its topologies
+        counts.update(graph_soak(max(updates // 10, 1), seed=seed, log=log))
     except BulkMismatch as err:
         print(f"pysampler soak: MISMATCH (seed {seed}): {err}", file=sys.stderr)
         return 1
