@@ -83,9 +83,12 @@ class GraphHarness:
         trace = work_dir / f"records-{os.getpid()}.bin"
         stim.write_bytes(np.asarray(words, dtype=np.uint32).tobytes())
         try:
+            # the longest run the core can be started for, and a margin: a core that does
+            # not finish (a mutant) fails fast
+            limit = 2 + 65535 * self.topology.n_colours + 64
             proc = subprocess.run([str(self.binary), str(stim), str(trace),
                                    str(self.record_words), *map(str, self.sig_words),
-                                   str(1 << 24)], capture_output=True, text=True)
+                                   str(limit)], capture_output=True, text=True)
             data = np.fromfile(trace, dtype=np.uint32) if trace.exists() else np.zeros(0,
                                                                                       np.uint32)
         finally:

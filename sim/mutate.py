@@ -118,8 +118,10 @@ MUTATIONS: tuple[Mutation, ...] = (
              "? h0 : h0;"),
     Mutation("clamp ignored", "graph", "lane 0 ignores the hold bit of its units (decides "
              "u < L)", r"= trace__colour \? hold1 : hold0;", "= 1'h0;"),
-    Mutation("clamp at init", "graph", "unit 0's clamp not applied when a run starts",
-             r"hold0 \? clamp_value0 : ", "1'h0 ? clamp_value0 : "),
+    Mutation("clamp at init", "graph", "unit 1's clamp not applied when a run starts (unit "
+             "1 has colour 1: its initial value is read in colour step 0; a colour-0 unit's is "
+             "overwritten before anyone reads it, so that mutation would be equivalent)",
+             r"hold1 \? clamp_value1 : ", "1'h0 ? clamp_value1 : "),
     Mutation("beta entry", "graph", "the next beta entry is entry + 2 instead of entry + 1",
              r"= entry \+ 1'h1;", "= entry + 2'h2;", 1),
     Mutation("beta rounding", "graph", "lane 0's scaled field rounds with 2^(2 + e) instead "
@@ -305,7 +307,9 @@ def run_mutate(out: Path | None = None, *, only: str | None = None, programs: in
         text = (
             "# Mutation check of the co-simulation\n\n"
             "`make mutate` (`pysampler mutate --out results/mutations.md`): single-line "
-            "mutations of the exported Verilog of the one-hot and dense cores (a copy under "
+            "mutations of the exported Verilog of the one-hot, dense and graph cores (the "
+            "graph core on the 4 x 4 periodic lattice, run by `sim.bulk_graph.graph_script`; a "
+            "copy under "
             "build/mutate/; the sources are not touched), each built and run in bulk mode "
             "against the bit-accurate model: edge, directed and random programs, KEEP runs, "
             "refused input and token runs (`sim.bulk.standard_script`, "
