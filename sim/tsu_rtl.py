@@ -11,8 +11,9 @@ Same program, same seed: the samples are the emulated backend's, bit for bit (te
 small sizes: a run is at most 65,535 sweeps (the core's ``sweeps`` port), and each new topology
 costs a Verilator build (about 20 s here).
 
-It lives in sim/ (it drives a simulator), not in pysampler (which never imports sim/); register
-it where wanted with ``pysampler.tsu.BACKENDS["rtl"] = RtlBackend``.
+It lives in sim/ (it drives a simulator), not in pysampler (which never imports sim/): importing
+this module registers it, so ``pysampler.tsu.get_backend("rtl")`` works after ``import
+sim.tsu_rtl``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pysampler.contract.config import HwConfig
 from pysampler.contract.graph import GraphProgram
 from pysampler.contract.regmap import INIT_CODES, SWEEPS_BITS
 from pysampler.engines.chromatic import lane_states
-from pysampler.tsu.backends import EmulatedBackend
+from pysampler.tsu.backends import BACKENDS, EmulatedBackend
 
 from .bulk_graph import _OP_READ, _OP_START, _OP_TRACE, _OP_WAIT, _OP_WRITE, _TAG_END, \
     _TAG_READ, GraphHarness, graph_harness
@@ -98,3 +99,6 @@ class RtlBackend(EmulatedBackend):
     def _layer_sweep(self, program, count, seed):
         raise ValueError("the RTL backend runs graph programs (sample_ising, sample_custom); "
                          "binary layers run on the emulated backend")
+
+
+BACKENDS[RtlBackend.name] = RtlBackend   # get_backend("rtl"), once this module is imported

@@ -8,7 +8,7 @@ import pytest
 
 from pysampler.contract.config import HwConfig
 from pysampler.contract.graph import graph_program
-from pysampler.tsu.backends import EmulatedBackend
+from pysampler.tsu.backends import EmulatedBackend, get_backend
 from sim.graph_programs import graph_topology
 from sim.tsu_rtl import RtlBackend
 
@@ -51,7 +51,8 @@ def test_rtl_backend_gives_the_emulated_samples():
 
 
 def test_rtl_backend_refuses_what_the_core_cannot_run():
-    rtl = RtlBackend(HwConfig(), colouring=graph_topology("random12").colours)
+    rtl = get_backend("rtl", HwConfig(), colouring=graph_topology("random12").colours)
+    assert type(rtl) is RtlBackend   # registered by importing sim.tsu_rtl
     with pytest.raises(ValueError, match="num_steps"):
         rtl.sample_ising(_couplings(1), None, 1.0, 70_000, 1)
     with pytest.raises(ValueError, match="binary layers"):
