@@ -254,7 +254,11 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
     the value goes to its storage: the decoder's own flip-flops (``Storage.FLOPS``, created here
     with the map's widths and resets), the generator (``Storage.SEED``), or the core
     (``Storage.CORE``: a memory region; the core writes it when ``written[name]`` is high, at the
-    port's ``offset``). A write while busy is refused with its register's ``busy_flag``
+    port's ``offset``). A region of unit arrays in pages (the graph core's STATE region: entry i
+    of the page-k array at ``k << index_bits | i``) is decoded by page, the unit at ``index``;
+    a per-unit generator word (``Storage.SEED`` array: LANE_SEED_LO/HI) raises ``written[name]``
+    with the whole state on ``lane_seed`` when its loading word is written (a zero state raises
+    ``Err.SEED``), the words below it held in one register shared by the units. A write while busy is refused with its register's ``busy_flag``
     (``Err.BUSY_START`` for START, else ``Err.BUSY_WRITE``). ``prog.werr`` is high in the clock
     of a write that raised a flag.
 
@@ -275,7 +279,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
         list of signals, one per index, aliases resolved) and by name ``n_active``, ``coupling``
         and, when the core has a schedule, ``sched_len``, ``sched_offsets``, ``sched_couplings``;
         ``start`` (a START write this clock) with ``start_sweeps`` and ``start_init`` (its
-        fields), and ``irq``.
+        fields), and ``irq``; ``index`` (the unit of a paged write) and ``lane_seed`` (the state
+        of a per-unit generator load). ``rng`` may be None for a core without a shared
+        generator (the graph core).
     """
     region = prog.addr[regmap.offset_bits:]
     offset = prog.addr[:regmap.offset_bits]

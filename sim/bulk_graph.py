@@ -46,9 +46,10 @@ _OP_WRITE, _OP_START, _OP_WAIT, _OP_ERR, _OP_RESET, _OP_READ, _OP_IDLE, _OP_TRAC
 _TAG_BEAT, _TAG_END, _TAG_ERR, _TAG_READ, _TAG_FAIL = range(1, 6)
 #: the graph core's bulk cases on Verilator: (configuration, topology, random programs, long
 #: runs, sweeps per long run); ``make test`` runs the first, ``make coverage`` and ``make soak``
-#: all of them (the 16 x 16 lattice: 128 lanes)
+#: all of them (``clamp``: a LUT that clamps inside the field range; ``wide``: xorshift64, two
+#: seed words per unit, lut_shift 2; the 16 x 16 lattice: 128 lanes)
 GRAPH_BULK_CASES = [("default", "random12", 200, 4, 2000), ("clamp", "lattice4", 100, 2, 1000),
-                    ("default", "lattice16", 20, 2, 100)]
+                    ("wide", "random12", 100, 2, 1000), ("default", "lattice16", 20, 2, 100)]
 
 
 def _words(bits: int) -> int:
