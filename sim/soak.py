@@ -32,7 +32,9 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
          cases: list[tuple[str, str]] | None = None, verilog_dir: Path | None = None,
          build_dir: Path | None = None, log=print) -> dict[str, int]:
     """Compare about ``updates`` updates across ``cases`` ((configuration, core) pairs; default
-    every bulk case), ``batch`` updates per harness run; returns the compared updates per case.
+    every bulk case, and then a tenth of ``updates`` on the graph core's cases,
+    :func:`sim.bulk_graph.graph_soak`), ``batch`` updates per harness run; returns the compared
+    updates per case.
     ``verilog_dir`` and ``build_dir`` (with one case) run a given Verilog, as
     :func:`sim.bulk.run_bulk` does.
 
@@ -43,6 +45,7 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
     """
     if updates < 1 or batch < 1:
         raise ValueError(f"updates and batch must be >= 1, got {updates} and {batch}")
+    every_case = cases is None and verilog_dir is None and build_dir is None
     cases = cases or [(config, kind) for config, kind, *_ in BULK_CASES]
     if (verilog_dir or build_dir) and len(cases) != 1:
         raise ValueError("verilog_dir and build_dir name one case's Verilog: give one case")
@@ -68,6 +71,8 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
             counts[key] = done
             log(f"{key:16s} {done:12,d} updates compared in "
                 f"{time.perf_counter() - start:6.1f} s")
+    if every_case:  # the graph core (sim/bulk_graph.py): a tenth again, on its topologies
+        counts.update(graph_soak(max(updates // 10, 1), seed=seed, log=log))
     return counts
 
 
@@ -84,8 +89,6 @@ def run_soak(updates: int, *, seed: int | None = None, out: Path | None = None,
     start = time.perf_counter()
     try:
         counts = soak(updates, seed=seed, log=log)
-        # the graph core (sim/bulk_graph.py): a tenth of the updates again, on its topologies
-        counts.update(graph_soak(max(updates // 10, 1), seed=seed, log=log))
     except BulkMismatch as err:
         print(f"pysampler soak: MISMATCH (seed {seed}): {err}", file=sys.stderr)
         return 1
