@@ -73,7 +73,7 @@ demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by sid
 test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
 	$(PY) -m pytest -n 2 tests  # the thrml tests are deselected in pyproject addopts
 
-quick: setup  ## every test but co-simulation, the LM and the slow ones (under 2 minutes)
+quick: setup  ## every test but co-simulation, the LM and the slow ones (about 3 minutes)
 	$(PY) -m pytest -n 2 -m "$(QUICK)" tests
 
 bench: setup apt-sim $(LM)  ## speed of the model, float Gibbs, the GPT-2 loop, the simulators -> results/bench.json
@@ -144,7 +144,7 @@ bitstream: setup  ## a core (CORE=onehot) on an ECP5 board (BOARD=ulx3s) behind 
 	$(PY) -m pip install -e '.[dev,fpga]'  # not pinned: the yowasp wheels need another wasmtime
 	$(PYSAMPLER) bitstream --board $(BOARD) --core $(CORE) --config $(CONFIG)
 
-docs: setup  ## regenerate the generated parts of docs/ (the register map tables) and include/pbit_regs_default.h
+docs: setup  ## regenerate the register map tables, include/pbit_regs_default.h and every figure README.md and docs/ quote from results/
 	$(PYSAMPLER) docs
 
 clean:

@@ -257,14 +257,18 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "| us/token |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = _kept_rows(path, header=lines[-2])
     for r in results:
         if r.fmax_mhz is None:
-            lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
-                         f"{_failed(r)} | {r.cycles_per_token} | - | - |")
+            rows[r.design, r.target] = (
+                f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
+                f"{_failed(r)} | {r.cycles_per_token} | - | - |")
             continue
-        lines.append(f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
-                     f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} | "
-                     f"{1e6 / r.tokens_per_s:,.1f} |")
+        rows[r.design, r.target] = (
+            f"| {r.design} | {r.target} | {r.luts} | {r.ffs} | {r.brams} | {r.dsps} | "
+            f"{r.fmax_mhz:.1f} | {r.cycles_per_token} | {r.tokens_per_s:,.0f} | "
+            f"{1e6 / r.tokens_per_s:,.1f} |")
+    lines += [rows[key] for key in sorted(rows)]
     lines += ["", "Capacity: " + "; ".join(f"{t}: {s['capacity']}" for t, s in TARGETS.items()),
               "", "Tool versions:", ""]
     lines += [f"- {name}: {version}" for name, version in versions.items()]
@@ -274,6 +278,39 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
 
 
 BOARD_BEGIN, BOARD_END = "<!-- board:begin -->", "<!-- board:end -->"
+
+
+def _kept_rows(path: Path, header: str) -> dict[tuple[str, str], str]:
+    """The rows of an existing report, by (design, target), that a run of some designs keeps:
+    `pysampler fpga --designs ...` rewrites its own rows and leaves the others (each a run with
+    the same flow and tool versions) in place; rows of designs no longer in DESIGNS go. A table of
+    the layout before the us/token column gets that column from its tokens/s."""
+    if not path.exists():
+        return {}
+    columns = _cells(header)
+    lines = path.read_text().splitlines()
+    found = [k for k, line in enumerate(lines) if line.startswith("| design | target |")]
+    if not found:
+        return {}
+    old = _cells(lines[found[0]])
+    if not set(old) <= set(columns):
+        return {}
+    rows = {}
+    for line in lines[found[0] + 2:]:
+        if not line.startswith("|"):
+            break
+        cell = dict(zip(old, _cells(line)))
+        if cell.get("design") not in DESIGNS or cell.get("target") not in TARGETS:
+            continue
+        if "us/token" not in cell:
+            rate = cell.get("tokens/s", "-").replace(",", "")
+            cell["us/token"] = f"{1e6 / float(rate):,.1f}" if rate not in ("-", "") else "-"
+        rows[cell["design"], cell["target"]] = "| " + " | ".join(cell.get(c, "") for c in columns) + " |"
+    return rows
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def _board_block(path: Path) -> str:

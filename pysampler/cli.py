@@ -144,7 +144,9 @@ def _output(folder: bool):
         path = Path(text)
         if not text or path.exists() and path.is_dir() != folder:
             raise argparse.ArgumentTypeError(f"must be a {kind} to write, got {text!r}")
-        ancestor = path if path.exists() else path.parent
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise argparse.ArgumentTypeError(f"cannot write {text!r}: the file is read-only")
+        ancestor = path if path.is_dir() else path.parent
         while not ancestor.exists():
             ancestor = ancestor.parent
         if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):

@@ -135,3 +135,15 @@ def test_malformed_command_lines_exit_2_with_one_line(argv, capsys):
         cli.main(argv)
     lines = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(lines) == 1 and lines[0].startswith("pysampler")
+
+
+def test_an_existing_report_file_can_be_rewritten(tmp_path):
+    """A file-valued --out that exists already (the committed results/bench.json, say) is
+    accepted: its folder must be writable, the file need not be a folder (it was refused)."""
+    from pysampler.cli import build_parser
+
+    report = tmp_path / "bench.json"
+    report.write_text("{}")
+    for command in (["bench"], ["soak"], ["coverage"], ["mutate"], ["fpga"]):
+        args = build_parser().parse_args(command + ["--out", str(report)])
+        assert args.out == report

@@ -10,8 +10,8 @@ A Markdown file quotes a result in one of two ways, both invisible when rendered
 
   The reference is ``SOURCE [| AGGREGATE] | FORMAT``. SOURCE is a file under results/ and what
   to read in it: a CSV, its rows filtered by ``[column OP value; ...]`` (OP one of
-  ``= != <= >= < >``, numeric where both sides are numbers, or ``^=`` / ``!^=``: starts with / does
-  not) and a column
+  ``= != <= >= < >``, numeric where both sides are numbers, or ``^=`` / ``!^=`` and ``$=`` /
+  ``!$=``: starts / ends with, or does not) and a column
   (``file.csv[...].tv``); a Markdown table of a report, the first under a heading that contains
   HEADING (``HEADING@2``: its second table), read the same way (``file.md#HEADING[filters].column``:
   the brackets are required);
@@ -56,7 +56,8 @@ INLINE = re.compile(r"(?P<value>[-+]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?%?)<!--=\s
                     re.S)
 BLOCK = re.compile(r"<!--\s*(?P<kind>table|quote):\s*(?P<ref>.*?)\s*-->\n(?P<body>.*?)"
                    r"<!--\s*/(?P=kind)\s*-->", re.S)
-_FILTER = re.compile(r"^\s*(?P<column>[^!<>=^]+?)\s*(?P<op>!\^=|!=|<=|>=|\^=|=|<|>)\s*(?P<value>.*?)\s*$")
+_FILTER = re.compile(r"^\s*(?P<column>[^!<>=^$]+?)\s*(?P<op>!\^=|!\$=|!=|<=|>=|\^=|\$=|=|<|>)"
+                     r"\s*(?P<value>.*?)\s*$")
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     "max": max, "min": min, "mean": statistics.fmean, "median": statistics.median,
     "sum": math.fsum, "count": len}
@@ -110,10 +111,17 @@ def figures_in(text: str) -> list[Figure]:
 
 
 # --- sources ---------------------------------------------------------------------------------
-def _number(text: str) -> float | None:
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _number(text: Any) -> float | None:
+    """A number, or None: numbers, numeric text and text with thousands separators ("1,279", as
+    the reports' Markdown tables print counts)."""
+    if isinstance(text, str) and _GROUPED.fullmatch(text.strip()):
+        text = text.replace(",", "")
     try:
         return float(text)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -138,6 +146,8 @@ def _matches(row: dict[str, str], column: str, op: str, value: str) -> bool:
     have, want = row[column], value
     if op in ("^=", "!^="):
         return have.startswith(want) == (op == "^=")
+    if op in ("$=", "!$="):
+        return have.endswith(want) == (op == "$=")
     a, b = _number(have), _number(want)
     if a is not None and b is not None:
         have, want = a, b  # type: ignore[assignment]
@@ -223,7 +233,7 @@ _ARITHMETIC = {"*": lambda a, b: a * b, "/": lambda a, b: a / b, "+": lambda a, 
 
 def _format(value: Any, spec: str) -> str:
     spec = spec.strip()
-    number = float(value) if not isinstance(value, str) or _number(value) is not None else None
+    number = _number(value) if not isinstance(value, bool) else float(value)
     while (step := re.match(r"([*/+-])\s*([0-9.]+(?:e[+-]?[0-9]+)?)\s+", spec)) is not None:
         if number is None:
             raise ValueError(f"cannot scale {value!r}")
@@ -245,7 +255,12 @@ def resolve(ref: str) -> str:
     if len(parts) == 3:
         if parts[1] not in AGGREGATES:
             raise ValueError(f"aggregate {parts[1]!r}: one of {sorted(AGGREGATES)}")
-        numbers = [float(v) for v in values]
+        numbers = [_number(v) for v in values]
+        if parts[1] == "count":
+            numbers = [1.0] * len(values)   # counts rows, whatever they hold
+        elif None in numbers:
+            raise ValueError(f"{parts[0]} selects a value that is not a number: "
+                             f"{values[numbers.index(None)]!r}")
         if not numbers and parts[1] != "count":
             raise ValueError(f"{parts[0]} selects nothing to take the {parts[1]} of")
         value: Any = AGGREGATES[parts[1]](numbers)
@@ -258,16 +273,17 @@ def resolve(ref: str) -> str:
 
 
 def _section(text: str, heading: str) -> list[str]:
-    """The lines after the first heading that contains ``heading``, up to the next heading (a
-    first-level title counts as a heading too, so a report's opening paragraph is reachable
-    under its title)."""
+    """The lines after the first heading that contains ``heading``, its sub-headings included,
+    up to the next heading of the same or a higher level (a first-level title counts as a
+    heading too, so a report's opening paragraph is reachable under its title)."""
     lines = text.splitlines()
     heads = [k for k, line in enumerate(lines) if line.startswith("#") and heading in line]
     if not heads:
         raise ValueError(f"no heading containing {heading!r}")
+    level = len(lines[heads[0]]) - len(lines[heads[0]].lstrip("#"))
     body = []
     for line in lines[heads[0] + 1:]:
-        if line.startswith("#"):
+        if line.startswith("#") and len(line) - len(line.lstrip("#")) <= level:
             break
         body.append(line)
     return body

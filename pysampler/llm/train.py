@@ -196,6 +196,12 @@ def write_report(model_dir: Path, stats: dict, path: Path) -> None:
         "Command: `make lm` (`pysampler train-lm`). " + stats["corpus"] + ".", "",
         "| figure | value |", "|---|---|",
         f"| parameters | {stats['parameters']:,} |",
+        f"| vocabulary (tokens) | {lm.vocab_size:,} |",
+        f"| layers | {lm.model.config.n_layer} |",
+        f"| width | {lm.model.config.n_embd} |",
+        f"| attention heads | {lm.model.config.n_head} |",
+        f"| positions | {lm.max_positions} |",
+        f"| training time budget (s) | {stats['seconds']:.0f} |",
         f"| training tokens (corpus) | {stats['train_tokens']:,} |",
         f"| tokens seen in training | {stats['tokens_seen']:,} ({stats['steps']} steps, "
         f"{stats['seconds']:.0f} s) |",

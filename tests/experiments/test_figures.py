@@ -24,7 +24,10 @@ def results(tmp_path, monkeypatch):
     (folder / "bench.json").write_text(json.dumps({"batch": {"tree V=64 B=4096":
                                                              {"tokens_per_s": 1541370.13}}}))
     (folder / "report.md").write_text("# Report\n\n## Best lambda (exact)\n\n| sampler | V | tv |\n"
-                                      "|---|---|---|\n| hw | 16 | 0.0045 |\n\nprose\n")
+                                      "|---|---|---|\n| hw | 16 | 0.0045 |\n\nprose\n\n"
+                                      "## Counts\n\n### per case\n\n| case | n |\n|---|---|\n"
+                                      "| a, F = 8 | 1,200 |\n| b, F = 7 | 34 |\n\n"
+                                      "## After\n\n| case | n |\n|---|---|\n| c | 5 |\n")
     monkeypatch.setattr(figures, "RESULTS", folder)
     return folder
 
@@ -43,6 +46,11 @@ def results(tmp_path, monkeypatch):
     ("py:pysampler.contract.config.MAX_N_PBITS | ,d", "65,536"),
     ("report.md#Best lambda (exact)[sampler=hw;V=16].tv | .4f", "0.0045"),
     ("report.md#Best lambda[].tv | count | d", "1"),
+    # a heading's section holds its sub-headings' tables, up to the next heading of its level
+    ("report.md#Counts[].n | sum | ,d", "1,234"),
+    ("report.md#Counts[case$=F = 8].n | d", "1200"),
+    ("report.md#Counts[case!$=F = 8].n | ,d", "34"),
+    ("report.md#Counts[case=a, F = 8].n | /1e3 .1f", "1.2"),
 ])
 def test_references_resolve(results, ref, text):
     assert figures.resolve(ref) == text

@@ -28,3 +28,22 @@ def test_a_crashed_place_and_route_is_not_called_a_misfit(tmp_path):
     path = tmp_path / "fpga.md"
     write_report([crashed], {"yosys": "test"}, path, sweeps=20)
     assert "| 136 | 0 | place and route failed: nextpnr stopped" in path.read_text()
+
+def test_a_run_of_some_designs_keeps_the_other_rows(tmp_path):
+    """`pysampler fpga --designs X` rewrites X's rows and keeps the others, also from a report of
+    the layout before the us/token column; rows of designs that no longer exist go."""
+    path = tmp_path / "fpga.md"
+    path.write_text(
+        "# FPGA resources and Fmax\n\n| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) "
+        "| cycles/token | tokens/s |\n|---|---|---|---|---|---|---|---|---|\n"
+        "| tree-V64 | ecp5-25f | 819 | 130 | 6 | 0 | 36.7 | 147 | 250,000 |\n"
+        "| stream-V50257 | ecp5-25f | 707 | 260 | 28 | 0 | 64.3 | 50262 | 1,279 |\n"
+        "| onehot-V64 | ecp5-25f | 1 | 1 | 1 | 1 | 1.0 | 1347 | 742 |\n")
+    rerun = FpgaResult("onehot-V64", "ecp5-25f", 1966, 471, 1, 1, 51.7, 1347, 38_382.0, 20.0)
+    write_report([rerun], {"yosys": "test"}, path, sweeps=20)
+    text = path.read_text()
+    assert "| onehot-V64 | ecp5-25f | 1966 | 471 | 1 | 1 | 51.7 | 1347 | 38,382 | 26.1 |" in text
+    assert "| tree-V64 | ecp5-25f | 819 | 130 | 6 | 0 | 36.7 | 147 | 250,000 | 4.0 |" in text
+    assert "stream-V50257 |" not in text and text.count("| onehot-V64 |") == 1
+    write_report([], {"yosys": "test"}, path, sweeps=20)   # the new layout is kept as it is
+    assert text.split("Capacity")[0] == path.read_text().split("Capacity")[0]

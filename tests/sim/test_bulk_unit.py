@@ -186,3 +186,18 @@ def test_the_soak_exits_non_zero_on_a_mismatch(monkeypatch, capsys):
     assert seeds[0] == 7 and seeds[1] != seeds[2]   # fresh seeds (a 2^-32 chance to collide)
     with pytest.raises(ValueError, match="seed must be in"):
         sim.soak.run_soak(100, seed=2**32)
+
+
+def test_soak_report_holds_the_figures_the_readme_quotes(monkeypatch, tmp_path):
+    """`pysampler soak --out` writes the per-case counts and a summary table (seed, total,
+    seconds) that the README's inline figures read through pysampler.experiments.figures."""
+    import sim.soak
+    from pysampler.experiments import figures
+
+    monkeypatch.setattr(sim.soak, "soak", lambda updates, *, seed, log: {"a-onehot": 1200,
+                                                                         "b-dense": 34})
+    assert sim.soak.run_soak(1234, seed=99, out=tmp_path / "soak.md", log=lambda *_: None) == 0
+    monkeypatch.setattr(figures, "RESULTS", tmp_path)
+    assert figures.resolve("soak.md#Summary[figure=updates compared].value | ,d") == "1,234"
+    assert figures.resolve("soak.md#Summary[figure=seed].value | d") == "99"
+    assert figures.resolve("soak.md#Soak[].updates compared | sum | d") == "1234"
