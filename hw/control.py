@@ -254,7 +254,11 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
     the value goes to its storage: the decoder's own flip-flops (``Storage.FLOPS``, created here
     with the map's widths and resets), the generator (``Storage.SEED``), or the core
     (``Storage.CORE``: a memory region; the core writes it when ``written[name]`` is high, at the
-    port's ``offset``). A write while busy is refused with its register's ``busy_flag``
+    port's ``offset``). A region of unit arrays in pages (the graph core's STATE region: entry i
+    of the page-k array at ``k << index_bits | i``) is decoded by page, the unit at ``index``;
+    a per-unit generator word (``Storage.SEED`` array: LANE_SEED_LO/HI) raises ``written[name]``
+    with the whole state on ``lane_seed`` when its loading word is written (a zero state raises
+    ``Err.SEED``), the words below it held in one register shared by the units. A write while busy is refused with its register's ``busy_flag``
     (``Err.BUSY_START`` for START, else ``Err.BUSY_WRITE``). ``prog.werr`` is high in the clock
     of a write that raised a flag.
 
@@ -275,7 +279,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
         list of signals, one per index, aliases resolved) and by name ``n_active``, ``coupling``
         and, when the core has a schedule, ``sched_len``, ``sched_offsets``, ``sched_couplings``;
         ``start`` (a START write this clock) with ``start_sweeps`` and ``start_init`` (its
-        fields), and ``irq``.
+        fields), and ``irq``; ``index`` (the unit of a paged write) and ``lane_seed`` (the state
+        of a per-unit generator load). ``rng`` may be None for a core without a shared
+        generator (the graph core).
     """
     region = prog.addr[regmap.offset_bits:]
     offset = prog.addr[:regmap.offset_bits]
@@ -297,8 +303,12 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
 
     regs = _flops(regmap)
     written = {reg.name: Signal(name=f"{reg.name.lower()}_written") for reg in regmap.registers
-               if reg.storage in (rm.Storage.CORE, rm.Storage.NONE)}
+               if reg.storage in (rm.Storage.CORE, rm.Storage.NONE)
+               or (reg.storage is rm.Storage.SEED and reg.is_array)}
     seed_words = _seed_words(regmap)
+    # a per-unit generator's state (the graph core's LANE_SEED words), valid with its strobe
+    lane_seed = Signal(regmap.params.rng_bits)
+    unit_index = offset[:rm.index_bits(regmap.params.n_pbits)]  # the unit of a paged register
     chain_reset = Signal()  # a write that invalidates a kept chain
     fits = {}
 
@@ -319,6 +329,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
         with (m.If(ok) if ok is not None else nullcontext()):
             if reg.storage is rm.Storage.FLOPS:
                 m.d.sync += regs[reg.name][index or 0].eq(data_s if reg.check.signed else prog.data)
+            elif reg.storage is rm.Storage.SEED and reg.is_array:
+                _lane_seed_write(m, reg, regmap, prog.data, seed_words, lane_seed,
+                                 written[reg.name], err_set)
             elif reg.storage is rm.Storage.SEED:
                 _seed_write(m, reg, regmap, prog.data, seed_words, rng, err_set)
             else:
@@ -332,6 +345,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
             for reg_region in regmap.regions:
                 with m.Case(reg_region):
                     held = regmap.in_region(reg_region)
+                    if any(reg.offsets.page for reg in held):  # pages of unit arrays
+                        _paged_region(m, held, regmap, offset, unit_index, store, err_set)
+                        continue
                     if held[0].storage is rm.Storage.CORE:  # a memory region: one array
                         with m.If(~_in_range(held[0], regmap, offset)):
                             flag(m, err_set, rm.Err.ADDR)
@@ -382,7 +398,9 @@ def program_port(m: Module, prog, busy, regmap: rm.CoreMap, rng: Rng, *, done,
              "sched_couplings": "SCHED_COUPLING"}
     return SimpleNamespace(
         region=region, offset=offset, data=prog.data, data_s=data_s, err_set=err_set, err=err,
-        written=written, chain_reset=chain_reset, regs=regs, coupling=regs["COUPLING"][0],
+        written=written, chain_reset=chain_reset, regs=regs,
+        coupling=regs["COUPLING"][0] if "COUPLING" in regs else None,
+        index=unit_index, lane_seed=lane_seed,
         start=written[start_reg.name], irq=irq,
         start_sweeps=prog.data[sweeps_field.lsb:sweeps_field.lsb + sweeps_field.width],
         start_init=prog.data[init_field.lsb:init_field.lsb + init_field.width],
@@ -453,6 +471,45 @@ def _seed_write(m: Module, reg: rm.Register, regmap: rm.CoreMap, data, held: dic
         m.d.comb += [rng.seed.eq(state), rng.load.eq(1)]
 
 
+def _lane_seed_write(m: Module, reg: rm.Register, regmap: rm.CoreMap, data, held: dict,
+                     state: Signal, strobe: Signal, err_set: Signal) -> None:
+    """A word of a per-unit generator (LANE_SEED_LO/HI[i]): the words below the loading one go
+    to one holding register shared by every unit (write LO[i], then HI[i]); the loading word
+    raises ``strobe`` with the whole ``state`` (the core loads unit i's generator), or
+    ``Err.SEED`` when that state is 0."""
+    if reg.word in held:
+        m.d.sync += held[reg.word].eq(data)
+        return
+    m.d.comb += state.eq(Cat(*[held[k] for k in sorted(held)],
+                             data[:regmap.params.rng_bits - 32 * reg.word]))
+    with m.If(state == 0):
+        flag(m, err_set, reg.check.error)
+    with m.Else():
+        m.d.comb += strobe.eq(1)
+
+
+def _paged_region(m: Module, held: list, regmap: rm.CoreMap, offset, index, store,
+                  err_set: Signal) -> None:
+    """A region of unit arrays, one a page (the graph core's STATE region: the initial state,
+    the clamps, the generator words): entry i of the page-k array at ``k << index_bits | i``."""
+    ib = rm.index_bits(regmap.params.n_pbits)
+    with m.Switch(offset >> ib):
+        for reg in held:
+            assert reg.is_array and reg.offsets.base == 0 and reg.offsets.stride == 1, reg.name
+            with m.Case(reg.offsets.page):
+                with m.If(index < _count(reg, regmap)):
+                    store(reg, None)
+                with m.Else():
+                    flag(m, err_set, rm.Err.ADDR)
+        with m.Default():
+            flag(m, err_set, rm.Err.ADDR)
+
+
+def _count(reg: rm.Register, regmap: rm.CoreMap) -> int:
+    """Entries of the array ``reg`` in this build (per side for a matrix)."""
+    return regmap.count(reg)
+
+
 def _in_range(reg: rm.Register, regmap: rm.CoreMap, offset):
     """The offset names an entry of the array ``reg`` that fills a memory region."""
     n = regmap.params.n_pbits
@@ -460,4 +517,4 @@ def _in_range(reg: rm.Register, regmap: rm.CoreMap, offset):
         b = rm.index_bits(n)
         return ((offset >> (2 * b)) == 0) & (offset[b:2 * b] < n) & (offset[:b] < n)
     assert reg.offsets == rm.Offsets(), f"{reg.name}: a memory array starts at offset 0, stride 1"
-    return offset < n
+    return offset < _count(reg, regmap)

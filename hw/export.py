@@ -1,26 +1,31 @@
 """Verilog export of the cores (``pysampler verilog --config NAME``).
 
 Writes ``<out>/pbit_onehot.v``, ``pbit_tree.v``, ``pbit_stream.v`` (and ``pbit_dense.v`` when
-n_pbits <= 64) plus ``config.json``. The Verilog carries no source locations and no absolute paths, and a file whose
+n_pbits <= 64) plus ``config.json``. The graph core is built for a topology, not from a
+configuration alone: :func:`export_graph` writes ``pbit_graph.v``, ``config.json`` and
+``topology.json`` (its build parameters) for one. The Verilog carries no source locations and no absolute paths, and a file whose
 content has not changed is not rewritten, so a re-export does not make simulators rebuild.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from amaranth.back import verilog
 
 from pysampler.contract.config import HwConfig
+from pysampler.contract.graph import MAX_BETA_SCHEDULE
 from pysampler.contract.regmap import Core
 
 from .dense import MAX_DENSE_PBITS, DenseCore
+from .graph import GraphCore
 from .onehot import OnehotCore
 from .stream import StreamCore
 from .tree import TreeCore
 
-__all__ = ["to_verilog", "to_verilog_axil", "to_verilog_link", "to_verilog_uart", "export_config",
+__all__ = ["to_verilog", "to_verilog_graph", "export_graph", "topology_json", "to_verilog_axil", "to_verilog_link", "to_verilog_uart", "export_config",
            "export_axil", "build_core", "TOP_NAMES", "AXIL_TOP_NAMES", "LINK_TOP_NAMES",
            "UART_TOP_NAMES", "SIM_UART_DIVISOR"]
 
@@ -59,7 +64,7 @@ def build_core(cfg: HwConfig, kind: Core | str, *, debug_trace: bool = True,
         component = TreeCore(cfg)
     else:
         raise ValueError(f"the {core.value} core is built for a graph topology "
-                         f"(docs/graph.md), not from a config alone")
+                         f"(docs/graph.md), not from a config alone: use export_graph")
     return component
 
 
@@ -104,6 +109,37 @@ def to_verilog_uart(cfg: HwConfig, kind: Core | str, divisor: int = SIM_UART_DIV
     top = SerialTop(build_core(cfg, kind, debug_trace=False), divisor=divisor)
     _cache_in_build()
     return verilog.convert(top, name=UART_TOP_NAMES[Core(kind).value], emit_src=False)
+
+
+def to_verilog_graph(cfg: HwConfig, topology, *, beta_depth: int = MAX_BETA_SCHEDULE,
+                     debug_trace: bool = True) -> str:
+    """Verilog text of the graph core (``pbit_graph``, :class:`hw.graph.GraphCore`) built for
+    ``topology`` (a :class:`~pysampler.contract.graph.GraphTopology`) with ``beta_depth`` beta
+    entries."""
+    component = GraphCore(cfg, topology, beta_depth=beta_depth, debug_trace=debug_trace)
+    _cache_in_build()
+    return verilog.convert(component, name=Core.GRAPH.top, emit_src=False)
+
+
+def topology_json(topology, beta_depth: int = MAX_BETA_SCHEDULE) -> str:
+    """A graph core's build parameters as JSON: units, edges, colours, degree, beta depth."""
+    return json.dumps({"n": topology.n, "edges": topology.edges.tolist(),
+                       "colours": topology.colours.tolist(), "max_degree": topology.max_degree,
+                       "beta_depth": beta_depth})
+
+
+def export_graph(cfg: HwConfig, topology, out_dir: Path, *,
+                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True) -> list[Path]:
+    """Write ``pbit_graph.v`` for ``topology``, ``config.json`` and ``topology.json``
+    (:func:`topology_json`) into ``out_dir``; returns their paths (unchanged files untouched)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {f"{Core.GRAPH.top}.v": to_verilog_graph(cfg, topology, beta_depth=beta_depth,
+                                                     debug_trace=debug_trace),
+             "config.json": cfg.to_json() + "\n",
+             "topology.json": topology_json(topology, beta_depth) + "\n"}
+    for name, text in files.items():
+        _write_if_changed(out_dir / name, text)
+    return [out_dir / name for name in files]
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -54,6 +54,9 @@ class Rng(wiring.Component):
         Draws offered per clock (the stream core's lanes; 1 for the other cores).
     advances : tuple of int
         The draw counts an advance can take (``advance_by`` indexes them); default (1,).
+    reset_state : int, optional
+        The state after reset (default ``derive_state(0, 0, cfg)``; the graph core's unit i
+        starts at ``derive_state(0, i, cfg)``), checked nonzero and within rng_bits.
 
     Attributes
     ----------
@@ -64,18 +67,24 @@ class Rng(wiring.Component):
         Load ``seed`` at the next clock edge (has priority over ``advance``). The caller never loads 0.
     seed : In(rng_bits)
     state : Out(rng_bits)
-        Current state; after reset ``derive_state(0, 0, cfg)`` (never 0).
+        Current state; after reset ``reset_state`` (never 0).
     u : Out(prob_bits * draws)
         The draws, draw j in bits [j P, (j + 1) P): the top prob_bits of the state j + 1 draws
         ahead, combinational (``draw(j)``).
     """
 
-    def __init__(self, cfg: HwConfig, *, draws: int = 1, advances: tuple[int, ...] = (1,)):
+    def __init__(self, cfg: HwConfig, *, draws: int = 1, advances: tuple[int, ...] = (1,),
+                 reset_state: int | None = None):
         self.cfg, self.draws, self.advances = cfg, draws, tuple(advances)
+        if reset_state is None:
+            reset_state = derive_state(0, 0, cfg)
+        if not 0 < reset_state < 1 << cfg.rng_bits:
+            raise ValueError(f"reset_state must be in [1, 2**{cfg.rng_bits} - 1], got "
+                             f"{reset_state!r}")
         super().__init__({
             "advance": In(1), "advance_by": In(range(max(len(self.advances), 2))),
             "load": In(1), "seed": In(cfg.rng_bits),
-            "state": Out(cfg.rng_bits, init=derive_state(0, 0, cfg)),
+            "state": Out(cfg.rng_bits, init=reset_state),
             "u": Out(cfg.prob_bits * draws),
         })
 

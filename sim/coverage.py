@@ -2,7 +2,8 @@
 
 ``pysampler coverage --out results/coverage.md`` (``make coverage``) runs the standard bulk
 script (:func:`sim.bulk.standard_script`, the one ``make test`` runs) of every bulk case and
-writes, per core and configuration, every bin (:class:`sim.bulk.Coverage`): whether the
+writes, per core and configuration, every bin (:class:`sim.bulk.Coverage`; the graph core's
+:class:`sim.bulk_graph.GraphCoverage`, per topology): whether the
 configuration can reach it, its hits, and a note (whether the LUT entries at the clamps differ
 from their neighbours, which is what makes a clamp observable). It exits 1 when a reachable bin
 is not hit or a run fails. ``make test`` writes the same report per case under build/coverage/.
@@ -16,6 +17,7 @@ from pathlib import Path
 from pysampler.contract.regmap import Core
 
 from .bulk import BulkMismatch, Coverage, run_bulk, standard_script
+from .bulk_graph import GRAPH_BULK_CASES, graph_case_coverage
 from .bulk_stream import StreamCoverage, run_stream_bulk, stream_script
 from .runner import BULK_CASES, STREAM_BULK_CASES, cosim_config
 
@@ -87,11 +89,28 @@ def run_coverage(out: Path | None = None) -> int:
                               f"{decisions:,d} decisions compared)", coverage))
         print(f"{config:8s} stream L={lanes:<2d} {decisions:10,d} decisions, missed bins: "
               f"{coverage.missed() or 'none'}", flush=True)
+    for config, name, programs, long_runs, long_sweeps in GRAPH_BULK_CASES:
+        try:
+            coverage, updates = graph_case_coverage(config, name, programs, long_runs,
+                                                    long_sweeps)
+        except BulkMismatch as err:
+            print(f"pysampler coverage: {config} graph {name}: MISMATCH: {err}",
+                  file=sys.stderr)
+            return 1
+        total += updates
+        missed += [f"{config}-graph-{name}: {bin_}" for bin_ in coverage.missed()]
+        top = coverage.topology
+        parts.append(markdown(f"graph core, `{config}`, topology `{name}` ({top.n} units, "
+                              f"{top.n_colours} colours, {top.lanes} lanes; {updates:,d} "
+                              f"updates compared)", coverage))
+        print(f"{config:8s} graph {name:9s} {updates:10,d} updates, missed bins: "
+              f"{coverage.missed() or 'none'}", flush=True)
     report = ("# Functional coverage of the co-simulation\n\n"
               "`make coverage` (`pysampler coverage --out results/coverage.md`): the bulk "
               "co-simulation of `make test` (sim/bulk.py, `standard_script` of every case in "
               "`sim.runner.BULK_CASES`, on Verilator; the stream core's from "
-              "`sim.bulk_stream.stream_script` of `sim.runner.STREAM_BULK_CASES`), its bins "
+              "`sim.bulk_stream.stream_script` of `sim.runner.STREAM_BULK_CASES`; the graph core's "
+              "from `sim.bulk_graph.graph_script` of `sim.bulk_graph.GRAPH_BULK_CASES`), its bins "
               "counted from the compared "
               "traces (every update's field, LUT entry and draw equal the model's) and steps. "
               "A bin is reachable when the configuration's field range and LUT contents allow "

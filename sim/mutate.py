@@ -2,7 +2,8 @@
 bulk mode (:mod:`sim.bulk`) against the bit-accurate model; a behaviour-changing mutation the
 co-simulation does not catch is a hole in the checks.
 
-``pysampler mutate`` (``make mutate``) exports the one-hot and dense cores of
+``pysampler mutate`` (``make mutate``) exports the one-hot and dense cores (and the graph core
+on the 4 x 4 lattice, :data:`GRAPH_TOPOLOGY`, run by :mod:`sim.bulk_graph`) of
 :data:`sim.runner.CLAMP_CONFIG` (a LUT that clamps inside the field range, so the clamps are
 observable), applies each mutation of :data:`MUTATIONS` to a copy of the Verilog under
 build/mutate/ (the sources are never touched), builds and runs it, and prints (and with
@@ -28,7 +29,7 @@ from pysampler.contract.regmap import Core
 from .bulk import BulkMismatch, run_bulk, standard_script
 from .runner import BUILD, cosim_config
 
-__all__ = ["Mutation", "MUTATIONS", "apply", "check_mutation", "run_mutate"]
+__all__ = ["Mutation", "MUTATIONS", "GRAPH_TOPOLOGY", "apply", "check_mutation", "run_mutate"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Mutation:
     ----------
     name : str
     core : str
-        "onehot" or "dense".
+        "onehot", "dense" or "graph".
     what : str
         What the mutated line does, and why the change alters behaviour.
     pattern : str
@@ -106,7 +107,37 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("generator tap", "dense", "one XOR tap of the generator removed", _TAP, r"\g<1>;"),
     Mutation("popcount adder", "dense", "the popcount adder tree's last + made -",
              r"^(  assign popcount = \\\$\d+ +)\+", r"\g<1>-"),
+    # the graph core on the 4 x 4 lattice (GRAPH_TOPOLOGY)
+    Mutation("compare", "graph", "lane 0's compare u < LUT made u <= LUT", r"= u0 < ",
+             "= u0 <= "),
+    Mutation("neighbour bit", "graph", "one neighbour slot reads the complement of its "
+             "neighbour's bit", r"^(  assign \\\$\d+ += )(\\\$\d+ +\? j\d+ : )", r"\g<1>~\g<2>"),
+    Mutation("edge coupling", "graph", "one neighbour slot adds edge 1's coupling instead of "
+             "edge 0's", r"(\? )j0( : )", r"\g<1>j1\g<2>"),
+    Mutation("bias", "graph", "lane 0 adds unit 0's h for both colours", r"\? h1 : h0;",
+             "? h0 : h0;"),
+    Mutation("clamp ignored", "graph", "lane 0 ignores the hold bit of its units (decides "
+             "u < L)", r"= trace__colour \? hold1 : hold0;", "= 1'h0;"),
+    Mutation("clamp at init", "graph", "unit 1's clamp not applied when a run starts (unit "
+             "1 has colour 1: its initial value is read in colour step 0; a colour-0 unit's is "
+             "overwritten before anyone reads it, so that mutation would be equivalent)",
+             r"hold1 \? clamp_value1 : ", "1'h0 ? clamp_value1 : "),
+    Mutation("beta entry", "graph", "the next beta entry is entry + 2 instead of entry + 1",
+             r"= entry \+ 1'h1;", "= entry + 2'h2;", 1),
+    Mutation("beta rounding", "graph", "lane 0's scaled field rounds with 2^(2 + e) instead "
+             "of 2^(3 + e)", r"= 4'h8 << ", "= 4'h4 << "),
+    Mutation("upper clamp", "graph", "lane 0's upper LUT index clamp half - 1 made half - 2",
+             _CLAMP, "", 0, "upper"),
+    Mutation("lower clamp", "graph", "lane 0's lower LUT index clamp -half made -half + 1",
+             _CLAMP, "", 0, "lower"),
+    Mutation("generator tap", "graph", "one XOR tap of unit 0's generator removed", _TAP,
+             r"\g<1>;"),
+    Mutation("sweep counter", "graph", "sweeps left - 1 at a sweep's end made - 2",
+             r"sweeps_left - 1'h1;", "sweeps_left - 2'h2;"),
 )
+
+#: the graph core's mutations run on this topology (sim/graph_programs.py)
+GRAPH_TOPOLOGY = "lattice4"
 
 
 def _clamp_line(line: str, value: int, min_width: int) -> bool:
@@ -165,6 +196,8 @@ def check_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path, *, core
     (caught, first difference or "", line before, line after)
     """
     core = mutation.core if mutation else core
+    if core == "graph":
+        return _check_graph_mutation(mutation, cfg, work, programs)
     text = to_verilog(cfg, core)
     before = after = ""
     if mutation is not None:
@@ -178,6 +211,33 @@ def check_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path, *, core
                              keep_programs=5, extreme_repeats=2)
     try:
         run_bulk("mutate", cfg, core, script, verilog_dir=vdir, build_dir=vdir / "build")
+    except BulkMismatch as err:
+        return True, str(err), before, after
+    return False, "", before, after
+
+
+def _check_graph_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path,
+                          programs: int) -> tuple[bool, str, str, str]:
+    """:func:`check_mutation` of the graph core on :data:`GRAPH_TOPOLOGY`, in its bulk mode
+    (:func:`sim.bulk_graph.graph_script`)."""
+    from hw.export import to_verilog_graph
+
+    from .bulk_graph import graph_script, run_graph_bulk
+    from .graph_programs import graph_topology
+
+    topology = graph_topology(GRAPH_TOPOLOGY)
+    text = to_verilog_graph(cfg, topology)
+    before = after = ""
+    if mutation is not None:
+        text, before, after = apply(text, mutation, cfg)
+    slug = "unmutated" if mutation is None else re.sub(r"[^a-z0-9]+", "-", mutation.name)
+    vdir = work / f"graph-{slug}"
+    vdir.mkdir(parents=True, exist_ok=True)
+    (vdir / "pbit_graph.v").write_text(text)
+    script = graph_script(cfg, topology, programs=programs, long_runs=1, long_sweeps=50)
+    try:
+        run_graph_bulk("mutate", cfg, GRAPH_TOPOLOGY, script, verilog_dir=vdir,
+                       build_dir=vdir / "build")
     except BulkMismatch as err:
         return True, str(err), before, after
     return False, "", before, after
@@ -247,7 +307,9 @@ def run_mutate(out: Path | None = None, *, only: str | None = None, programs: in
         text = (
             "# Mutation check of the co-simulation\n\n"
             "`make mutate` (`pysampler mutate --out results/mutations.md`): single-line "
-            "mutations of the exported Verilog of the one-hot and dense cores (a copy under "
+            "mutations of the exported Verilog of the one-hot, dense and graph cores (the "
+            "graph core on the 4 x 4 periodic lattice, run by `sim.bulk_graph.graph_script`; a "
+            "copy under "
             "build/mutate/; the sources are not touched), each built and run in bulk mode "
             "against the bit-accurate model: edge, directed and random programs, KEEP runs, "
             "refused input and token runs (`sim.bulk.standard_script`, "

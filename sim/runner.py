@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-from hw.export import AXIL_TOP_NAMES, TOP_NAMES, UART_TOP_NAMES, export_axil, export_config
+from hw.export import (AXIL_TOP_NAMES, TOP_NAMES, UART_TOP_NAMES, export_axil, export_config,
+                       export_graph, topology_json)
 from hw.lint import verilator_bin
 from pysampler.contract.config import PRESETS, HwConfig, get_preset, load_config
 
@@ -35,7 +36,8 @@ GENERATOR_SOURCES = ("hw", "pysampler/contract")
 
 __all__ = ["run_cosim", "CosimFailed", "SIMULATORS", "COSIM_CASES", "BULK_CASES",
            "STREAM_BULK_CASES", "CLAMP_CONFIG", "MIN_COMPARED_UPDATES",
-           "cosim_config", "ensure_verilog", "ensure_axil_verilog", "failed_tests"]
+           "cosim_config", "ensure_verilog", "ensure_axil_verilog", "ensure_graph_verilog",
+           "GRAPH_COSIM_CASES", "failed_tests"]
 
 
 class CosimFailed(AssertionError):
@@ -75,6 +77,16 @@ COSIM_CASES = [
     ("icarus", "tiny", "tree", 100, 0), ("icarus", "default", "tree", 100, 0),
     ("verilator", "default", "onehot", 40, 2), ("verilator", "default", "dense", 40, 0),
     ("verilator", "default", "tree", 100, 0),
+]
+
+#: the graph core's cocotb cases, (simulator, configuration, topology, random programs): a 4 x 4
+#: periodic lattice (2 colours) and an irregular 12-unit graph (3 colours, an isolated unit), the
+#: irregular one on both simulators (sim/tb_graph.py; sim/graph_programs.py names the
+#: topologies). A Verilator build of the core costs about 45 s of CPU here, so one; the bulk
+#: mode runs the 16 x 16 lattice on Verilator (sim/bulk_graph.py).
+GRAPH_COSIM_CASES = [
+    ("icarus", "tiny", "lattice4", 8), ("icarus", "default", "random12", 8),
+    ("verilator", "default", "random12", 30),
 ]
 
 #: the bulk cases on Verilator, (configuration, core, random programs, long runs, sweeps per
@@ -123,6 +135,26 @@ def ensure_verilog(cfg: HwConfig, vdir: Path, kind: str, stream_lanes: int = 1) 
     return True
 
 
+def ensure_graph_verilog(cfg: HwConfig, vdir: Path, topology_name: str | None,
+                         topology=None) -> bool:
+    """Export the graph core for the named topology (:data:`sim.graph_programs.GRAPH_TOPOLOGIES`)
+    or the given one into ``vdir`` unless it was exported from the same sources, configuration
+    and topology; returns whether it exported."""
+    from .graph_programs import graph_topology
+
+    if topology is None:
+        topology = graph_topology(topology_name)
+    stamp = vdir / "generator.sha256"
+    fingerprint = hashlib.sha256((_generator_fingerprint(cfg) + topology_json(topology))
+                                 .encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == fingerprint \
+            and (vdir / f"{TOP_NAMES['graph']}.v").exists():
+        return False
+    export_graph(cfg, topology, vdir)
+    stamp.write_text(fingerprint)
+    return True
+
+
 def ensure_axil_verilog(cfg: HwConfig, vdir: Path, kind: str, bus: str = "axil") -> Path:
     """Export the ``kind`` core behind its AXI4-Lite bridge (``bus="uart"``: behind the UART
     link) into ``vdir`` unless it was exported from the same sources and configuration (a stamp
@@ -158,7 +190,8 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
               seed: int = 0, max_sweeps: int = 3, token_runs: int = 4, token_sweeps: int = 40,
               waves: bool | None = None, testcase: str | None = None, bench_sweeps: int = 100,
               verilog_dir: Path | None = None, build_dir: Path | None = None,
-              lanes: int = 1, bus: str | None = None) -> dict[str, float]:
+              lanes: int = 1, bus: str | None = None,
+              topology: str | None = None) -> dict[str, float]:
     """Build (if needed) and run the cocotb tests of ``kind`` ("onehot", "dense" or "tree") for
     ``cfg`` on ``sim``; returns the report (compared updates per test, measured figures).
 
@@ -168,7 +201,9 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
     Verilog and builds in folders of their own, ``<config_name>-L<lanes>``). ``bus="axil"``: the
     core behind its AXI4-Lite bridge (``pbit_<kind>_axil``), tested by ``sim.tb_axil``;
     ``bus="uart"``: behind the UART link of a board (``pbit_<kind>_uart``), tested by
-    ``sim.tb_uart`` (both with the default L = 1).
+    ``sim.tb_uart`` (both with the default L = 1). ``topology``: the graph core's (a name of
+    :data:`sim.graph_programs.GRAPH_TOPOLOGIES`; its Verilog and builds in folders
+    ``<config_name>-<topology>``).
 
     Raises
     ------
@@ -188,10 +223,17 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         raise ValueError(f"the bus-wrapped tops are built with one lane, got lanes={lanes}")
     if lanes != 1:
         config_name = f"{config_name}-L{lanes}"
+    if (kind == "graph") != (topology is not None):
+        raise ValueError("the graph core runs with a topology, and only it: got kind="
+                         f"{kind!r}, topology={topology!r}")
+    if topology is not None:
+        config_name = f"{config_name}-{topology}"
     vdir = verilog_dir
     if vdir is None:
         vdir = BUILD / "verilog" / config_name
-        if bus:
+        if topology is not None:
+            ensure_graph_verilog(cfg, vdir, topology)
+        elif bus:
             ensure_axil_verilog(cfg, vdir, kind, bus)
         else:
             ensure_verilog(cfg, vdir, kind, stream_lanes=lanes)
@@ -212,6 +254,7 @@ def run_cosim(sim: str, config_name: str, cfg: HwConfig, kind: str, *, programs:
         "PBIT_SEED": str(seed), "PBIT_MAX_SWEEPS": str(max_sweeps), "PBIT_REPORT": str(report),
         "PBIT_TOKEN_RUNS": str(token_runs), "PBIT_TOKEN_SWEEPS": str(token_sweeps),
         "PBIT_BENCH_SWEEPS": str(bench_sweeps), "PBIT_LANES": str(lanes),
+        "PBIT_TOPOLOGY": str(vdir / "topology.json"),
     }
     try:
         # cocotb's runner exits (SystemExit) on a failure only under pytest; the results file
@@ -248,13 +291,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lanes", type=int, default=1, help="the stream core's lanes")
     parser.add_argument("--bus", choices=("axil", "uart"), default=None,
                         help="the core behind its AXI4-Lite bridge, or its UART link")
+    parser.add_argument("--topology", default=None,
+                        help="the graph core's topology (sim/graph_programs.py)")
     args = parser.parse_args(argv)
     cfg = cosim_config(args.config) if args.config in ("v1024", "clamp") \
         else load_config(args.config)
     try:
         counts = run_cosim(args.sim, Path(args.config).stem, cfg, args.kind,
                            programs=args.programs, testcase=args.testcase, lanes=args.lanes,
-                           bus=args.bus)
+                           bus=args.bus, topology=args.topology)
     except CosimFailed as err:
         parser.exit(1, f"python -m sim.runner: {err}\n")
     print(json.dumps(counts, indent=2))

@@ -4,7 +4,8 @@
 (:data:`sim.runner.BULK_CASES`: the one-hot and dense cores on the tiny, default, wide and
 clamping configurations, and the one-hot core at V = 1024), in batches of random programs with
 runs of up to 64 sweeps and token runs of 200 sweeps (:func:`sim.bulk.soak_script`), each batch a
-new seed derived from the soak's seed. The seed is fresh (drawn and printed) unless ``--seed``
+new seed derived from the soak's seed; then a tenth of ``--updates`` on the graph core's
+topologies (:func:`sim.bulk_graph.graph_soak`, :data:`sim.bulk_graph.GRAPH_BULK_CASES`). The seed is fresh (drawn and printed) unless ``--seed``
 replays one, so that repeated soaks cover new programs and a failure can be replayed. It prints
 the compared updates per case and in all (and with ``--out`` writes them, with the seed), and exits
 1 at the first difference (cycle, unit, RTL and model values) or any harness failure.
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .bulk import BulkMismatch, run_bulk, soak_script
+from .bulk_graph import graph_soak
 from .runner import BULK_CASES, cosim_config
 
 __all__ = ["soak", "run_soak", "SOAK_SEEDS"]
@@ -30,7 +32,9 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
          cases: list[tuple[str, str]] | None = None, verilog_dir: Path | None = None,
          build_dir: Path | None = None, log=print) -> dict[str, int]:
     """Compare about ``updates`` updates across ``cases`` ((configuration, core) pairs; default
-    every bulk case), ``batch`` updates per harness run; returns the compared updates per case.
+    every bulk case, and then a tenth of ``updates`` on the graph core's cases,
+    :func:`sim.bulk_graph.graph_soak`), ``batch`` updates per harness run; returns the compared
+    updates per case.
     ``verilog_dir`` and ``build_dir`` (with one case) run a given Verilog, as
     :func:`sim.bulk.run_bulk` does.
 
@@ -41,6 +45,7 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
     """
     if updates < 1 or batch < 1:
         raise ValueError(f"updates and batch must be >= 1, got {updates} and {batch}")
+    every_case = cases is None and verilog_dir is None and build_dir is None
     cases = cases or [(config, kind) for config, kind, *_ in BULK_CASES]
     if (verilog_dir or build_dir) and len(cases) != 1:
         raise ValueError("verilog_dir and build_dir name one case's Verilog: give one case")
@@ -66,6 +71,8 @@ def soak(updates: int, *, batch: int = 4_000_000, seed: int = 1,
             counts[key] = done
             log(f"{key:16s} {done:12,d} updates compared in "
                 f"{time.perf_counter() - start:6.1f} s")
+    if every_case:  # the graph core (sim/bulk_graph.py): a tenth again, on its topologies
+        counts.update(graph_soak(max(updates // 10, 1), seed=seed, log=log))
     return counts
 
 

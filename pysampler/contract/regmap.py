@@ -681,6 +681,10 @@ class CoreMap:
         return [k for k in range(1 << self.offset_bits) if k not in used]
 
     # values
+    def count(self, reg: Register) -> int:
+        """Entries of the array ``reg`` in this build (per side for a matrix; 1 for a scalar)."""
+        return _value(reg.count, self.params)
+
     def width(self, reg: Register) -> int:
         return _value(reg.width, self.params)
 

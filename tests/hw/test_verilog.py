@@ -11,7 +11,8 @@ from pysampler.contract.config import PRESETS, HwConfig
 from pysampler.contract.regmap import Core
 
 #: every core of the register map, one Verilog file each (the dense core only up to 64 units);
-#: the graph core is built per topology (docs/graph.md), not by the per-config export
+#: the graph core is built per topology (docs/graph.md) by hw.export.export_graph, not by the
+#: per-config export (tests/hw/test_graph.py exports and lints it)
 EVERY_CORE = {f"{core.top}.v" for core in Core if core is not Core.GRAPH} | {"config.json"}
 
 

@@ -130,10 +130,13 @@ def test_scripts_hold_every_init_policy_and_refused_input():
 
 
 def test_every_mutation_changes_one_line_of_the_export():
-    from hw.export import to_verilog
-    from sim.mutate import MUTATIONS, apply
+    from hw.export import to_verilog, to_verilog_graph
+    from sim.graph_programs import graph_topology
+    from sim.mutate import GRAPH_TOPOLOGY, MUTATIONS, apply
 
     texts = {core: to_verilog(CLAMP_CONFIG, core) for core in ("onehot", "dense")}
+    texts["graph"] = to_verilog_graph(CLAMP_CONFIG, graph_topology(GRAPH_TOPOLOGY))
+    assert {m.core for m in MUTATIONS} == set(texts)
     for mutation in MUTATIONS:
         text, before, after = apply(texts[mutation.core], mutation, CLAMP_CONFIG)
         old, new = texts[mutation.core].splitlines(), text.splitlines()

@@ -1,0 +1,353 @@
+"""The colour-parallel sparse core (``pbit_graph``): every unit of one colour updates in one clock.
+
+Contract: docs/graph.md ("What the core holds", "One sweep, exactly"); the model:
+:class:`pysampler.engines.chromatic.ChromaticModel`. The topology (units, edges, each unit's D
+neighbour slots, the colouring) is a build parameter, hard-wired: lane s of colour step c is
+unit ``classes[c][s]`` (its lane slot), and its D neighbour bits and edge couplings are selected
+by the colour from fixed wires. Everything else is written through the register map
+(:class:`~pysampler.contract.regmap.CoreMap` of ``Core.GRAPH``), decoded by the shared
+:func:`hw.control.program_port`.
+
+A run::
+
+    IDLE --start--> INIT (1 clock: y <- 0, the STATE register or y itself; clamped units forced)
+         --> PRIME (1 clock: the fields of colour 0, scaled, address the lanes' ROMs)
+         --> RUN (sweeps x C clocks: colour c decided, colour c + 1 addressed) --> IDLE, done
+
+Per lane, in the clock colour c is decided: its ROM (synchronous read, block RAM) gives the LUT
+entry of the address presented in the last clock, the lane compares it with its unit's draw
+(``u < L``; a clamped unit takes its value) and the unit's generator advances one draw. In the
+same clock the fields of the next colour are formed from the state with those new bits
+(a bypass: the next colour's neighbours may be this colour's units), scaled by the beta entry
+of their sweep and their ROM addresses presented: one colour step a clock, the decision and the
+next colour's field in one path, as the dense core does with its one unit.
+
+Field of lane s: ``H[u] + sum_d (y[nbr(u, d)] ? EDGE_J[edge(u, d)] : 0)`` (graph_field_bits
+wide, exact), scaled as :func:`pysampler.contract.graph.scale_field` by a shift-and-add
+multiply with the mantissa m_t (five terms) and a rounding shift by 4 + e_t, then clamped to a
+LUT address (:func:`hw.lut.lut_rom_address`). Each lane has its own ROM read port (two lanes a
+ROM: a block RAM has two ports); the generators are one :class:`hw.rng.Rng` per unit, unit i
+reset to ``derive_state(0, i)`` and loaded by its LANE_SEED words.
+"""
+
+from __future__ import annotations
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, Signature
+
+from pysampler.contract import regmap as rm
+from pysampler.contract.config import HwConfig
+from pysampler.contract.graph import (BETA_MANT_BITS, MAX_BETA_SCHEDULE, GraphTopology,
+                                      graph_field_bits)
+from pysampler.contract.regmap import Core, Err, Init, Phase
+from pysampler.contract.rng import derive_state
+
+from .control import flag, program_port, prog_signature
+from .lut import lut_rom, lut_rom_address
+from .rng import Rng
+
+__all__ = ["GraphCore", "LANES_PER_ROM", "MAX_GRAPH_CORE_UNITS", "graph_clocks", "check_topology"]
+
+#: lanes per sigmoid ROM: a block RAM has two read ports
+LANES_PER_ROM = 2
+#: the largest topology the core is built for (elaboration time and the FPGA parts)
+MAX_GRAPH_CORE_UNITS = 4096
+
+
+def graph_clocks(topology: GraphTopology, sweeps: int) -> int:
+    """Clocks a run of ``sweeps`` sweeps is busy (CYCLES): INIT, PRIME and one a colour step."""
+    return 2 + sweeps * topology.n_colours
+
+
+def check_topology(core: GraphTopology, program: GraphTopology) -> None:
+    """Raise ValueError unless a program on ``program`` runs on a core built for ``core``: the
+    same units, edges (in order) and colouring, and no unit of degree above the core's D (a
+    core's wires are its topology; a program cannot bring another)."""
+    if program.n != core.n:
+        raise ValueError(f"program has {program.n} units; the core is built for {core.n}")
+    worst = int(program.degree.max()) if program.n else 0
+    if worst > core.max_degree:
+        raise ValueError(f"program has a unit of degree {worst}, above the core's "
+                         f"max_degree={core.max_degree}")
+    if program.n_edges != core.n_edges or not (program.edges == core.edges).all():
+        raise ValueError(f"program's edges differ from the core's ({program.n_edges} vs "
+                         f"{core.n_edges} edges): the topology is built into the core")
+    if not (program.colours == core.colours).all():
+        raise ValueError("program's colouring differs from the core's (colour the graph as "
+                         "the core was built, e.g. pass colouring=core.colours)")
+
+
+def _tree_sum(terms: list):
+    """Balanced adder tree (Amaranth widens each sum, so nothing wraps)."""
+    if not terms:
+        return Const(0, signed(2))
+    while len(terms) > 1:
+        terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
+                 for k in range(0, len(terms), 2)]
+    return terms[0]
+
+
+def _pick(values: list, select):
+    """``values[select]`` (signals or constants; a select past the list gives one of them) as
+    a tree of two-way muxes on the select's bits. Not an ``Array``: Yosys writes that as an
+    ``always @*`` case, which Icarus does not evaluate until an input changes, so a lane whose
+    inputs keep their initial values would read X."""
+    level = list(values)
+    bit = 0
+    while len(level) > 1:
+        level = [Mux(select[bit], level[k + 1], level[k]) if k + 1 < len(level) else level[k]
+                 for k in range(0, len(level), 2)]
+        bit += 1
+    return level[0]
+
+
+class GraphCore(wiring.Component):
+    """The graph core for one topology (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : HwConfig
+        Widths: h and J weight_bits, the LUT, the generators (cfg.n_pbits is not used: the
+        topology sets the size).
+    topology : GraphTopology
+        Units (1..MAX_GRAPH_CORE_UNITS), edges, the degree D and the colouring.
+    beta_depth : int
+        Entries of the beta table, 1..MAX_BETA_SCHEDULE (16).
+    debug_trace : bool
+        Put every lane's field, LUT entry and draw on the trace port (simulation); False keeps
+        (valid, colour, bits), for FPGA builds.
+
+    Attributes
+    ----------
+    regmap : CoreMap
+        ``CoreMap.of(Core.GRAPH, cfg, beta_depth, n_units=n, n_edges=E)``.
+    prog : In(addr, data, we, werr, raddr, rdata, rerr)
+        Programming port (:func:`hw.control.prog_signature`).
+    start : In(1), sweeps : In(16), init : In(Init)
+        Start a run of ``sweeps`` >= 1 sweeps from ZEROS, GIVEN (the STATE registers) or KEEP
+        (the state the last run left; refused after reset with BAD_START). A START register
+        write does the same with its data word's fields.
+    busy, done, irq : Out(1)
+    err : Out(7)
+        Sticky :class:`~pysampler.contract.regmap.Err` flags.
+    rd_addr : In(index_bits), rd_data : Out(1)
+        State read-out: y[rd_addr], one clock later.
+    trace : Out(valid, colour, bits[, field, lut, u])
+        One beat per colour step: ``colour`` c, ``bits`` (L bits: slot s is the new bit of unit
+        ``classes[c][s]``, 0 past the class); with ``debug_trace`` per slot the field
+        (field_bits, two's complement, unscaled), the LUT entry (P + 1 bits) and the draw (P
+        bits), slot s in the s-th slice.
+    """
+
+    core = Core.GRAPH
+
+    def __init__(self, cfg: HwConfig, topology: GraphTopology, *,
+                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True):
+        if not hasattr(topology, "classes") or not hasattr(topology, "edge_slots"):
+            self._MustUse__silence = True
+            raise ValueError(f"topology must be a GraphTopology, got {type(topology).__name__}")
+        if topology.n > MAX_GRAPH_CORE_UNITS:
+            self._MustUse__silence = True
+            raise ValueError(f"topology has {topology.n} units; the graph core is built for "
+                             f"1..{MAX_GRAPH_CORE_UNITS}")
+        if isinstance(beta_depth, bool) or not isinstance(beta_depth, int) \
+                or not 1 <= beta_depth <= MAX_BETA_SCHEDULE:
+            self._MustUse__silence = True
+            raise ValueError(f"beta_depth must be an int in [1, {MAX_BETA_SCHEDULE}], got "
+                             f"{beta_depth!r}")
+        self.cfg, self.topology, self.beta_depth = cfg, topology, beta_depth
+        self.debug_trace = debug_trace
+        self.regmap = rm.CoreMap.of(Core.GRAPH, cfg, beta_depth, n_units=topology.n,
+                                    n_edges=topology.n_edges)
+        self.field_bits = graph_field_bits(cfg, topology.max_degree)
+        self.lanes = topology.lanes
+        self.idx_bits = rm.index_bits(topology.n)
+        lanes, p = self.lanes, cfg.prob_bits
+        trace = {"valid": Out(1), "colour": Out(range(max(topology.n_colours, 2))),
+                 "bits": Out(lanes)}
+        if debug_trace:
+            trace.update({"field": Out(self.field_bits * lanes), "lut": Out((p + 1) * lanes),
+                          "u": Out(p * lanes)})
+        super().__init__({
+            "prog": In(prog_signature(self.regmap)),
+            "start": In(1), "sweeps": In(rm.SWEEPS_BITS), "init": In(Init),
+            "busy": Out(1), "done": Out(1), "irq": Out(1), "err": Out(rm.ERR_BITS),
+            "rd_addr": In(self.idx_bits), "rd_data": Out(1),
+            "trace": Out(Signature(trace)),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        cfg, top = self.cfg, self.topology
+        n, n_edges, lanes, fb = top.n, top.n_edges, self.lanes, self.field_bits
+        n_colours = top.n_colours
+        classes = top.classes()
+        colours = [int(c) for c in top.colours]
+        slots = [int(s) for s in top.slot]
+
+        # --- per-unit generators, the programming port --------------------------------------
+        rngs = []
+        for i in range(n):
+            rng = Rng(cfg, reset_state=derive_state(0, i, cfg))
+            m.submodules[f"rng{i}"] = rng
+            rngs.append(rng)
+        phase = Signal(Phase, init=Phase.IDLE)
+        busy = phase != Phase.IDLE
+        port = program_port(m, self.prog, busy, self.regmap, None, done=self.done, status={})
+        err_set = port.err_set
+        m.d.comb += [self.busy.eq(busy), self.err.eq(port.err), self.irq.eq(port.irq)]
+
+        # --- what the registers hold --------------------------------------------------------
+        wb = cfg.weight_bits
+        # h, J and the STATE registers are not reset (the map's reset column: memories keep
+        # their contents); the clamps are (reset 0: free)
+        h = [Signal(signed(wb), name=f"h{i}", reset_less=True) for i in range(n)]
+        j = [Signal(signed(wb), name=f"j{e}", reset_less=True) for e in range(n_edges)]
+        hold = [Signal(name=f"hold{i}") for i in range(n)]
+        value = [Signal(name=f"clamp_value{i}") for i in range(n)]
+        given = Signal(n, reset_less=True)
+        y = Signal(n)
+        index = port.index
+        with m.If(port.written["H"]):
+            m.d.sync += Array(h)[port.offset].eq(port.data_s)
+        if n_edges:
+            with m.If(port.written["EDGE_J"]):
+                m.d.sync += Array(j)[port.offset].eq(port.data_s)
+        with m.If(port.written["STATE"]):
+            m.d.sync += given.bit_select(index, 1).eq(port.data[0])
+        with m.If(port.written["CLAMP"]):
+            m.d.sync += [Array(hold)[index].eq(port.data[1]),
+                         Array(value)[index].eq(port.data[0] & port.data[1])]
+        seed_reg = "LANE_SEED_HI" if "LANE_SEED_HI" in self.regmap else "LANE_SEED_LO"
+        for i, rng in enumerate(rngs):
+            m.d.comb += [rng.seed.eq(port.lane_seed),
+                         rng.load.eq(port.written[seed_reg] & (index == i))]
+        rd_q = Signal()
+        m.d.sync += rd_q.eq(y.bit_select(self.rd_addr, 1))
+        m.d.comb += self.rd_data.eq(rd_q)
+
+        # --- start and the run sequence -----------------------------------------------------
+        start = self.start | port.start
+        sweeps = Mux(port.start, port.start_sweeps, self.sweeps)
+        init = Signal(Init)
+        m.d.comb += init.eq(Mux(port.start, port.start_init, self.init))
+        init_mode = Signal(Init)
+        sweeps_left = Signal(rm.SWEEPS_BITS)
+        colour = Signal(range(max(n_colours, 2)))   # the colour decided this clock (RUN)
+        entry = Signal(range(max(self.beta_depth, 2)))  # the beta entry of this sweep
+        held_sweeps = Signal(16)                    # sweeps done at this entry
+        kept = Signal()                             # a run ended since reset: KEEP has a chain
+        init_ok = Signal()
+        m.d.comb += init_ok.eq((init == Init.ZEROS) | (init == Init.GIVEN)
+                               | ((init == Init.KEEP) & kept))
+        with m.If(start):
+            with m.If(busy):
+                flag(m, err_set, Err.BUSY_START)
+            with m.Elif((sweeps == 0) | ~init_ok):
+                flag(m, err_set, Err.BAD_START)
+            with m.Else():
+                m.d.sync += [phase.eq(Phase.INIT), init_mode.eq(init), sweeps_left.eq(sweeps),
+                             colour.eq(0), entry.eq(0), held_sweeps.eq(0), self.done.eq(0)]
+
+        last_colour = colour == n_colours - 1
+        sweep_ends = (phase == Phase.RUN) & last_colour
+        # the beta entry of the next sweep: min(s // BETA_HOLD, T - 1), counted
+        next_held = Signal(17)
+        entry_next = Signal.like(entry)
+        m.d.comb += next_held.eq(held_sweeps + 1)
+        m.d.comb += entry_next.eq(Mux((next_held == port.regs["BETA_HOLD"][0])
+                                      & (entry + 1 < port.regs["BETA_LEN"][0]), entry + 1, entry))
+        with m.If(phase == Phase.INIT):
+            source = Mux(init_mode == Init.ZEROS, 0, Mux(init_mode == Init.GIVEN, given, y))
+            forced = Cat(*[Mux(hold[i], value[i], source[i]) for i in range(n)])
+            m.d.sync += [y.eq(forced), phase.eq(Phase.PRIME)]
+        with m.If(phase == Phase.PRIME):
+            m.d.sync += phase.eq(Phase.RUN)
+        with m.If(phase == Phase.RUN):
+            m.d.sync += colour.eq(Mux(last_colour, 0, colour + 1))
+            with m.If(last_colour):
+                m.d.sync += [entry.eq(entry_next),
+                             held_sweeps.eq(Mux(next_held == port.regs["BETA_HOLD"][0], 0,
+                                                next_held[:16]))]
+                with m.If(sweeps_left == 1):
+                    m.d.sync += [phase.eq(Phase.IDLE), self.done.eq(1), kept.eq(1)]
+                with m.Else():
+                    m.d.sync += sweeps_left.eq(sweeps_left - 1)
+
+        # --- the lanes: decide colour `colour`, address the next one -------------------------
+        roms = []
+        for r in range(0, lanes, LANES_PER_ROM):
+            rom = lut_rom(cfg)
+            m.submodules[f"lut{r // LANES_PER_ROM}"] = rom
+            roms += [rom.read_port(domain="sync")
+                     for _ in range(min(LANES_PER_ROM, lanes - r))]
+        zero = Const(0, 1)
+        members = [[int(cl[s]) if s < len(cl) else None for cl in classes] for s in range(lanes)]
+        lane_bit = Signal(lanes)
+        lane_u = [Signal(cfg.prob_bits, name=f"u{s}") for s in range(lanes)]
+        for s in range(lanes):
+            units = members[s]
+            m.d.comb += lane_u[s].eq(_pick([rngs[u].u if u is not None else Const(0, cfg.prob_bits)
+                                            for u in units],
+                                           colour))
+            held = _pick([hold[u] if u is not None else Const(1, 1) for u in units], colour)
+            val = _pick([value[u] if u is not None else zero for u in units], colour)
+            m.d.comb += lane_bit[s].eq(Mux(held, val, lane_u[s] < roms[s].data))
+        deciding = phase == Phase.RUN
+        for i in range(n):
+            m.d.comb += rngs[i].advance.eq(deciding & (colour == colours[i]))
+        # the state after this clock's decisions (the bypass the next colour's fields read)
+        y_new = Signal(n)
+        m.d.comb += y_new.eq(Cat(*[Mux(deciding & (colour == colours[i]), lane_bit[slots[i]],
+                                       y[i]) for i in range(n)]))
+        with m.If(deciding):
+            m.d.sync += y.eq(y_new)
+
+        # the colour addressed this clock and its beta entry
+        fcolour = Signal.like(colour)
+        fentry = Signal.like(entry)
+        m.d.comb += [fcolour.eq(Mux(phase == Phase.PRIME, 0,
+                                    Mux(last_colour, 0, colour + 1))),
+                     fentry.eq(Mux(phase == Phase.PRIME, 0,
+                                   Mux(last_colour, entry_next, entry)))]
+        mant = _pick(port.regs["BETA_MANT"], fentry)
+        expo = _pick(port.regs["BETA_EXP"], fentry)
+        field_q = [Signal(signed(fb), name=f"field_q{s}") for s in range(lanes)]
+        nbr, eslot = top.neighbours, top.edge_slots
+        for s in range(lanes):
+            units = members[s]
+            terms = []
+            for d in range(top.max_degree):
+                per_colour = []
+                for u in units:
+                    if u is None or nbr[u, d] < 0:
+                        per_colour.append(Const(0, signed(wb)))
+                    else:
+                        per_colour.append(Mux(y_new[int(nbr[u, d])], j[int(eslot[u, d])], 0))
+                if any(u is not None and nbr[u, d] >= 0 for u in units):
+                    terms.append(_pick(per_colour, fcolour))
+            bias = _pick([h[u] if u is not None else Const(0, signed(wb)) for u in units],
+                         fcolour)
+            field = Signal(signed(fb), name=f"field{s}")
+            m.d.comb += field.eq(bias + _tree_sum(terms))
+            # scale_field: (field * m + 2**(M + e - 1)) >> (M + e), m by shift-and-add
+            product = Signal(signed(fb + BETA_MANT_BITS + 1), name=f"product{s}")
+            m.d.comb += product.eq(_tree_sum([Mux(mant[k], field << k, 0)
+                                              for k in range(BETA_MANT_BITS + 1)]))
+            rounded = Signal(signed(fb + BETA_MANT_BITS + 2), name=f"rounded{s}")
+            m.d.comb += rounded.eq(product + (Const(1 << (BETA_MANT_BITS - 1),
+                                                    BETA_MANT_BITS + 8) << expo))
+            scaled = Signal(signed(fb + 1), name=f"scaled{s}")
+            m.d.comb += scaled.eq(rounded >> (expo + BETA_MANT_BITS))
+            m.d.comb += roms[s].addr.eq(lut_rom_address(m, scaled, cfg))
+            m.d.sync += field_q[s].eq(field)
+
+        # --- trace ----------------------------------------------------------------------------
+        m.d.comb += [self.trace.valid.eq(deciding), self.trace.colour.eq(colour),
+                     self.trace.bits.eq(lane_bit)]
+        if self.debug_trace:
+            m.d.comb += [self.trace.field.eq(Cat(*field_q)),
+                         self.trace.lut.eq(Cat(*[rom.data for rom in roms])),
+                         self.trace.u.eq(Cat(*lane_u))]
+        return m
