@@ -31,11 +31,15 @@ from pysampler.contract.config import HwConfig, get_preset
 from pysampler.contract.stream_format import stream_clocks
 from pysampler.contract.tree_format import tree_clocks
 
+from pysampler.contract.graph import GraphTopology, colour_graph, lattice_edges
+
 from .control import prog_signature
 from .export import TOP_NAMES, to_verilog
+from .graph import GraphCore, graph_clocks
 from .stream import StreamCore
 
-__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "StreamFpgaTop", "run_flow", "run_report",
+__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "StreamFpgaTop", "GraphFpgaTop", "run_flow",
+           "run_report", "lattice_topology",
            "write_report", "cycles_per_token", "write_board_section", "BOARD_BEGIN", "BOARD_END"]
 
 
@@ -74,6 +78,44 @@ class StreamFpgaTop(wiring.Component):
         return m
 
 
+class GraphFpgaTop(wiring.Component):
+    """The graph core for place and route: its programming port, run control and state
+    read-out, without the trace port (one bit per lane a clock: more pins than a part has for a
+    large lattice; the state stays observable through ``rd_addr`` / ``rd_data``).
+
+    Parameters
+    ----------
+    cfg : HwConfig
+    topology : GraphTopology
+        The lattice (or any graph) the core is built for.
+    """
+
+    def __init__(self, cfg: HwConfig, topology: GraphTopology):
+        self.core = GraphCore(cfg, topology, debug_trace=False)
+        core_ports = self.core.signature.members
+        super().__init__({name: core_ports[name] for name in
+                          ("prog", "start", "sweeps", "init", "busy", "done", "err",
+                           "rd_addr", "rd_data")})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.core = core = self.core
+        wiring.connect(m, wiring.flipped(self.prog), core.prog)
+        m.d.comb += [core.start.eq(self.start), core.sweeps.eq(self.sweeps),
+                     core.init.eq(self.init), self.busy.eq(core.busy), self.done.eq(core.done),
+                     self.err.eq(core.err), core.rd_addr.eq(self.rd_addr),
+                     self.rd_data.eq(core.rd_data)]
+        return m
+
+
+def lattice_topology(side: int) -> GraphTopology:
+    """The side x side periodic lattice (degree 4, 2 colours for an even side): the graph core's
+    FPGA designs."""
+    edges = lattice_edges(side, side)
+    n = side * side
+    return GraphTopology(n, edges, colour_graph(n, edges), 4)
+
+
 def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
 
@@ -98,6 +140,10 @@ DESIGNS = {
                              {"lanes": 32, "max_vocab": 50_257, "lut_frac_bits": 7}),
     "stream-V128256-L32-F7": ("stream", get_preset("default"),
                               {"lanes": 32, "max_vocab": 128_256, "lut_frac_bits": 7}),
+    # the graph core on a periodic lattice (n / 2 lanes): "tokens" are runs of the samplers'
+    # default sweeps, flips/ns = n / colours x Fmax
+    **{f"graph-lattice-{side}x{side}": ("graph", get_preset("default"), {"side": side})
+       for side in (4, 8, 12, 16)},
 }
 
 TARGETS = {
@@ -162,6 +208,8 @@ def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int, options: dict | None
     its ``lanes`` and ``max_vocab`` = V) one beat of L logits a clock and 2 clocks per merge
     level."""
     n = cfg.n_pbits
+    if kind == "graph":   # a run of ``sweeps`` sweeps, programmed already (no writes counted)
+        return graph_clocks(lattice_topology((options or {})["side"]), sweeps)
     if kind == "tree":
         return n + tree_clocks(n)
     if kind == "stream":  # no programming: the logits stream in, L a clock
@@ -184,6 +232,9 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     if kind == "stream":
         vfile.write_text(verilog.convert(StreamFpgaTop(cfg, **options), name=top,
                                          emit_src=False))
+    elif kind == "graph":
+        vfile.write_text(verilog.convert(GraphFpgaTop(cfg, lattice_topology(options["side"])),
+                                         name=top, emit_src=False))
     else:
         vfile.write_text(to_verilog(cfg, kind, debug_trace=False, **options) if kind != "tree"
                          else to_verilog(cfg, kind))
@@ -252,7 +303,11 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "(n + V' + 3 log2 V' + 1); stream core (`stream-V<V>-L<L>`: L lanes, rows of V "
         "logits, the widths derived from V), one beat of L logits a clock and 2 clocks per "
         "merge level (ceil(V / L) + 2 ceil(log2 2L) + 3), its FFs including the L x 15-bit "
-        "beat register of the FPGA top (hw.fpga.StreamFpgaTop).", "",
+        "beat register of the FPGA top (hw.fpga.StreamFpgaTop); graph core "
+        "(`graph-lattice-<s>x<s>`: a periodic s x s lattice, n = s^2 p-bits in 2 colours, one "
+        "colour step a clock, built inside hw.fpga.GraphFpgaTop without the trace port), a "
+        f"'token' is a run of {sweeps} sweeps (2 + {sweeps} x 2 clocks) and flips/ns = n / 2 x "
+        "Fmax / 1000.", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s "
         "| us/token |",
         "|---|---|---|---|---|---|---|---|---|---|",

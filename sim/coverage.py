@@ -63,7 +63,11 @@ def markdown(title: str, coverage: Coverage) -> str:
 def run_coverage(out: Path | None = None) -> int:
     """Run every bulk case with coverage (``pysampler coverage``), print the bins missed and with
     ``out`` write the report; returns the exit status (1 on a mismatch or a missed bin)."""
-    parts, missed, total = [], [], 0
+    parts, missed, total, summary = [], [], 0, []
+
+    def note(case: str, compared: int, coverage: Coverage) -> None:
+        reachable = sum(coverage.reachable.values())
+        summary.append(f"| {case} | {compared} | {reachable} | {len(coverage.missed())} |")
     for config, kind, programs, long_runs, long_sweeps in BULK_CASES:
         try:
             coverage, updates = case_coverage(config, kind, programs, long_runs, long_sweeps)
@@ -71,6 +75,7 @@ def run_coverage(out: Path | None = None) -> int:
             print(f"pysampler coverage: {config} {kind}: MISMATCH: {err}", file=sys.stderr)
             return 1
         total += updates
+        note(f"{config}-{kind}", updates, coverage)
         missed += [f"{config}-{kind}: {name}" for name in coverage.missed()]
         parts.append(markdown(f"{kind} core, `{config}` ({updates:,d} updates compared)", coverage))
         print(f"{config:8s} {kind:7s} {updates:10,d} updates, missed bins: "
@@ -83,6 +88,7 @@ def run_coverage(out: Path | None = None) -> int:
                   file=sys.stderr)
             return 1
         total += decisions
+        note(f"{config}-stream-L{lanes}", decisions, coverage)
         missed += [f"{config}-stream-L{lanes}: {name}" for name in coverage.missed()]
         longs = ", ".join(f"{v:,d}" for v in long_rows) or "none"
         parts.append(markdown(f"stream core, `{config}`, L = {lanes} (long rows: {longs}; "
@@ -98,6 +104,7 @@ def run_coverage(out: Path | None = None) -> int:
                   file=sys.stderr)
             return 1
         total += updates
+        note(f"{config}-graph-{name}", updates, coverage)
         missed += [f"{config}-graph-{name}: {bin_}" for bin_ in coverage.missed()]
         top = coverage.topology
         parts.append(markdown(f"graph core, `{config}`, topology `{name}` ({top.n} units, "
@@ -119,7 +126,8 @@ def run_coverage(out: Path | None = None) -> int:
               "`clamp` (`sim.runner.CLAMP_CONFIG`) is the configuration whose LUT clamps inside "
               f"its field range. {total:,d} updates and decisions compared; "
               + ("every reachable bin hit." if not missed else f"MISSED: {'; '.join(missed)}.")
-              + "\n\n" + "\n".join(parts))
+              + "\n\n## Summary\n\n| case | compared | reachable bins | missed |\n"
+              "| --- | --- | --- | --- |\n" + "\n".join(summary) + "\n\n" + "\n".join(parts))
     if out:
         out.write_text(report)
     return 1 if missed else 0

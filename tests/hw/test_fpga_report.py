@@ -47,3 +47,15 @@ def test_a_run_of_some_designs_keeps_the_other_rows(tmp_path):
     assert "stream-V50257 |" not in text and text.count("| onehot-V64 |") == 1
     write_report([], {"yosys": "test"}, path, sweeps=20)   # the new layout is kept as it is
     assert text.split("Capacity")[0] == path.read_text().split("Capacity")[0]
+
+
+def test_graph_designs_are_lattices_in_two_colours():
+    """The graph core's FPGA designs: a periodic lattice, n / 2 lanes, a run of 20 sweeps takes
+    2 + 20 x 2 clocks (INIT, PRIME, one colour step a clock)."""
+    from hw.fpga import lattice_topology
+
+    for side in (4, 8, 16):
+        topology = lattice_topology(side)
+        assert (topology.n, topology.n_colours, topology.lanes) == (side * side, 2, side * side // 2)
+        kind, cfg, options = DESIGNS[f"graph-lattice-{side}x{side}"]
+        assert kind == "graph" and cycles_per_token(kind, cfg, 20, options) == 2 + 20 * 2
