@@ -143,8 +143,12 @@ def export_graph(cfg: HwConfig, topology, out_dir: Path, *,
 
 
 def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless ``path`` holds it already; atomically (a temporary file renamed), so
+    that a test worker exporting the same design never reads a half-written file."""
     if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, path)
 
 
 def export_config(cfg: HwConfig, out_dir: Path, *, debug_trace: bool = True,

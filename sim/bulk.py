@@ -20,6 +20,7 @@ length, every init policy, every error flag), and which of them the configuratio
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -82,9 +83,17 @@ def build_bulk(verilog: Path, top: str, build_dir: Path, harness: Path = HARNESS
         digest.update(path.read_bytes())
     digest.update(str(vbin).encode())
     stamp, binary = build_dir / "bulk.sha256", build_dir / "bulk"
-    if binary.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return binary
     build_dir.mkdir(parents=True, exist_ok=True)
+    # one build at a time per folder: two test workers may ask for the same harness at once
+    with open(build_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(vbin, args, verilog, harness, digest.hexdigest(), stamp, binary)
+
+
+def _build_locked(vbin: Path, args: list[str], verilog: Path, harness: Path, digest: str,
+                  stamp: Path, binary: Path) -> Path:
+    if binary.exists() and stamp.exists() and stamp.read_text() == digest:
+        return binary
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(vbin), env.get("PATH", "")])
     # the wheel's verilated.mk leaves the precompiled-header include flag empty (sim/runner.py)
@@ -94,7 +103,7 @@ def build_bulk(verilog: Path, top: str, build_dir: Path, harness: Path = HARNESS
     if result.returncode != 0 or not binary.exists():
         raise RuntimeError(f"bulk harness build of {verilog} failed ({result.returncode}):\n"
                            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    stamp.write_text(digest.hexdigest())
+    stamp.write_text(digest)
     return binary
 
 
