@@ -28,9 +28,16 @@ def _graph_core(cfg: HwConfig) -> GraphCore:
     return GraphCore(cfg, GraphTopology(n, np.array(edges), colours, 3), beta_depth=3)
 
 
+def _stream_core(cfg: HwConfig) -> StreamCore:
+    """The stream core with coarse tables (every 2^-3 logit) and rows of up to 64 logits: the
+    same register map, ROMs small enough for Amaranth's simulator (the default format's take
+    about 40 s to simulate here)."""
+    return StreamCore(cfg, lut_frac_bits=3, max_vocab=64)
+
+
 # every core with RTL (the graph core on a small ring, :func:`_graph_core`)
 CORES = {Core.ONEHOT: OnehotCore, Core.DENSE: DenseCore, Core.TREE: TreeCore,
-         Core.STREAM: StreamCore, Core.GRAPH: _graph_core}
+         Core.STREAM: _stream_core, Core.GRAPH: _graph_core}
 CONFIGS = [HwConfig(n_pbits=6, weight_bits=6, frac_bits=2, lut_addr_bits=6, prob_bits=8,
                     rng_bits=16),
            HwConfig(n_pbits=5, weight_bits=7, frac_bits=2, lut_addr_bits=6, prob_bits=8,
