@@ -43,7 +43,7 @@ from pysampler.engines.array import BitAccurateModel, Trace
 from . import scenario
 from .programs import random_dense_program, random_onehot_program
 
-__all__ = ["BulkMismatch", "Script", "Coverage", "BulkResult", "build_bulk", "run_script", "run_bulk",
+__all__ = ["BulkMismatch", "Script", "Coverage", "CoverageBins", "BulkResult", "build_bulk", "run_script", "run_bulk",
            "standard_script", "soak_script", "coverage_script", "state_before", "field_extremes",
            "HARNESS"]
 
@@ -155,8 +155,27 @@ def field_extremes(cfg: HwConfig, core: Core) -> tuple[int, int]:
 
 # --- functional coverage -------------------------------------------------------------------------
 
+class CoverageBins:
+    """The bin bookkeeping every core's coverage shares: ``hits`` (a Counter), ``reachable`` and
+    ``notes`` (dicts by bin name), declared by the dataclass that uses it."""
+
+    def _bin(self, name: str, reachable: bool, note: str) -> None:
+        self.reachable[name] = bool(reachable)
+        self.notes[name] = note
+        self.hits.setdefault(name, 0)
+
+    def missed(self) -> list[str]:
+        """Reachable bins with no hit."""
+        return [name for name, ok in self.reachable.items() if ok and not self.hits[name]]
+
+    def rows(self) -> list[tuple[str, bool, int, str]]:
+        """(bin, reachable, hits, note) of every bin, in the order they were declared."""
+        return [(name, self.reachable[name], int(self.hits[name]), self.notes.get(name, ""))
+                for name in self.reachable]
+
+
 @dataclass
-class Coverage:
+class Coverage(CoverageBins):
     """Functional-coverage bins of one core and configuration, filled from compared traces.
 
     ``hits[bin]`` counts the updates (or runs, or flags) that fell in each bin; ``reachable``
@@ -210,11 +229,6 @@ class Coverage:
         for flag in ARRAY_FLAGS:
             self._bin(f"error flag {flag.name}", True, "")
 
-    def _bin(self, name: str, reachable: bool, note: str) -> None:
-        self.reachable[name] = bool(reachable)
-        self.notes[name] = note
-        self.hits.setdefault(name, 0)
-
     def add_run(self, trace: Trace, program, sweeps: int, init: str) -> None:
         """Count the bins one compared run hit (its model trace equals the RTL's)."""
         cfg, half = self.cfg, self.cfg.lut_size // 2
@@ -247,13 +261,6 @@ class Coverage:
     def merge(self, other: "Coverage") -> None:
         self.hits.update(other.hits)
 
-    def missed(self) -> list[str]:
-        """Reachable bins with no hit."""
-        return [name for name, ok in self.reachable.items() if ok and not self.hits[name]]
-
-    def rows(self) -> list[tuple[str, bool, int, str]]:
-        return [(name, self.reachable[name], int(self.hits[name]), self.notes[name])
-                for name in self.reachable]
 
 
 # --- the stimulus and its expectations -----------------------------------------------------------

@@ -33,7 +33,7 @@ from pysampler.contract.regmap import INIT_CODES, Core, CoreMap, Err, Region
 from pysampler.engines.array import Trace
 from pysampler.engines.chromatic import ChromaticModel, lane_states
 
-from .bulk import BulkMismatch, build_bulk
+from .bulk import BulkMismatch, CoverageBins, build_bulk
 from .graph_programs import (edge_graph_programs, graph_topology, random_graph_program,
                              random_lane_states)
 
@@ -178,7 +178,7 @@ def graph_harness(cfg: HwConfig, config_name: str | None = None,
 
 # --- coverage ------------------------------------------------------------------------------------
 @dataclass
-class GraphCoverage:
+class GraphCoverage(CoverageBins):
     """Functional-coverage bins of the graph core for one configuration and topology."""
 
     cfg: HwConfig
@@ -217,11 +217,6 @@ class GraphCoverage:
                      Err.BAD_START):
             self._bin(f"flag {flag.name}", True, "")
 
-    def _bin(self, name: str, reachable: bool, note: str) -> None:
-        self.reachable[name] = reachable
-        self.notes[name] = note
-        self.hits.setdefault(name, 0)
-
     def add_run(self, trace: Trace, program, sweeps: int, init: str, colours) -> None:
         cfg = self.cfg
         for c in np.unique(colours):
@@ -257,12 +252,6 @@ class GraphCoverage:
             if flags & flag:
                 self.hits[f"flag {flag.name}"] += 1
 
-    def missed(self) -> list[str]:
-        return [name for name, ok in self.reachable.items() if ok and not self.hits[name]]
-
-    def rows(self) -> list[tuple[str, bool, int, str]]:
-        return [(name, self.reachable[name], self.hits[name], self.notes[name])
-                for name in self.reachable]
 
 
 # --- scripts -------------------------------------------------------------------------------------

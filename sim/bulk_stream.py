@@ -31,7 +31,7 @@ from pysampler.contract.stream_format import (StreamFormat, merge_levels, stream
 from pysampler.engines.stream import (StreamRow, stream_activity, stream_draw, stream_quantize,
                                       stream_tables)
 
-from .bulk import BulkMismatch, _gf2_solve, build_bulk, state_before
+from .bulk import BulkMismatch, CoverageBins, _gf2_solve, build_bulk, state_before
 
 __all__ = ["StreamScript", "StreamCoverage", "StreamBulkResult", "run_stream_script",
            "run_stream_bulk", "stream_script", "state_with_draw", "STREAM_HARNESS"]
@@ -80,7 +80,7 @@ class _Layout:
 
 
 @dataclass
-class StreamCoverage:
+class StreamCoverage(CoverageBins):
     """Functional-coverage bins of the stream core (one configuration and L), from compared runs:
     the sigmoid LUT below, at and above its stored span and at both clamps, u equal to the LUT
     entry and one below it, the extreme entries, the log-add table's last entry, forced and
@@ -90,6 +90,7 @@ class StreamCoverage:
     fmt: StreamFormat
     hits: Counter = field(default_factory=Counter)
     reachable: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)   # none written: every row's note is ""
 
     def __post_init__(self):
         acc = self.fmt.acc
@@ -151,12 +152,6 @@ class StreamCoverage:
             if flags & flag:
                 self.hits[f"error flag {flag.name}"] += 1
 
-    def missed(self) -> list[str]:
-        return [name for name, ok in self.reachable.items() if ok and not self.hits[name]]
-
-    def rows(self) -> list[tuple[str, bool, int, str]]:
-        return [(name, self.reachable[name], int(self.hits[name]), "")
-                for name in self.reachable]
 
 
 class StreamScript:
