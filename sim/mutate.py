@@ -187,6 +187,20 @@ def apply(text: str, mutation: Mutation, cfg: HwConfig) -> tuple[str, str, str]:
     return "".join(lines), before.strip(), after.strip()
 
 
+def _mutated_copy(text: str, mutation: Mutation | None, cfg: HwConfig, work: Path, core: str
+                  ) -> tuple[Path, str, str]:
+    """Write the core's Verilog ``text``, with ``mutation`` applied (None: as it is), into its
+    own folder under ``work``; returns (folder, line before, line after)."""
+    before = after = ""
+    if mutation is not None:
+        text, before, after = apply(text, mutation, cfg)
+    slug = "unmutated" if mutation is None else re.sub(r"[^a-z0-9]+", "-", mutation.name)
+    vdir = work / f"{core}-{slug}"
+    vdir.mkdir(parents=True, exist_ok=True)
+    (vdir / f"{Core(core).top}.v").write_text(text)
+    return vdir, before, after
+
+
 def check_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path, *, core: str = "onehot",
                    programs: int = 100) -> tuple[bool, str, str, str]:
     """Run the bulk co-simulation of ``mutation`` (None: the unmutated ``core``) on ``cfg``.
@@ -198,15 +212,7 @@ def check_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path, *, core
     core = mutation.core if mutation else core
     if core == "graph":
         return _check_graph_mutation(mutation, cfg, work, programs)
-    text = to_verilog(cfg, core)
-    before = after = ""
-    if mutation is not None:
-        text, before, after = apply(text, mutation, cfg)
-    slug = "unmutated" if mutation is None else re.sub(r"[^a-z0-9]+", "-", mutation.name)
-    vdir = work / f"{core}-{slug}"
-    vdir.mkdir(parents=True, exist_ok=True)
-    top = Core(core).top
-    (vdir / f"{top}.v").write_text(text)
+    vdir, before, after = _mutated_copy(to_verilog(cfg, core), mutation, cfg, work, core)
     script = standard_script(cfg, core, programs=programs, long_runs=2, long_sweeps=20,
                              keep_programs=5, extreme_repeats=2)
     try:
@@ -226,14 +232,8 @@ def _check_graph_mutation(mutation: Mutation | None, cfg: HwConfig, work: Path,
     from .graph_programs import graph_topology
 
     topology = graph_topology(GRAPH_TOPOLOGY)
-    text = to_verilog_graph(cfg, topology)
-    before = after = ""
-    if mutation is not None:
-        text, before, after = apply(text, mutation, cfg)
-    slug = "unmutated" if mutation is None else re.sub(r"[^a-z0-9]+", "-", mutation.name)
-    vdir = work / f"graph-{slug}"
-    vdir.mkdir(parents=True, exist_ok=True)
-    (vdir / "pbit_graph.v").write_text(text)
+    vdir, before, after = _mutated_copy(to_verilog_graph(cfg, topology), mutation, cfg, work,
+                                        "graph")
     script = graph_script(cfg, topology, programs=programs, long_runs=1, long_sweeps=50)
     try:
         run_graph_bulk("mutate", cfg, GRAPH_TOPOLOGY, script, verilog_dir=vdir,
