@@ -138,6 +138,7 @@ DESIGNS = {
     # tables every 2^-7 logits: half the ROMs, so twice the lanes per block RAM
     "stream-V50257-L32-F7": ("stream", get_preset("default"),
                              {"lanes": 32, "max_vocab": 50_257, "lut_frac_bits": 7}),
+    "stream-V128256-L16": ("stream", get_preset("default"), {"lanes": 16, "max_vocab": 128_256}),
     "stream-V128256-L32-F7": ("stream", get_preset("default"),
                               {"lanes": 32, "max_vocab": 128_256, "lut_frac_bits": 7}),
     # the graph core on a periodic lattice (n / 2 lanes): "tokens" are runs of the samplers'
