@@ -365,9 +365,11 @@ def fullvocab_report(out: Path, lm_path: str | Path | None = "build/lm", *, quic
     folder joins only when it holds a model, None: no lm50k rows."""
     start = time.perf_counter()
     synthetic = dict(vocab_sizes=QUICK_VOCABS, heavy_vocabs=(2048,)) if quick else {}
-    lm50k_path = _lm50k_folder(lm50k_path)
+    asked, lm50k_path = lm50k_path, _lm50k_folder(lm50k_path)
     rows, note = load_benchmark(lm_path, lm50k_path=lm50k_path, contexts=2 if quick else 4,
                                 seed=seed, **synthetic)
+    if asked is not None and lm50k_path is None:
+        note += f"; no lm50k rows (no model at `{asked}`: `make lm-gpt2` trains one)"
     if quick:
         rows = [r for r in rows if r.source != "gaussian" or r.name.endswith(("H0.1", "H0.55",
                                                                              "H0.995"))]

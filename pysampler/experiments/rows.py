@@ -3,7 +3,7 @@ near-uniform, from 8 kept tokens to a whole 50,257-token vocabulary.
 
 Every row is one next-token distribution *after* temperature and filtering: its kept,
 temperature-scaled logits and their ids, with the row's name, source, kept V, entropy (nats) and the
-temperature / filter that produced it. Three sources, each generated with fixed seeds:
+temperature / filter that produced it. Four sources, each generated with fixed seeds:
 
 ``gaussian``
     z = s * g, g ~ Normal(0, 1) i.i.d. (``numpy.random.default_rng([seed, V, 11])``), with the scale
