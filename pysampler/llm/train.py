@@ -185,8 +185,9 @@ def evaluate(model, tokens: np.ndarray, context: int, top_k: int = 50, windows: 
             f"mean_top1_prob_top{top_k}": float(top1.mean())}
 
 
-#: logits (windows x positions x vocabulary) :func:`evaluate` holds at once
-_EVAL_LOGITS = 1 << 23
+#: logits (windows x positions x vocabulary) :func:`evaluate` holds at once (the 2,048-token LM:
+#: 64 x 64 x 2,048 = 2^23, one pass as before; GPT-2's vocabulary: 5 windows a pass)
+_EVAL_LOGITS = 1 << 24
 
 
 def _window_stats(model, x, top_k: int):
