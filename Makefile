@@ -12,6 +12,11 @@ APT_SIM  := iverilog
 APT_FPGA := yosys nextpnr-ice40 fpga-icestorm
 APT_TEXT := python3.11-doc
 LM       := build/lm/config.json
+LM_GPT2  := build/lm-gpt2/config.json
+# GPT-2's byte-pair ranks (MIT licence), from openai-whisper's source archive on the package registry
+GPT2_RANKS        := build/gpt2/gpt2.tiktoken
+WHISPER_VERSION   := 20250625
+GPT2_RANKS_SHA256 := 306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930
 QUICK    := not cosim and not lm and not slow and not thrml
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
 export XDG_CACHE_HOME  := $(CURDIR)/build/cache
@@ -27,7 +32,7 @@ define apt_install
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 endef
 
-.PHONY: setup lock apt-sim apt-fpga apt-text lm demo test quick bench bench-thrml graph match ising study frontier \
+.PHONY: setup lock apt-sim apt-fpga apt-text lm lm-gpt2 demo test quick bench bench-thrml graph match ising study frontier \
 	fullvocab nn stream-error calibrate verilog sim sim-bus rtl-loop soak coverage mutate fpga bitstream energy docs clean
 
 setup: $(STAMP)  ## .venv with the versions in constraints.txt (torch 2.13.0 CPU) and the project with [dev]
@@ -63,6 +68,23 @@ lm: $(LM)  ## train the offline GPT-2 and its tokenizer if missing -> build/lm; 
 $(LM): | setup apt-text
 	$(PYSAMPLER) train-lm --out build/lm --report build/lm/report.md
 
+$(GPT2_RANKS): | setup  ## GPT-2's tokenizer ranks: openai-whisper's sdist from the registry, the one asset, its SHA-256 checked
+	rm -rf build/gpt2/dl && mkdir -p build/gpt2/dl
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: openai-whisper==$(WHISPER_VERSION) -d build/gpt2/dl
+	tar -xzf build/gpt2/dl/openai_whisper-$(WHISPER_VERSION).tar.gz -O \
+	  openai_whisper-$(WHISPER_VERSION)/whisper/assets/gpt2.tiktoken > $@.part
+	@echo "$(GPT2_RANKS_SHA256)  $@.part" | sha256sum --check --status || { \
+	  echo "error: $@: SHA-256 $$(sha256sum < $@.part | cut -d' ' -f1), expected $(GPT2_RANKS_SHA256) (GPT-2's ranks in openai-whisper $(WHISPER_VERSION)); not installed" >&2; \
+	  rm -f $@.part; exit 1; }
+	mv $@.part $@
+	rm -rf build/gpt2/dl
+
+lm-gpt2: $(LM_GPT2)  ## the same LM on GPT-2's own 50,257-token tokenizer -> build/lm-gpt2; its report -> results/lm_gpt2.md
+	cp build/lm-gpt2/report.md results/lm_gpt2.md
+
+$(LM_GPT2): | $(GPT2_RANKS) setup apt-text
+	$(PYSAMPLER) train-lm --tokenizer gpt2 --out build/lm-gpt2 --report build/lm-gpt2/report.md
+
 nn: setup $(LM)  ## p-bits inside networks (layers, noise, thermal, p-bit attention in the LM, classifier uncertainty) -> results/nn.md, results/nn_*.png
 	$(PYSAMPLER) nn --out results
 
@@ -70,7 +92,7 @@ demo: setup $(LM)  ## quick study, then 3 prompts with every sampler side by sid
 	$(PYSAMPLER) study --quick --out build/demo
 	$(PYSAMPLER) generate --sampler all --max-new-tokens 24
 
-test: setup apt-sim  ## the whole test suite, co-simulation on Icarus and Verilator included
+test: setup apt-sim $(GPT2_RANKS)  ## the whole test suite, co-simulation on Icarus and Verilator included
 	$(PY) -m pytest -n 2 tests  # the thrml tests are deselected in pyproject addopts
 
 quick: setup  ## every test but co-simulation, the LM and the slow ones (about 3 minutes)
@@ -99,7 +121,7 @@ study: setup $(LM)  ## the quantization study -> results/study.{csv,md}, results
 frontier: setup $(LM)  ## exact cost frontier of the p-bit samplers -> results/frontier.{md,csv,png}
 	$(PYSAMPLER) frontier --out results
 
-fullvocab: setup $(LM)  ## every sampler on the benchmark of logit rows -> results/fullvocab.{md,csv,png}
+fullvocab: setup $(LM) $(LM_GPT2)  ## every sampler on the benchmark of logit rows -> results/fullvocab.{md,csv,png}
 	$(PYSAMPLER) fullvocab --out results
 
 stream-error: setup  ## the stream sampler's error analysis -> results/stream_error.md

@@ -20,6 +20,7 @@ __all__ = ["main", "build_parser"]
 
 DEMO_PROMPTS = ("The function returns", "In this tutorial, we", "A module is")
 DEFAULT_LM = "build/lm"
+DEFAULT_LM_GPT2 = "build/lm-gpt2"  # `make lm-gpt2`: the same LM on GPT-2's 50,257 tokens
 
 
 def _int_at_least(low: int):
@@ -287,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "flat to peaked, LM-captured) -> results/fullvocab.{md,csv,png}")
     full.add_argument("--quick", action="store_true", help="V in {8, 32, 2048}, two configs")
     _add_lm(full, "whose rows join the benchmark")
+    full.add_argument("--lm-gpt2", default=None,
+                      help=f"the LM on GPT-2's 50,257-token tokenizer whose rows join as source "
+                           f"lm50k (default: {DEFAULT_LM_GPT2} when it exists, made by "
+                           f"`make lm-gpt2`)")
     full.add_argument("--no-lm", action="store_true", help="synthetic rows only")
     _add_out(full, "fullvocab.{md,csv,png}")
 
@@ -400,8 +405,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(nn, "nn.md and nn_*.png")
 
     train = sub.add_parser("train-lm", parents=[common],
-                           help="train the offline GPT-2 and its tokenizer -> build/lm")
-    _add_out(train, "the model and tokenizer", DEFAULT_LM)
+                           help="train the offline GPT-2 (and its tokenizer) -> build/lm "
+                                "(--tokenizer gpt2: build/lm-gpt2)")
+    train.add_argument("--out", type=_out_folder, default=None,
+                       help=f"output folder for the model and tokenizer (default: {DEFAULT_LM}; "
+                            f"with --tokenizer gpt2: {DEFAULT_LM_GPT2})")
+    train.add_argument("--tokenizer", choices=("bpe", "gpt2"), default="bpe",
+                       help="'bpe': a 2,048-token byte-level BPE trained on the corpus (default); "
+                            "'gpt2': GPT-2's own 50,257 tokens from build/gpt2/gpt2.tiktoken "
+                            "(`make build/gpt2/gpt2.tiktoken` fetches it)")
     train.add_argument("--report", type=_out_file, default=None,
                        help="also write a Markdown report here (make lm: results/lm.md)")
     train.add_argument("--seconds", type=_positive_float, default=300.0,
@@ -539,8 +551,9 @@ def _run_ising(args: argparse.Namespace) -> None:
 def _run_fullvocab(args: argparse.Namespace) -> None:
     from .experiments.fullvocab import fullvocab_report
 
+    lm50k = None if args.no_lm else DEFAULT_LM_GPT2 if args.lm_gpt2 is None else args.lm_gpt2
     print(fullvocab_report(args.out, None if args.no_lm else args.lm, quick=args.quick,
-                           seed=args.seed))
+                           seed=args.seed, lm50k_path=lm50k))
 
 
 def _run_energy(args: argparse.Namespace) -> None:
@@ -710,7 +723,11 @@ def _run_nn(args: argparse.Namespace) -> None:
 def _run_train_lm(args: argparse.Namespace) -> None:
     from .llm.train import train_lm
 
-    train_lm(args.out, seconds=args.seconds, seed=args.seed, report=args.report)
+    default, other = ((DEFAULT_LM_GPT2, DEFAULT_LM) if args.tokenizer == "gpt2"
+                      else (DEFAULT_LM, DEFAULT_LM_GPT2))
+    train_lm(Path(default) if args.out is None else args.out, seconds=args.seconds,
+             seed=args.seed, report=args.report, tokenizer=args.tokenizer,
+             compare=[Path(other)])
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {

@@ -149,3 +149,35 @@ def tiny_lm_folder(tmp_path_factory) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def gpt2_tokenizer_fast():
+    """GPT-2's own tokenizer (50,257 tokens) from build/gpt2/gpt2.tiktoken, which `make test`
+    fetches first (`make build/gpt2/gpt2.tiktoken`). Missing, it is an error, never a skip."""
+    from pysampler.llm.gpt2vocab import GPT2_TIKTOKEN, gpt2_tokenizer
+
+    path = ROOT / GPT2_TIKTOKEN
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make {GPT2_TIKTOKEN}` (make test does)")
+    return gpt2_tokenizer(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_vocab_lm_folder(tmp_path_factory, gpt2_tokenizer_fast) -> Path:
+    """A tiny random GPT-2 on GPT-2's own tokenizer (50,257 logits a step; 1 layer of 16, 64
+    positions), saved like any checkpoint: the LM at GPT-2's vocabulary size, without training."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder = tmp_path_factory.mktemp("tiny-gpt2-vocab")
+    tok = gpt2_tokenizer_fast
+    torch.manual_seed(1)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=16, n_layer=1, n_head=2,
+                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    model = GPT2LMHeadModel(cfg)
+    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
+        model.lm_head.weight.mul_(20.0)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

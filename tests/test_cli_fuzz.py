@@ -44,6 +44,7 @@ BY_FLAG = {
     "--config": st.sampled_from(["nosuch", "missing.json", "null.json", "five.json",
                                  "list.json", "bad.json", "unknown-field.json"]),
     "--lm": st.sampled_from(["/nonexistent/model", "./missing-folder", "~/no/such/lm"]),
+    "--lm-gpt2": st.sampled_from(["/nonexistent/model", "./missing-folder", "~/no/such/lm"]),
     "--prompt": st.just(""),
     "--device": st.sampled_from(["nosuch", "cuda:99", "meta", ""]),
     "--designs": st.sampled_from(["nosuch", "onehot-v3"]),

@@ -9,7 +9,12 @@ and a time budget); the fallback rate, the work per token and the RTL clock cycl
 Samplers with a capacity (``max_kept``) get a core of n_pbits = V (HwConfig allows 65,536).
 Chain samplers run under the old defaults (:data:`pysampler.samplers.policy.LEGACY`) and the
 entropy-robust policy (:data:`pysampler.samplers.policy.ROBUST`); samplers without a policy once.
-Beside it, tokens per second of each sampler's batch path (``sample_batch``) on (B, V) rows.
+Rows of GPT-2's vocabulary captured from the LM on GPT-2's tokenizer (source ``lm50k``) are
+evaluated by the whole-vocabulary samplers (:data:`WHOLE_ROW_KINDS`) wherever their kept V is above
+the chains' exact limit, and by every sampler on their top-k 50 rows: no Monte Carlo on them, which
+keeps the report's time bounded (:data:`BOUNDED_SOURCES`).
+Beside it, tokens per second of each sampler's batch path (``sample_batch``) on (B, V) rows: the
+lm50k rows at V = 50,257 where they exist, synthetic heavy-tail rows otherwise.
 
 ``fullvocab_report(out, lm_path=...)`` writes fullvocab.md, fullvocab.csv and fullvocab.png.
 """
@@ -25,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..analysis.evaluate import evaluate_row
+from ..analysis.exact import MAX_EXACT_VOCAB
 from ..contract.config import HwConfig, get_preset
 from ..samplers.policy import LEGACY, ROBUST, ChainPolicy
 from ..samplers.registry import make_sampler, sampler_kinds
@@ -33,7 +39,7 @@ from .tables import markdown_table, write_csv
 
 __all__ = ["CONFIGS", "POLICIES", "FullVocabRow", "ThroughputRow", "fullvocab", "throughput",
            "write_fullvocab", "fullvocab_report", "goal_check", "GOAL_TV", "GOAL_FALLBACK",
-           "TREE_GOAL_TV", "QUICK_VOCABS"]
+           "TREE_GOAL_TV", "QUICK_VOCABS", "WHOLE_ROW_KINDS", "BOUNDED_SOURCES", "DEFAULT_LM50K"]
 
 CONFIGS: dict[str, HwConfig] = {
     "default": HwConfig(),
@@ -46,6 +52,12 @@ POLICIES: dict[str, ChainPolicy] = {"old defaults": LEGACY, "robust": ROBUST}
 GOAL_TV, GOAL_FALLBACK, GOAL_BUDGET = 0.01, 1e-3, 40   # chain samplers, V <= 64: 40 V updates
 TREE_GOAL_TV, TREE_GOAL_VOCAB = 0.005, 4096
 QUICK_VOCABS = (8, 32, 2048)
+#: row sources evaluated only where no Monte Carlo is needed beyond a few whole-vocabulary kinds
+BOUNDED_SOURCES = ("lm50k",)
+#: the kinds that evaluate a BOUNDED_SOURCES row above the chains' exact limit (exact, fast at any V)
+WHOLE_ROW_KINDS = ("softmax", "tree", "stream")
+#: the folder of the LM on GPT-2's tokenizer (`make lm-gpt2`): its rows join when it exists
+DEFAULT_LM50K = "build/lm-gpt2"
 NO_POLICY = "-"
 
 
@@ -81,6 +93,7 @@ class ThroughputRow:
     vocab_size: int           # V of each row before filtering
     filter: str
     tokens_per_s: float
+    source: str = "heavy-tail"  # the rows: synthetic heavy-tail, or captured (lm50k)
 
 
 def _sized(cfg: HwConfig, vocab_size: int) -> HwConfig:
@@ -104,13 +117,16 @@ def fullvocab(rows: Sequence[BenchRow], *, configs: dict[str, HwConfig] | None =
               mc_tokens: int = 1000, mc_seconds: float = 2.0,
               mc_configs: Sequence[str] = ("default",),
               other_policies: Sequence[str] = ("robust",), seed: int = 0,
-              progress: bool = True) -> list[FullVocabRow]:
+              progress: bool = True, bounded_sources: Sequence[str] = BOUNDED_SOURCES,
+              whole_row_kinds: Sequence[str] = WHOLE_ROW_KINDS) -> list[FullVocabRow]:
     """Every sampler kind on every row at every configuration.
 
     Monte Carlo (rows beyond a sampler's exact limit) runs at the configurations named in
     ``mc_configs`` only, and at configurations other
-    than the first only the chain policies named in ``other_policies`` run: the bounded-time (and
-    bounded-memory) choices of the report.
+    than the first only the chain policies named in ``other_policies`` run; rows of the
+    ``bounded_sources`` get no Monte Carlo at all: beyond a sampler's exact limit only the
+    ``whole_row_kinds`` evaluate them. These are the bounded-time (and bounded-memory) choices
+    of the report.
     """
     configs = CONFIGS if configs is None else configs
     kinds = sampler_kinds() if kinds is None else tuple(kinds)
@@ -126,6 +142,9 @@ def fullvocab(rows: Sequence[BenchRow], *, configs: dict[str, HwConfig] | None =
             limit = sampler.exact_limit
             if limit is not None and row.vocab_size > limit and name not in mc_configs:
                 continue
+            if row.source in bounded_sources and kind not in whole_row_kinds \
+                    and row.vocab_size > MAX_EXACT_VOCAB:
+                continue
             e = evaluate_row(sampler, row.kept, mc_tokens=mc_tokens, mc_seconds=mc_seconds,
                              seed=seed)
             out.append(FullVocabRow(
@@ -140,18 +159,25 @@ def fullvocab(rows: Sequence[BenchRow], *, configs: dict[str, HwConfig] | None =
 def throughput(*, kinds: Sequence[str] | None = None,
                policies: dict[str, ChainPolicy] | None = None, batch: int = 32,
                cases: Sequence[tuple[int, int | None]] = ((2048, 50), (2048, None), (50257, 50)),
-               cfg: HwConfig | None = None, seed: int = 0) -> list[ThroughputRow]:
-    """Tokens per second of ``sample_batch`` on ``batch`` heavy-tailed rows of V tokens (top-k
-    or no filter, each case (V, top_k)), at the default HwConfig sized for the kept V; the best
-    of two calls after one warm-up call."""
+               cfg: HwConfig | None = None, seed: int = 0,
+               real: dict[int, tuple[str, np.ndarray]] | None = None) -> list[ThroughputRow]:
+    """Tokens per second of ``sample_batch`` on ``batch`` rows of V tokens (top-k or no filter,
+    each case (V, top_k)), at the default HwConfig sized for the kept V; the best of two calls
+    after one warm-up call. The rows: ``real[V]`` = (source, captured full rows (n, V)) where
+    given, repeated to ``batch`` rows; else synthetic heavy-tailed rows."""
     cfg = HwConfig() if cfg is None else cfg
     kinds = sampler_kinds() if kinds is None else tuple(kinds)
     policies = POLICIES if policies is None else policies
     out = []
     for v, top_k in cases:
-        masses = np.linspace(0.5, 0.95, batch)
-        logits = np.stack([heavy_tail_row(v, float(m), seed + b).logits
-                           for b, m in enumerate(masses)])
+        source = "heavy-tail"
+        if real and v in real:
+            source, captured = real[v]
+            logits = np.resize(np.asarray(captured, dtype=np.float64), (batch, v))
+        else:
+            masses = np.linspace(0.5, 0.95, batch)
+            logits = np.stack([heavy_tail_row(v, float(m), seed + b).logits
+                               for b, m in enumerate(masses)])
         kept_v = v if top_k is None else top_k
         for kind, label, sampler in _samplers(kinds, _sized(cfg, kept_v), policies, seed):
             sampler.sample_batch(logits[:2], top_k=top_k)  # compile and warm up
@@ -161,7 +187,7 @@ def throughput(*, kinds: Sequence[str] | None = None,
                 sampler.sample_batch(logits, top_k=top_k)
                 best = min(best, time.perf_counter() - start)
             out.append(ThroughputRow(kind, label, batch, v, "none" if top_k is None else
-                                     f"top-k {top_k}", batch / best))
+                                     f"top-k {top_k}", batch / best, source))
     return out
 
 
@@ -313,15 +339,37 @@ def write_fullvocab(results: Sequence[FullVocabRow], speeds: Sequence[Throughput
     return [csv_path, md, png]
 
 
+def _lm50k_folder(path: str | Path | None) -> str | Path | None:
+    """The LM on GPT-2's tokenizer to capture rows from: ``path``; the default folder only when
+    it holds a model (a path given otherwise must load)."""
+    if path is not None and str(path) == DEFAULT_LM50K \
+            and not (Path(path) / "config.json").is_file():
+        return None
+    return path
+
+
+def _full_rows(rows: Sequence[BenchRow], source: str) -> dict[int, tuple[str, np.ndarray]]:
+    """{V: (source, the source's whole-vocabulary rows (n, V))} for the throughput cases."""
+    full = [r.logits for r in rows if r.source == source and r.filter == "none"]
+    return {full[0].size: (source, np.stack(full))} if full else {}
+
+
 def fullvocab_report(out: Path, lm_path: str | Path | None = "build/lm", *, quick: bool = False,
                      seed: int = 0, mc_tokens: int | None = None,
-                     mc_seconds: float | None = None, progress: bool = True) -> str:
+                     mc_seconds: float | None = None, progress: bool = True,
+                     lm50k_path: str | Path | None = DEFAULT_LM50K) -> str:
     """Run the full-vocabulary benchmark and write fullvocab.{md,csv,png} under ``out``; returns
     the goal check. ``quick``: V in {8, 32, 2048}, the default and one other configuration, a
-    smaller Monte Carlo budget (about a minute here)."""
+    smaller Monte Carlo budget (about a minute here). ``lm50k_path``: the LM on GPT-2's tokenizer
+    (source lm50k; its rows at V = 50,257 also feed the throughput case there); the default
+    folder joins only when it holds a model, None: no lm50k rows."""
     start = time.perf_counter()
     synthetic = dict(vocab_sizes=QUICK_VOCABS, heavy_vocabs=(2048,)) if quick else {}
-    rows, note = load_benchmark(lm_path, contexts=2 if quick else 4, seed=seed, **synthetic)
+    asked, lm50k_path = lm50k_path, _lm50k_folder(lm50k_path)
+    rows, note = load_benchmark(lm_path, lm50k_path=lm50k_path, contexts=2 if quick else 4,
+                                seed=seed, **synthetic)
+    if asked is not None and lm50k_path is None:
+        note += f"; no lm50k rows (no model at `{asked}`: `make lm-gpt2` trains one)"
     if quick:
         rows = [r for r in rows if r.source != "gaussian" or r.name.endswith(("H0.1", "H0.55",
                                                                              "H0.995"))]
@@ -333,9 +381,10 @@ def fullvocab_report(out: Path, lm_path: str | Path | None = "build/lm", *, quic
                         seed=seed, progress=progress)
     speeds = throughput(batch=8 if quick else 32,
                         cases=((2048, 50),) if quick else ((2048, 50), (2048, None), (50257, 50)),
-                        seed=seed)
+                        seed=seed, real=_full_rows(rows, "lm50k"))
     sources = sorted({r.source for r in rows})
     per_source = ", ".join(f"{sum(r.source == s for r in rows)} {s}" for s in sources)
+    bounded = [s for s in BOUNDED_SOURCES if s in sources]
     header = (f"# Faithful on every distribution an LLM produces\n\nCommand: `pysampler fullvocab"
               f"{' --quick' if quick else ''}` (`make fullvocab`), "
               f"{time.perf_counter() - start:.0f} s here. Rows (`pysampler.experiments.rows`): {len(rows)} ({per_source}); {note}."
@@ -347,7 +396,11 @@ def fullvocab_report(out: Path, lm_path: str | Path | None = "build/lm", *, quic
               f"samplers above 64 kept tokens) Monte Carlo with the real generator (batches of "
               f"the row, one lane each) at the default configuration only, at most "
               f"{mc_tokens} tokens and no new batch after {mc_seconds:g} s per evaluation, its "
-              f"noise floor beside it.")
+              f"noise floor beside it."
+              + (f" Rows of source {', '.join(bounded)}: above {MAX_EXACT_VOCAB} kept tokens only "
+                 f"{', '.join(WHOLE_ROW_KINDS)} evaluate them (no Monte Carlo), every sampler on "
+                 f"their top-k 50 rows; the throughput case at V = 50,257 draws their "
+                 f"whole-vocabulary rows." if bounded else ""))
     paths = write_fullvocab(results, speeds, out, header)
     md = (out / "fullvocab.md").read_text()
     return "\n".join(f"wrote {p}" for p in paths) + "\n\n" + md.split("## Summary")[0]

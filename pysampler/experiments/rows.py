@@ -3,7 +3,7 @@ near-uniform, from 8 kept tokens to a whole 50,257-token vocabulary.
 
 Every row is one next-token distribution *after* temperature and filtering: its kept,
 temperature-scaled logits and their ids, with the row's name, source, kept V, entropy (nats) and the
-temperature / filter that produced it. Three sources, each generated with fixed seeds:
+temperature / filter that produced it. Four sources, each generated with fixed seeds:
 
 ``gaussian``
     z = s * g, g ~ Normal(0, 1) i.i.d. (``numpy.random.default_rng([seed, V, 11])``), with the scale
@@ -15,17 +15,18 @@ temperature / filter that produced it. Three sources, each generated with fixed 
     Synthetic LM-like full-vocabulary rows: z_r = -a ln r + Normal(0, 0.3^2) noise over ranks
     r = 1..V, ids randomly permuted (``default_rng([seed, V, 13])``), the Zipf exponent a solved so
     that the top-50 mass is each of :data:`HEAVY_TOP50_MASS` (50% .. 95%), for V in
-    :data:`HEAVY_VOCABS` (2,048 and 50,257); each also with top-k 50 applied. The 50,257-token rows
-    are synthetic on purpose: the offline model has 2,048 tokens, so no captured row of GPT-2's
-    vocabulary size exists here.
+    :data:`HEAVY_VOCABS` (2,048 and 50,257); each also with top-k 50 applied.
 ``lm``
     Next-token logits captured from a causal LM (the offline GPT-2 of ``make lm``, 2,048 tokens) in
     the generation loop (exact softmax sampling, no filter), at :data:`LM_CONTEXTS` contexts spread
     over :data:`LM_PROMPTS`, then reduced at each temperature of :data:`LM_TEMPERATURES` with each
     filter of :data:`LM_FILTERS` (top-k 50, top-p 0.9, top-p 0.95, none: the whole vocabulary).
+``lm50k``
+    The same captures from the LM on GPT-2's own 50,257-token tokenizer (``make lm-gpt2``,
+    build/lm-gpt2): real rows of GPT-2's vocabulary size, beside the synthetic heavy-tail ones.
 
 :func:`benchmark_rows` returns all of them (the LM rows only where a model is given);
-:func:`load_benchmark` loads the model from a folder and says so when there is none.
+:func:`load_benchmark` loads the models from their folders and says so when there is none.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class BenchRow:
     Attributes
     ----------
     name : str               unique, e.g. ``gaussian-V32-H0.995``, ``lm-c2-T1.5-top-p 0.9``
-    source : str             "gaussian", "heavy-tail" or "lm"
+    source : str             "gaussian", "heavy-tail", "lm" or "lm50k"
     logits : (V,) float64    kept logits, divided by the temperature (not shifted)
     ids : (V,) int64         their ids in the full vocabulary, ascending
     full_vocab : int         size of the vocabulary the row was reduced from
@@ -178,10 +179,12 @@ def synthetic_rows(vocab_sizes: Sequence[int] = VOCAB_SIZES,
 
 def lm_rows(lm: Any, prompts: Sequence[str] = LM_PROMPTS, contexts: int = LM_CONTEXTS, *,
             temperatures: Sequence[float] = LM_TEMPERATURES,
-            filters: dict[str, dict[str, Any]] | None = None, seed: int = 0) -> list[BenchRow]:
+            filters: dict[str, dict[str, Any]] | None = None, seed: int = 0, source: str = "lm"
+            ) -> list[BenchRow]:
     """Rows captured from ``lm`` (a :class:`pysampler.llm.LanguageModel`): ``contexts`` next-token
     logit rows from the generation loop (softmax sampling, no filter, temperature 1), spread over
-    the prompts, each reduced at every temperature with every filter."""
+    the prompts, each reduced at every temperature with every filter; named and labelled
+    ``source`` ("lm": the 2,048-token LM, "lm50k": the one on GPT-2's tokenizer)."""
     from ..llm import generate
     from ..samplers.softmax import SoftmaxSampler
 
@@ -193,44 +196,64 @@ def lm_rows(lm: Any, prompts: Sequence[str] = LM_PROMPTS, contexts: int = LM_CON
     picks = np.linspace(0, len(captured) - 1, contexts).round().astype(int)
     rows = []
     for c, index in enumerate(picks):
-        raw = np.zeros(int(captured[index].ids.max()) + 1)
+        raw = np.zeros(lm.vocab_size)
         raw[captured[index].ids] = captured[index].logits  # no filter: every id is kept
         for t in temperatures:
             for label, kw in filters.items():
-                rows.append(row_from_logits(f"lm-c{c}-T{t:g}-{label}", "lm", raw, temperature=t,
-                                            filter=label, **kw))
+                rows.append(row_from_logits(f"{source}-c{c}-T{t:g}-{label}", source, raw,
+                                            temperature=t, filter=label, **kw))
     return rows
 
 
-def benchmark_rows(lm: Any = None, *, contexts: int = LM_CONTEXTS, seed: int = 0,
-                   **synthetic: Any) -> list[BenchRow]:
+def benchmark_rows(lm: Any = None, *, lm50k: Any = None, contexts: int = LM_CONTEXTS,
+                   lm50k_contexts: int | None = None, seed: int = 0, **synthetic: Any
+                   ) -> list[BenchRow]:
     """The whole benchmark: :func:`synthetic_rows` (keyword arguments passed on) and, where a
-    language model is given, :func:`lm_rows`."""
+    language model is given, :func:`lm_rows`: source "lm" from ``lm``, source "lm50k" from
+    ``lm50k`` (``lm50k_contexts`` contexts; None: ``contexts``)."""
     rows = synthetic_rows(seed=seed, **synthetic)
     if lm is not None:
         rows += lm_rows(lm, contexts=contexts, seed=seed)
+    if lm50k is not None:
+        rows += lm_rows(lm50k, contexts=contexts if lm50k_contexts is None else lm50k_contexts,
+                        seed=seed, source="lm50k")
     return rows
 
 
-def load_benchmark(lm_path: str | Path | None, *, contexts: int = LM_CONTEXTS, seed: int = 0,
-                   **synthetic: Any) -> tuple[list[BenchRow], str]:
-    """:func:`benchmark_rows` with the LM loaded from ``lm_path`` (None: synthetic rows only);
-    returns (rows, a line naming the sources). An LM that does not load is an error (as for the
-    study and the frontier: ``--no-lm`` asks for synthetic rows), not a silent fallback."""
-    lm = None
-    note = "synthetic rows only (no LM given)"
-    if lm_path is not None:
-        from ..llm import load_lm
+def _load(path: str | Path, flag: str, make: str) -> Any:
+    """The LM in folder ``path``, or a ValueError naming ``flag`` and the make target."""
+    from ..llm import load_lm
 
-        try:
-            lm = load_lm(lm_path)
-        except OSError as err:
-            raise ValueError(f"cannot load --lm {str(lm_path)!r} ({str(err).splitlines()[0]}); "
-                             f"run `make lm` or pass --no-lm") from None
-    rows = benchmark_rows(lm, contexts=contexts, seed=seed, **synthetic)
+    try:
+        return load_lm(path)
+    except OSError as err:
+        raise ValueError(f"cannot load {flag} {str(path)!r} ({str(err).splitlines()[0]}); "
+                         f"run `{make}` or pass --no-lm") from None
+
+
+def load_benchmark(lm_path: str | Path | None, *, lm50k_path: str | Path | None = None,
+                   contexts: int = LM_CONTEXTS, lm50k_contexts: int | None = None, seed: int = 0,
+                   **synthetic: Any) -> tuple[list[BenchRow], str]:
+    """:func:`benchmark_rows` with the LM loaded from ``lm_path`` (source "lm") and the
+    GPT-2-tokenizer LM from ``lm50k_path`` (source "lm50k"); None: no rows of that source.
+    Returns (rows, a sentence naming every source and the LM it comes from). An LM that does not
+    load is an error (as for the study and the frontier: ``--no-lm`` asks for synthetic rows), not
+    a silent fallback; the 50,257-token LM is loaded first (its flag named in the error)."""
+    lm50k = None if lm50k_path is None else _load(lm50k_path, "--lm-gpt2", "make lm-gpt2")
+    lm = None if lm_path is None else _load(lm_path, "--lm", "make lm")
+    rows = benchmark_rows(lm, lm50k=lm50k, contexts=contexts, lm50k_contexts=lm50k_contexts,
+                          seed=seed, **synthetic)
+    if lm is None and lm50k is None:
+        return rows, "synthetic rows only (no LM given)"
+    parts = ["synthetic rows (gaussian, heavy-tail)"]
     if lm is not None:
-        note = f"synthetic rows and {contexts} contexts captured from the LM at `{lm_path}`"
-    return rows, note
+        parts.append(f"source lm: {contexts} contexts captured from the LM at `{lm_path}` "
+                     f"({lm.vocab_size:,}-token vocabulary)")
+    if lm50k is not None:
+        n = contexts if lm50k_contexts is None else lm50k_contexts
+        parts.append(f"source lm50k: {n} contexts captured from the LM at `{lm50k_path}` "
+                     f"(GPT-2's tokenizer, {lm50k.vocab_size:,}-token vocabulary)")
+    return rows, "; ".join(parts)
 
 
 def select_rows(rows: Sequence[BenchRow], *, max_vocab: int | None = None,

@@ -60,3 +60,22 @@ def test_goal_check_and_written_files(results, tmp_path):
             "fallback", "work_per_token", "rtl_clocks_per_token"} <= set(header)
     text = paths[1].read_text()
     assert "## Goal check" in text and "MC " in text and "floor" in text
+
+
+def test_lm50k_rows_get_whole_vocabulary_kinds_and_no_monte_carlo():
+    """Rows of a bounded source (lm50k) above the chains' exact limit: only softmax, tree and
+    stream, exact; their top-k 50 rows: every kind. Throughput draws the given real rows."""
+    from dataclasses import replace
+
+    big = replace(heavy_tail_row(50257, 0.8), source="lm50k")
+    small = replace(heavy_tail_row(50257, 0.8, top_k=50), source="lm50k")
+    out = fullvocab([big, small], configs={"default": HwConfig()}, mc_tokens=30,
+                    mc_seconds=1.0, progress=False)
+    assert {r.sampler for r in out if r.row == big.name} == {"softmax", "tree", "stream"}
+    assert {r.sampler for r in out if r.row == small.name} == set(sampler_kinds())
+    assert all(r.method == "exact" for r in out)
+    real = np.stack([big.logits, heavy_tail_row(50257, 0.6).logits])
+    speeds = throughput(kinds=("softmax", "stream"), batch=3, cases=((50257, 50), (256, 50)),
+                        real={50257: ("lm50k", real)})
+    assert [(s.vocab_size, s.source) for s in speeds] == [(50257, "lm50k")] * 2 + [
+        (256, "heavy-tail")] * 2

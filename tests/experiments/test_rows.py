@@ -98,3 +98,32 @@ def test_load_benchmark_with_a_model(tiny_lm):
     rows, note = load_benchmark(folder, contexts=1, vocab_sizes=(8,), heavy_vocabs=())
     assert "captured from the LM" in note
     assert sum(r.source == "lm" for r in rows) == len(LM_TEMPERATURES) * len(LM_FILTERS)
+
+
+@pytest.mark.lm
+def test_lm50k_rows_are_real_rows_of_gpt2s_vocabulary(tiny_gpt2_vocab_lm_folder):
+    """Source lm50k: the next-token logits of the LM on GPT-2's tokenizer, all 50,257 of them,
+    beside the 2,048-token LM's rows; the first context is the first prompt's next token."""
+    import torch
+
+    from pysampler.experiments.rows import LM_PROMPTS
+    from pysampler.llm import load_lm
+
+    rows, note = load_benchmark(None, lm50k_path=tiny_gpt2_vocab_lm_folder, contexts=1,
+                                vocab_sizes=(8,), heavy_vocabs=())
+    assert "source lm50k: 1 contexts" in note and "50,257-token vocabulary" in note
+    big = [r for r in rows if r.source == "lm50k"]
+    assert len(big) == len(LM_TEMPERATURES) * len(LM_FILTERS)
+    assert all(r.full_vocab == 50257 and r.name.startswith("lm50k-c0-") for r in big)
+    whole = next(r for r in big if r.filter == "none" and r.temperature == 1.0)
+    assert whole.vocab_size == 50257 and np.array_equal(whole.ids, np.arange(50257))
+    lm = load_lm(tiny_gpt2_vocab_lm_folder)
+    with torch.no_grad():
+        x = lm.tokenizer(LM_PROMPTS[0], return_tensors="pt")["input_ids"]
+        want = lm.model(input_ids=x).logits[0, -1].double().numpy()
+    np.testing.assert_allclose(whole.logits, want, rtol=1e-5, atol=1e-5)
+    assert whole.entropy < 0.9 * np.log(50257)  # a real, peaked row, not a flat one
+    assert next(r for r in big if r.filter == "top-k 50").vocab_size == 50
+    with pytest.raises(ValueError, match="cannot load --lm-gpt2 .*make lm-gpt2"):
+        load_benchmark("build/nothing", lm50k_path=tiny_gpt2_vocab_lm_folder / "nothing",
+                       vocab_sizes=(8,), heavy_vocabs=())

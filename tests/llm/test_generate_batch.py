@@ -118,3 +118,30 @@ def test_per_row_invalid_and_fallback_counts_equal_row_by_row(eos_lm, kind):
 def test_batch_flag_is_checked(eos_lm):
     with pytest.raises(ValueError, match="batch must be True"):
         generate(eos_lm, "a", make_sampler("softmax"), batch="yes")
+
+
+#: at GPT-2's vocabulary: the whole-vocabulary samplers on every one of the 50,257 logits, the
+#: rest on top-k rows, as the LM loop runs them on build/lm-gpt2
+GPT2_VOCAB_CASES = [("stream", dict(top_k=None)), ("gumbel", dict(top_k=None)),
+                    ("softmax", dict(top_k=None, top_p=0.9)), ("tree", dict(top_k=50)),
+                    ("hw", dict(top_k=50, temperature=0.8))]
+
+
+@pytest.mark.parametrize("kind,filters", GPT2_VOCAB_CASES,
+                         ids=[k for k, _ in GPT2_VOCAB_CASES])
+def test_batch_path_at_gpt2s_vocabulary(tiny_gpt2_vocab_lm_folder, kind, filters):
+    """The LM on GPT-2's tokenizer (50,257 logits a step): the batch path draws the row-by-row
+    tokens, and a whole-vocabulary row keeps all 50,257 ids."""
+    lm = load_lm(tiny_gpt2_vocab_lm_folder)
+    assert lm.vocab_size == 50257 and lm.eos_token_id == 50256
+    got, _, calls, _ = _both_paths(lm, PROMPTS, lambda: make_sampler(kind, seed=4),
+                                   max_new_tokens=5, seed=3, capture_logits=True,
+                                   stop_at_eos=False, **filters)
+    assert calls == [[0, 1, 2]] * 5
+    kept = {k.size for r in got for k in r.kept}
+    if filters == dict(top_k=None):
+        assert kept == {50257}
+    elif filters.get("top_k") == 50:
+        assert kept == {50}
+    tokens = np.concatenate([r.token_ids for r in got])
+    assert tokens.min() >= 0 and tokens.max() < 50257 and len(set(tokens.tolist())) > 3
