@@ -88,10 +88,13 @@ class GraphFpgaTop(wiring.Component):
     cfg : HwConfig
     topology : GraphTopology
         The lattice (or any graph) the core is built for.
+    dsp_lanes : int, optional
+        Lanes whose beta scaling is a multiply a DSP block takes (:class:`hw.graph.GraphCore`);
+        default every lane.
     """
 
-    def __init__(self, cfg: HwConfig, topology: GraphTopology):
-        self.core = GraphCore(cfg, topology, debug_trace=False)
+    def __init__(self, cfg: HwConfig, topology: GraphTopology, *, dsp_lanes: int | None = None):
+        self.core = GraphCore(cfg, topology, debug_trace=False, dsp_lanes=dsp_lanes)
         core_ports = self.core.signature.members
         super().__init__({name: core_ports[name] for name in
                           ("prog", "start", "sweeps", "init", "busy", "done", "err",
