@@ -23,11 +23,17 @@ of their sweep and their ROM addresses presented: one colour step a clock, the d
 next colour's field in one path, as the dense core does with its one unit.
 
 Field of lane s: ``H[u] + sum_d (y[nbr(u, d)] ? EDGE_J[edge(u, d)] : 0)`` (graph_field_bits
-wide, exact), scaled as :func:`pysampler.contract.graph.scale_field` by a shift-and-add
-multiply with the mantissa m_t (five terms) and a rounding shift by 4 + e_t, then clamped to a
-LUT address (:func:`hw.lut.lut_rom_address`). Each lane has its own ROM read port (two lanes a
-ROM: a block RAM has two ports); the generators are one :class:`hw.rng.Rng` per unit, unit i
-reset to ``derive_state(0, i)`` and loaded by its LANE_SEED words.
+wide, exact), scaled as :func:`pysampler.contract.graph.scale_field`, then clamped to a LUT
+address (:func:`hw.lut.lut_rom_address`). The scaling is one multiply by m_t << (7 - e_t) and a
+fixed rounding shift (a DSP block a lane: ``dsp_lanes``, default every lane) or, in LUTs, a
+shift-and-add multiply by m_t (five terms) and a rounding shift by 4 + e_t; the same bits. Each
+lane has its own ROM read port (two lanes a ROM: a block RAM has two ports). Every unit has its
+own generator (the ``cfg.rng`` of :class:`hw.rng.Rng`), unit i reset to ``derive_state(0, i)``
+and loaded by its LANE_SEED words; a lane keeps its units' states in a ring of registers that
+turns with the colour, one next-state network a lane (:func:`_generator_ring`).
+
+Resources (ECP5, Yosys ``synth_ecp5``): the adder trees are chains of two-operand adders (kept
+sums), the register writes one enable a register; see results/fpga.md for the lattices.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from pysampler.contract.rng import derive_state
 
 from .control import flag, program_port, prog_signature
 from .lut import lut_rom, lut_rom_address
-from .rng import Rng
+from .rng import one_draw_on
 
 __all__ = ["GraphCore", "LANES_PER_ROM", "MAX_GRAPH_CORE_UNITS", "graph_clocks", "check_topology"]
 
@@ -121,6 +127,30 @@ def _write_at(m: Module, strobe, at, targets: list) -> None:
     for k, (target, data) in enumerate(targets):
         with m.If(strobe & (at == k)):
             m.d.sync += target.eq(data)
+
+
+def _generator_ring(m: Module, cfg: HwConfig, units: list, s: int, turn, loads: list, seed):
+    """The generators of lane ``s``'s units (``units[c]``: its unit of colour c, or None) in a
+    ring of C registers that turns with the colour: register k holds the state of the lane's
+    unit of colour (colour + k) mod C, so register 0 is the deciding unit's. On ``turn`` (a
+    colour step) register k takes register k + 1 and the last takes register 0 one draw on
+    (:func:`hw.rng.one_draw_on`): the deciding units advance one draw, the others wait, as one
+    :class:`hw.rng.Rng` per unit with ``advance`` on its colour would, with one next-state
+    network and no draw select a lane. A run ends on the last colour (colour 0 again), and
+    the port writes only while idle, so a load (``loads[c]``: unit ``units[c]``'s LANE_SEED
+    strobe, ``seed`` its state) lands in register c. Returns register 0 one draw on (its top
+    prob_bits: the deciding unit's draw)."""
+    ring = [Signal(cfg.rng_bits, name=f"gen{s}_{c}",
+                   init=derive_state(0, u, cfg) if u is not None else 1)
+            for c, u in enumerate(units)]
+    ahead = Signal(cfg.rng_bits, name=f"gen{s}_ahead")
+    m.d.comb += ahead.eq(Cat(*one_draw_on(cfg, ring[0])))
+    for c, reg in enumerate(ring):
+        with m.If(loads[c]):
+            m.d.sync += reg.eq(seed)
+        with m.Elif(turn):
+            m.d.sync += reg.eq(ring[c + 1] if c + 1 < len(ring) else ahead)
+    return ahead
 
 
 def _scale_by_multiply(m: Module, field, mult, s: int):
@@ -244,12 +274,7 @@ class GraphCore(wiring.Component):
         colours = [int(c) for c in top.colours]
         slots = [int(s) for s in top.slot]
 
-        # --- per-unit generators, the programming port --------------------------------------
-        rngs = []
-        for i in range(n):
-            rng = Rng(cfg, reset_state=derive_state(0, i, cfg))
-            m.submodules[f"rng{i}"] = rng
-            rngs.append(rng)
+        # --- the programming port ------------------------------------------------------------
         phase = Signal(Phase, init=Phase.IDLE)
         busy = phase != Phase.IDLE
         port = program_port(m, self.prog, busy, self.regmap, None, done=self.done, status={})
@@ -276,10 +301,6 @@ class GraphCore(wiring.Component):
         _write_at(m, port.written["CLAMP"], index,
                   [(Cat(value[i], hold[i]), Cat(port.data[0] & port.data[1], port.data[1]))
                    for i in range(n)])
-        seed_reg = "LANE_SEED_HI" if "LANE_SEED_HI" in self.regmap else "LANE_SEED_LO"
-        for i, rng in enumerate(rngs):
-            m.d.comb += [rng.seed.eq(port.lane_seed),
-                         rng.load.eq(port.written[seed_reg] & (index == i))]
         rd_q = Signal()
         m.d.sync += rd_q.eq(y.bit_select(self.rd_addr, 1))
         m.d.comb += self.rd_data.eq(rd_q)
@@ -345,17 +366,22 @@ class GraphCore(wiring.Component):
         members = [[int(cl[s]) if s < len(cl) else None for cl in classes] for s in range(lanes)]
         lane_bit = Signal(lanes)
         lane_u = [Signal(cfg.prob_bits, name=f"u{s}") for s in range(lanes)]
+        deciding = phase == Phase.RUN
+        seed_reg = "LANE_SEED_HI" if "LANE_SEED_HI" in self.regmap else "LANE_SEED_LO"
         for s in range(lanes):
             units = members[s]
-            m.d.comb += lane_u[s].eq(_pick([rngs[u].u if u is not None else Const(0, cfg.prob_bits)
-                                            for u in units],
-                                           colour))
+            ring = _generator_ring(m, cfg, units, s, deciding,
+                                   [port.written[seed_reg] & (index == u) if u is not None
+                                    else zero for u in units], port.lane_seed)
+            draw = ring[-cfg.prob_bits:]
+            if all(u is not None for u in units):
+                m.d.comb += lane_u[s].eq(draw)
+            else:   # no unit of this colour in the lane: draw 0, as the trace has it
+                m.d.comb += lane_u[s].eq(Mux(_pick([Const(u is not None, 1) for u in units],
+                                                   colour), draw, 0))
             held = _pick([hold[u] if u is not None else Const(1, 1) for u in units], colour)
             val = _pick([value[u] if u is not None else zero for u in units], colour)
             m.d.comb += lane_bit[s].eq(Mux(held, val, lane_u[s] < roms[s].data))
-        deciding = phase == Phase.RUN
-        for i in range(n):
-            m.d.comb += rngs[i].advance.eq(deciding & (colour == colours[i]))
         # the state after this clock's decisions (the bypass the next colour's fields read)
         y_new = Signal(n)
         m.d.comb += y_new.eq(Cat(*[Mux(deciding & (colour == colours[i]), lane_bit[slots[i]],
