@@ -26,7 +26,7 @@ def lut_rom_address(m: Module, field, cfg: HwConfig):
     The clamp as a sign test, not two comparisons: the shifted field fits A = lut_addr_bits
     bits when its bits from A - 1 up are all equal (all its sign), and is then its low A bits;
     otherwise the end of the range on its side (a few LUTs a lane, no carry chains)."""
-    a = cfg.lut_addr_bits
+    a, half = cfg.lut_addr_bits, cfg.lut_size // 2
     shifted = Signal(signed(len(field)))
     index = Signal(signed(a))
     m.d.comb += shifted.eq(field >> cfg.lut_shift)
@@ -35,8 +35,10 @@ def lut_rom_address(m: Module, field, cfg: HwConfig):
         return index.as_unsigned()
     top = shifted[a - 1:]
     fits = (top == 0) | (top == (1 << len(top)) - 1)
-    end = Mux(shifted[-1], 1 << (a - 1), (1 << (a - 1)) - 1)   # -2^(A-1) or 2^(A-1) - 1
-    m.d.comb += index.eq(Mux(fits, shifted[:a], end))
+    above, below = Signal(), Signal()
+    m.d.comb += [above.eq(~fits & ~shifted[-1]), below.eq(~fits & shifted[-1])]
+    # two muxes, each end constant in its own (as sim/mutate.py's clamp mutations find them)
+    m.d.comb += index.eq(Mux(above, half - 1, Mux(below, -half, shifted[:a])))
     return index.as_unsigned()
 
 
