@@ -198,6 +198,11 @@ class GraphCore(wiring.Component):
     debug_trace : bool
         Put every lane's field, LUT entry and draw on the trace port (simulation); False keeps
         (valid, colour, bits), for FPGA builds.
+    dsp_lanes : int or None
+        Lanes 0 .. dsp_lanes - 1 scale the field by one multiply (13 x 12 bits at the default
+        widths: a DSP block, MULT18X18D on the ECP5, about 200 LUT sites a lane fewer), the others
+        by shift-and-add in LUTs; None (default): every lane. Both give the same bits; a part's
+        DSP count bounds it (the 85F: 156), as synthesis maps every multiply to a DSP block.
 
     Attributes
     ----------
