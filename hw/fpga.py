@@ -125,7 +125,7 @@ def _default(n: int) -> HwConfig:
 
 
 #: the graph core's FPGA lattices (side x side, periodic)
-GRAPH_LATTICE_SIDES = (4, 8, 12, 16, 18, 20)
+GRAPH_LATTICE_SIDES = (4, 8, 12, 16, 20, 22)   # 20: the largest that fits the 85F
 #: lanes of a graph design whose beta scaling is a multiply (a MULT18X18D each; the ECP5 85F
 #: has 156); the lanes past them scale by shift-and-add in LUTs
 GRAPH_DSP_LANES = 156
