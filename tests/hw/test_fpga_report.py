@@ -54,8 +54,30 @@ def test_graph_designs_are_lattices_in_two_colours():
     2 + 20 x 2 clocks (INIT, PRIME, one colour step a clock)."""
     from hw.fpga import lattice_topology
 
-    for side in (4, 8, 16):
+    for side in (4, 8, 16, 20):
         topology = lattice_topology(side)
         assert (topology.n, topology.n_colours, topology.lanes) == (side * side, 2, side * side // 2)
         kind, cfg, options = DESIGNS[f"graph-lattice-{side}x{side}"]
         assert kind == "graph" and cycles_per_token(kind, cfg, 20, options) == 2 + 20 * 2
+
+
+def test_a_design_over_the_parts_capacity_after_synthesis_is_not_placed(tmp_path):
+    """over_capacity: ECP5 LUT sites are LUT4 + 2 x CCU2C; a design over them (or over the
+    block RAMs or DSPs) is refused before nextpnr, and its row says does not fit."""
+    from hw.fpga import OVER_CAPACITY, over_capacity
+
+    fits = {"LUT4": 80_000, "CCU2C": 1_820, "DP16KD": 208, "MULT18X18D": 156, "TRELLIS_FF": 9}
+    assert over_capacity(fits, "ecp5-85f") == ""
+    carries = dict(fits, CCU2C=1_821)          # 80,000 + 2 x 1,821 = 83,642 > 83,640
+    assert over_capacity(carries, "ecp5-85f") == (
+        f"{OVER_CAPACITY}: LUT sites 80,000 LUT4 + 2 x 1,821 CCU2C = 83,642 > 83,640")
+    dsps = over_capacity(dict(fits, MULT18X18D=157), "ecp5-85f")
+    assert dsps == f"{OVER_CAPACITY}: DSPs 157 MULT18X18D > 156"
+    assert "DSPs" in over_capacity(fits, "ecp5-25f") and "BRAMs" in over_capacity(fits, "ecp5-25f")
+    result = FpgaResult("graph-lattice-20x20", "ecp5-85f", 80_000, 9, 208, 156, None, 42, None,
+                        60.0, over_capacity(carries, "ecp5-85f"))
+    path = tmp_path / "fpga.md"
+    write_report([result], {"yosys": "test"}, path, sweeps=20)
+    assert ("| graph-lattice-20x20 | ecp5-85f | 80000 | 9 | 208 | 156 | does not fit (over "
+            "capacity after synthesis: LUT sites 80,000 LUT4 + 2 x 1,821 CCU2C = 83,642 > "
+            "83,640) | 42 | - | - |") in path.read_text()

@@ -47,6 +47,9 @@ def test_bad_build_input_is_refused():
     for depth in (0, 17, True, 2.0):
         with pytest.raises(ValueError, match="beta_depth"):
             GraphCore(CFG, top, beta_depth=depth)
+    for lanes in (-1, 3, True, 1.0):   # the triangle and pendant has 2 lanes
+        with pytest.raises(ValueError, match="dsp_lanes"):
+            GraphCore(CFG, top, dsp_lanes=lanes)
     with pytest.raises(ValueError, match="GraphTopology"):
         GraphCore(CFG, np.zeros((3, 3)))
     with pytest.raises(ValueError, match="units"):
@@ -92,10 +95,11 @@ def _lanes(word: int, width: int, count: int, signed: bool = False) -> list[int]
     return out
 
 
-@pytest.mark.parametrize("init", ["zeros", "given"])
-def test_core_matches_the_model_in_amaranths_simulator(init):
+@pytest.mark.parametrize("init, dsp_lanes", [("zeros", None), ("given", 1)])
+def test_core_matches_the_model_in_amaranths_simulator(init, dsp_lanes):
     """A program with a 3-entry beta table held 2 sweeps, a clamp and random lane seeds: every
-    colour step's bits, fields, LUT entries and draws equal the model's, and CYCLES."""
+    colour step's bits, fields, LUT entries and draws equal the model's, and CYCLES; with every
+    lane scaling by a multiply, and with lane 0 by a multiply and lane 1 by shift-and-add."""
     top = _triangle_and_pendant()
     J = np.zeros((5, 5))
     for (i, j), w in zip(top.edges, (1.5, -2.0, 0.75, 3.0)):
@@ -103,7 +107,8 @@ def test_core_matches_the_model_in_amaranths_simulator(init):
     program = graph_program(J, np.array([0.5, -1.0, 0.0, 2.0, -0.5]), CFG, beta=[0.3, 0.6, 1.2],
                             beta_hold=2, colouring=top.colours, max_degree=3, clamp={3: 1})
     assert program.schedule_length == 3 and program.clamped[3]
-    core = GraphCore(CFG, top, beta_depth=4)
+    core = GraphCore(CFG, top, beta_depth=4, dsp_lanes=dsp_lanes)
+    assert core.lanes == 2
     rm, fb, p_bits = core.regmap, core.field_bits, CFG.prob_bits
     rng = np.random.default_rng(3)
     states = rng.integers(1, 1 << 16, 5)
@@ -163,3 +168,43 @@ def test_lattice_core_elaborates_with_one_rom_per_two_lanes():
     core = GraphCore(cfg, top, debug_trace=False)
     assert core.lanes == 8 and core.field_bits == cfg.weight_bits + 3
     core._MustUse__silence = True
+
+
+def test_both_beta_scalings_give_scale_field_bits():
+    """The lane's two beta scalings (one multiply for a DSP block, shift-and-add in LUTs) equal
+    scale_field for every mantissa the 5-bit register can hold, every exponent and fields at and
+    between the extremes of the default build (13-bit fields)."""
+    from amaranth import Module, Signal, signed
+
+    from hw.graph import _scale_by_multiply, _scale_by_shift_and_add
+    from pysampler.contract.graph import BETA_EXP_MAX, BETA_MANT_BITS, scale_field
+
+    fb = graph_field_bits(get_preset("default"), 4)
+    m = Module()
+    field, mant = Signal(signed(fb)), Signal(BETA_MANT_BITS + 1)
+    expo, flip = Signal(range(BETA_EXP_MAX + 1)), Signal(range(BETA_EXP_MAX + 1))
+    mult = Signal(BETA_MANT_BITS + 1 + BETA_EXP_MAX)
+    m.d.comb += [flip.eq(BETA_EXP_MAX - expo), mult.eq(mant << flip)]
+    by_dsp = _scale_by_multiply(m, field, mult, 0)
+    by_luts = _scale_by_shift_and_add(m, field, mant, expo, 1)
+    lo, hi = -(1 << (fb - 1)), (1 << (fb - 1)) - 1
+    fields = sorted({lo, lo + 1, -1, 0, 1, hi - 1, hi,
+                     *np.random.default_rng(5).integers(lo, hi + 1, 12).tolist()})
+    cases = [(f, mt, e) for f in fields for mt in range(1 << (BETA_MANT_BITS + 1))
+             for e in range(BETA_EXP_MAX + 1)]
+    got = []
+
+    async def bench(ctx):
+        for f, mt, e in cases:
+            ctx.set(field, f)
+            ctx.set(mant, mt)
+            ctx.set(expo, e)
+            got.append((ctx.get(by_dsp), ctx.get(by_luts)))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    f, mt, e = (np.array(c) for c in zip(*cases))
+    want = scale_field(f, mt, e).tolist()
+    assert [g[0] for g in got] == want
+    assert [g[1] for g in got] == want
