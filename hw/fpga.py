@@ -13,6 +13,7 @@ would fill; its L x 15 flip-flops are in the FF column.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -223,6 +224,8 @@ def _count(cells: dict[str, int], prefixes: tuple[str, ...]) -> int:
 
 #: the failure text of a design that synthesis shows cannot fit the part (no place and route)
 OVER_CAPACITY = "over capacity after synthesis"
+#: the Fmax cell of a synthesis-only row (``pysampler fpga --synth-only``)
+NOT_ROUTED = "not routed (synthesis only: fits by cell count)"
 
 
 def over_capacity(cells: dict[str, int], target: str) -> str:
@@ -259,10 +262,11 @@ def cycles_per_token(kind: str, cfg: HwConfig, sweeps: int, options: dict | None
     return n + 3 + sweeps * n
 
 
-def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float = 50.0
-             ) -> FpgaResult:
+def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float = 50.0,
+             route: bool = True) -> FpgaResult:
     """Synthesize, place and route one design for one target; returns its figures (tokens/s for
-    one attempt of ``sweeps`` sweeps on the Gibbs cores)."""
+    one attempt of ``sweeps`` sweeps on the Gibbs cores). ``route=False``: synthesis only (no
+    Fmax; ``failure`` says :data:`NOT_ROUTED`)."""
     kind, cfg, options = DESIGNS[design]
     spec = TARGETS[target]
     top = TOP_NAMES[kind]
@@ -282,8 +286,18 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     start = time.perf_counter()
     script = (f"read_verilog {vfile.name}; {spec['synth']} -top {top} -json {netlist.name}; "
               f"tee -q -o {stat.name} stat -json")
-    subprocess.run([_tool(spec["yosys"][0]), "-q", "-p", script], cwd=work, check=True,
-                   capture_output=True)
+    # the netlist of an earlier run is reused when it came from the same Verilog, synthesis
+    # script and Yosys version (a large lattice's synthesis is tens of minutes here)
+    yosys = subprocess.run([_tool(spec["yosys"][0]), "-V"], capture_output=True, text=True)
+    key = hashlib.sha256("\n".join([vfile.read_text(), script, yosys.stdout.strip()]).encode()
+                         ).hexdigest()
+    stamp = work / "synthesized-from.sha256"
+    if not (netlist.exists() and stat.exists() and stamp.exists()
+            and stamp.read_text().strip() == key):
+        stamp.unlink(missing_ok=True)
+        subprocess.run([_tool(spec["yosys"][0]), "-q", "-p", script], cwd=work, check=True,
+                       capture_output=True)
+        stamp.write_text(key + "\n")
     cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
     cycles = cycles_per_token(kind, cfg, sweeps, options)
@@ -292,6 +306,10 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
         return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
                           counts["DSPs"], None, cycles, None, time.perf_counter() - start,
                           too_big)
+    if not route:
+        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
+                          counts["DSPs"], None, cycles, None, time.perf_counter() - start,
+                          NOT_ROUTED)
     pnr = [_tool(spec["pnr"][0])] + spec["pnr"][1:] + [
         "--json", netlist.name, "--report", report.name, "--freq", str(freq_mhz),
         "--timing-allow-fail", "--seed", "1", "-q"]
@@ -330,6 +348,8 @@ def _failed(r: FpgaResult) -> str:
     """A failed place and route in the report: "does not fit" where synthesis showed it
     (:func:`over_capacity`, not placed) or nextpnr said so (no place left for a cell), else
     what stopped it."""
+    if r.failure == NOT_ROUTED:
+        return NOT_ROUTED
     if r.failure.startswith(OVER_CAPACITY):
         return f"does not fit ({r.failure})"
     if "Unable to place" in r.failure or "no BELs remaining" in r.failure:
@@ -362,7 +382,9 @@ def write_report(results: list[FpgaResult], versions: dict[str, str], path: Path
         "LUTs: the LUT4 cells of the synthesized netlist (on the ECP5 a carry cell, CCU2C, takes "
         "two LUT sites besides). A design whose synthesized netlist needs more LUT sites "
         "(ECP5: LUT4 + 2 x CCU2C), block RAMs or DSPs than the part has is not placed: its row "
-        "says 'does not fit (over capacity after synthesis: ...)'.", "",
+        "says 'does not fit (over capacity after synthesis: ...)'. A row whose Fmax reads "
+        f"'{NOT_ROUTED}' was synthesized and not placed (`pysampler fpga --synth-only`; a "
+        "netlist is reused while its Verilog, script and Yosys are the same).", "",
         "| design | target | LUTs | FFs | BRAMs | DSPs | Fmax (MHz) | cycles/token | tokens/s "
         "| us/token |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -444,9 +466,11 @@ def write_board_section(path: Path, section: str) -> None:
 
 
 def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,
-               targets: list[str] | None = None, work: Path = Path("build/fpga")) -> None:
+               targets: list[str] | None = None, work: Path = Path("build/fpga"),
+               route: bool = True) -> None:
     """Run the flow for every (design, target) and write the report to ``out`` (``pysampler
-    fpga``); ``sweeps`` is the samplers' default attempt length the tokens/s column assumes."""
+    fpga``); ``sweeps`` is the samplers' default attempt length the tokens/s column assumes;
+    ``route=False`` stops after synthesis (:data:`NOT_ROUTED` rows)."""
     from tqdm import tqdm
 
     designs = sorted(DESIGNS) if designs is None else designs
@@ -458,7 +482,8 @@ def run_report(out: Path, *, sweeps: int, designs: list[str] | None = None,
     jobs = [(d, t) for d in designs for t in targets]
     results = []
     for design, target in tqdm(jobs, desc="fpga"):
-        results.append(run_flow(design, target, work / f"{design}-{target}", sweeps))
+        results.append(run_flow(design, target, work / f"{design}-{target}", sweeps,
+                                route=route))
         r = results[-1]
         fmax = f"Fmax {r.fmax_mhz:6.1f} MHz" if r.fmax_mhz else _failed(r)
         tqdm.write(f"{design:14s} {target:11s} LUT {r.luts:6d} FF {r.ffs:5d} BRAM {r.brams:3d} "

@@ -345,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="report file (default: results/fpga.md)")
     fpga.add_argument("--designs", nargs="+", default=None, help="designs (default: all)")
     fpga.add_argument("--targets", nargs="+", default=None, help="targets (default: all)")
+    fpga.add_argument("--synth-only", action="store_true",
+                      help="synthesis only: resource rows without place and route (Fmax "
+                           "'not routed'); a design over the part's capacity still reads "
+                           "'does not fit'")
 
     bit = sub.add_parser("bitstream", parents=[common],
                          help="a core on an ECP5 board behind its UART link: bitstream and "
@@ -648,7 +652,8 @@ def _run_fpga(args: argparse.Namespace) -> None:
     from .samplers.policy import DEFAULT_SWEEPS
 
     fpga = _import_hw("hw.fpga")
-    fpga.run_report(args.out, designs=args.designs, targets=args.targets, sweeps=DEFAULT_SWEEPS)
+    fpga.run_report(args.out, designs=args.designs, targets=args.targets, sweeps=DEFAULT_SWEEPS,
+                    route=not args.synth_only)
 
 
 def _exit_with(code: int) -> None:

@@ -81,3 +81,34 @@ def test_a_design_over_the_parts_capacity_after_synthesis_is_not_placed(tmp_path
     assert ("| graph-lattice-20x20 | ecp5-85f | 80000 | 9 | 208 | 156 | does not fit (over "
             "capacity after synthesis: LUT sites 80,000 LUT4 + 2 x 1,821 CCU2C = 83,642 > "
             "83,640) | 42 | - | - |") in path.read_text()
+
+
+def test_synthesis_only_rows_and_netlist_reuse(tmp_path, monkeypatch):
+    """``route=False`` writes a resource row without Fmax; a netlist is synthesized again only
+    when its Verilog, script or Yosys version changes (a stand-in Yosys counts its runs)."""
+    import hw.fpga as fpga
+
+    calls, version = tmp_path / "calls", tmp_path / "version"
+    version.write_text("Yosys 1")
+    fake = tmp_path / "yosys"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-V" ]; then cat {version}; exit 0; fi\n'
+        f"echo run >> {calls}\n"
+        'echo \'{"design": {"num_cells_by_type": {"LUT4": 5, "TRELLIS_FF": 3, "DP16KD": 1}}}\''
+        " > stat.json\necho '{}' > pbit_tree.json\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(fpga, "_tool", lambda name: str(fake))
+    work = tmp_path / "tree"
+    runs = []
+    for _ in range(2):
+        runs.append(fpga.run_flow("tree-V64", "ecp5-25f", work, 20, route=False))
+    assert calls.read_text().count("run") == 1
+    version.write_text("Yosys 2")
+    runs.append(fpga.run_flow("tree-V64", "ecp5-25f", work, 20, route=False))
+    assert calls.read_text().count("run") == 2
+    r = runs[-1]
+    assert (r.luts, r.ffs, r.brams, r.fmax_mhz, r.failure) == (5, 3, 1, None, fpga.NOT_ROUTED)
+    path = tmp_path / "fpga.md"
+    write_report([r], {"yosys": "test"}, path, sweeps=20)
+    assert f"| tree-V64 | ecp5-25f | 5 | 3 | 1 | 0 | {fpga.NOT_ROUTED} | " in path.read_text()
