@@ -130,9 +130,8 @@ TINY_LM_SENTENCES = ["the quick brown fox jumps over the lazy dog",
 def tiny_lm_folder(tmp_path_factory) -> Path:
     """A tiny random GPT-2 (a 300-token byte-level BPE, 2 layers of 32) saved like any checkpoint,
     built in seconds: the LM tests load it through the same ``from_pretrained`` path."""
-    import torch
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+    from transformers import GPT2TokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-gpt2")
     bpe = ByteLevelBPETokenizer()
@@ -140,12 +139,22 @@ def tiny_lm_folder(tmp_path_factory) -> Path:
                             special_tokens=["<|endoftext|>"], show_progress=False)
     tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
                             eos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    return _save_random_gpt2(folder, tok, seed=0, n_embd=32, n_layer=2, logit_gain=8.0)
+
+
+def _save_random_gpt2(folder: Path, tok, *, seed: int, n_embd: int, n_layer: int,
+                      logit_gain: float) -> Path:
+    """Save a randomly initialised GPT-2 on ``tok`` (64 positions, 2 heads) and ``tok`` itself
+    into ``folder``, the LM head scaled by ``logit_gain`` so that sampling is not near-uniform."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=n_embd, n_layer=n_layer,
+                     n_head=2, bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
     model = GPT2LMHeadModel(cfg)
-    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
-        model.lm_head.weight.mul_(8.0)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(logit_gain)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
@@ -167,17 +176,6 @@ def gpt2_tokenizer_fast():
 def tiny_gpt2_vocab_lm_folder(tmp_path_factory, gpt2_tokenizer_fast) -> Path:
     """A tiny random GPT-2 on GPT-2's own tokenizer (50,257 logits a step; 1 layer of 16, 64
     positions), saved like any checkpoint: the LM at GPT-2's vocabulary size, without training."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
     folder = tmp_path_factory.mktemp("tiny-gpt2-vocab")
-    tok = gpt2_tokenizer_fast
-    torch.manual_seed(1)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
-    model = GPT2LMHeadModel(cfg)
-    with torch.no_grad():  # spread the logits so that sampling is not near-uniform
-        model.lm_head.weight.mul_(20.0)
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return _save_random_gpt2(folder, gpt2_tokenizer_fast, seed=1, n_embd=16, n_layer=1,
+                             logit_gain=20.0)
