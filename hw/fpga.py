@@ -301,31 +301,27 @@ def run_flow(design: str, target: str, work: Path, sweeps: int, freq_mhz: float 
     cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     counts = {key: _count(cells, prefixes) for key, prefixes in spec["cells"].items()}
     cycles = cycles_per_token(kind, cfg, sweeps, options)
+
+    def result(fmax: float | None = None, failure: str = "") -> FpgaResult:
+        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
+                          counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles if fmax else None,
+                          time.perf_counter() - start, failure)
+
     too_big = over_capacity(cells, target)
-    if too_big:   # no place and route: it cannot fit
-        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                          counts["DSPs"], None, cycles, None, time.perf_counter() - start,
-                          too_big)
-    if not route:
-        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                          counts["DSPs"], None, cycles, None, time.perf_counter() - start,
-                          NOT_ROUTED)
+    if too_big or not route:   # no place and route: it cannot fit, or was not asked for
+        return result(failure=too_big or NOT_ROUTED)
     pnr = [_tool(spec["pnr"][0])] + spec["pnr"][1:] + [
         "--json", netlist.name, "--report", report.name, "--freq", str(freq_mhz),
         "--timing-allow-fail", "--seed", "1", "-q"]
     placed = subprocess.run(pnr, cwd=work, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
     if placed.returncode:  # e.g. more block RAMs than the part has: reported, not raised
         errors = [line for line in placed.stderr.splitlines() if line.startswith("ERROR")]
         # no ERROR line: nextpnr stopped some other way (a crash of the WebAssembly build, say)
         last = [line for line in placed.stderr.splitlines() if line.strip()][-1:] or [""]
-        failure = errors[-1].removeprefix("ERROR: ") if errors else \
-            f"nextpnr stopped with status {placed.returncode} and no error ({last[0][:120]})"
-        return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                          counts["DSPs"], None, cycles, None, seconds, failure)
-    fmax = min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values())
-    return FpgaResult(design, target, counts["LUTs"], counts["FFs"], counts["BRAMs"],
-                      counts["DSPs"], fmax, cycles, fmax * 1e6 / cycles, seconds)
+        return result(failure=errors[-1].removeprefix("ERROR: ") if errors else
+                      f"nextpnr stopped with status {placed.returncode} and no error "
+                      f"({last[0][:120]})")
+    return result(min(clk["achieved"] for clk in json.loads(report.read_text())["fmax"].values()))
 
 
 def tool_versions(*, ecp5_only: bool = False) -> dict[str, str]:
